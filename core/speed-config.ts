@@ -1,0 +1,43 @@
+/**
+ * The speed layer's resolved settings: what the stream processor needs at run time, with every
+ * duration already in milliseconds. Built from the user's config by `lib/config.ts`
+ * (`toSpeedConfig`) and handed to the Lambda as the `SLUICE_SPEED_CONFIG` environment variable.
+ */
+
+/** An event-time window aligned to the Unix epoch. Tumbling when `hopMs === sizeMs`. */
+export interface WindowSpec {
+  readonly name: string;
+  readonly sizeMs: number;
+  readonly hopMs: number;
+}
+
+export type AlertOperator = '>' | '>=' | '<' | '<=';
+export type AlertAggregate = 'value' | 'avg' | 'min' | 'max' | 'sum' | 'count';
+
+export interface AlertRule {
+  readonly id: string;
+  /** Only events of this metric are evaluated. */
+  readonly metric: string;
+  /** `'value'` evaluates each event; otherwise the name of a window whose aggregate is evaluated. */
+  readonly source: string;
+  /** `'value'` when `source` is `'value'`; otherwise the aggregate of the window to compare. */
+  readonly aggregate: AlertAggregate;
+  readonly op: AlertOperator;
+  readonly threshold: number;
+  /** Minimum event-time distance between two alerts of one (sensor, rule). */
+  readonly cooldownMs: number;
+  readonly severity: string;
+}
+
+export interface SpeedConfig {
+  readonly windows: readonly WindowSpec[];
+  readonly alertRules: readonly AlertRule[];
+  /** Valid events older than this (relative to processing time) are counted as late and skipped. */
+  readonly latenessMs: number;
+  /** Events further than this in the future (relative to processing time) are invalid. */
+  readonly maxClockSkewMs: number;
+  /** How long an aggregate item lives after its window ends (DynamoDB TTL). */
+  readonly aggregateTtlMs: number;
+}
+
+export const SPEED_CONFIG_ENV = 'SLUICE_SPEED_CONFIG';

@@ -1,0 +1,410 @@
+/**
+ * Sluice configuration: one JSON file (`sluice.config.json` by default), every field optional,
+ * defaults below. `loadConfig` merges the file over the defaults and validates the result; every
+ * error names the field, the value given and what is allowed.
+ *
+ * This module imports no CDK code: the CDK app, the local runtime and the CLI all read config
+ * through it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { formatDuration, parseDuration } from '../core/duration';
+import type { AlertAggregate, AlertOperator, AlertRule, SpeedConfig, WindowSpec } from '../core/speed-config';
+
+/** A window as written in config: `size` and optional `hop` are durations (`"5m"`). */
+export interface WindowConfig {
+  readonly name: string;
+  readonly size: string;
+  /** @default - equal to `size` (a tumbling window) */
+  readonly hop?: string;
+}
+
+export interface AlertRuleConfig {
+  readonly id: string;
+  readonly metric: string;
+  /** `"value"` (each event) or the name of a configured window. */
+  readonly source: string;
+  readonly aggregate: AlertAggregate;
+  readonly op: AlertOperator;
+  readonly threshold: number;
+  readonly cooldown: string;
+  readonly severity: 'info' | 'warning' | 'critical';
+}
+
+export interface StreamConfig {
+  /** `on-demand` scales by itself; `provisioned` uses `shardCount`. */
+  readonly mode: 'on-demand' | 'provisioned';
+  /** Only with `mode: "provisioned"`; 1–500. */
+  readonly shardCount?: number;
+  /** How long records stay readable: 24h–8760h (365 days). */
+  readonly retention: string;
+}
+
+export interface ProcessorConfig {
+  /** Records per Lambda invocation, 1–10000. */
+  readonly batchSize: number;
+  /** Time Lambda gathers records before invoking, 0s–300s. */
+  readonly maxBatchingWindow: string;
+  /** Concurrent batches per shard, 1–10. */
+  readonly parallelizationFactor: number;
+  /** Retries of a failing batch before it goes to the on-failure queue, 0–10000. */
+  readonly retryAttempts: number;
+  /** Records older than this are sent to the on-failure queue unprocessed, 60s–7d. */
+  readonly maxRecordAge: string;
+  /** Lambda memory, 128–10240 MiB. */
+  readonly memorySize: number;
+  /** Lambda timeout, 1s–900s. */
+  readonly timeout: string;
+}
+
+export interface LakeConfig {
+  /** Days before raw objects move to S3 Infrequent Access (≥ 30). */
+  readonly rawInfrequentAccessAfterDays: number;
+  /** Days before raw objects expire; must be after the IA transition. */
+  readonly rawExpireAfterDays: number;
+  /** Days before quarantined records expire. */
+  readonly quarantineExpireAfterDays: number;
+  /** Days before Athena query results expire. */
+  readonly athenaResultsExpireAfterDays: number;
+}
+
+export interface FirehoseConfig {
+  /** Buffer interval, 0s–900s. */
+  readonly bufferInterval: string;
+  /** Buffer size, 1–128 MiB. */
+  readonly bufferSizeMiB: number;
+}
+
+export interface BatchConfig {
+  /** EventBridge Scheduler expression for the daily job. */
+  readonly schedule: string;
+  /** Per-query Athena scan limit in bytes (≥ 10 MiB). */
+  readonly bytesScannedCutoffPerQuery: number;
+}
+
+export interface SluiceConfig {
+  /** Deployment stage, part of every resource name: lowercase letters, digits and `-`, 1–16 chars. */
+  readonly stage: string;
+  readonly stream: StreamConfig;
+  readonly windows: readonly WindowConfig[];
+  readonly alertRules: readonly AlertRuleConfig[];
+  /** Valid events older than this are late: the speed layer skips them, the batch layer keeps them. */
+  readonly lateness: string;
+  /** Events further in the future than this are invalid. */
+  readonly maxClockSkew: string;
+  /** How long a speed-layer aggregate lives after its window ends. */
+  readonly aggregateTtl: string;
+  readonly processor: ProcessorConfig;
+  readonly lake: LakeConfig;
+  readonly firehose: FirehoseConfig;
+  readonly batch: BatchConfig;
+  /** CloudWatch Logs retention for every log group, in days. */
+  readonly logRetentionDays: number;
+}
+
+export const DEFAULT_CONFIG: SluiceConfig = {
+  stage: 'dev',
+  stream: { mode: 'on-demand', retention: '24h' },
+  windows: [
+    { name: '1m', size: '1m' },
+    { name: '5m', size: '5m', hop: '1m' },
+    { name: '1h', size: '1h' },
+  ],
+  alertRules: [
+    {
+      id: 'temperature-high',
+      metric: 'temperature',
+      source: 'value',
+      aggregate: 'value',
+      op: '>',
+      threshold: 28,
+      cooldown: '5m',
+      severity: 'warning',
+    },
+  ],
+  lateness: '24h',
+  maxClockSkew: '5m',
+  aggregateTtl: '7d',
+  processor: {
+    batchSize: 500,
+    maxBatchingWindow: '1s',
+    parallelizationFactor: 1,
+    retryAttempts: 5,
+    maxRecordAge: '1h',
+    memorySize: 1024,
+    timeout: '60s',
+  },
+  lake: {
+    rawInfrequentAccessAfterDays: 30,
+    rawExpireAfterDays: 365,
+    quarantineExpireAfterDays: 90,
+    athenaResultsExpireAfterDays: 30,
+  },
+  firehose: { bufferInterval: '60s', bufferSizeMiB: 64 },
+  batch: { schedule: 'cron(0 2 * * ? *)', bytesScannedCutoffPerQuery: 10 * 1024 ** 3 },
+  logRetentionDays: 30,
+};
+
+/** Raised for a config that cannot be used; `issues` lists every problem found, not just the first. */
+export class ConfigError extends Error {
+  public override readonly name = 'ConfigError';
+  constructor(
+    public readonly issues: readonly string[],
+    source = 'config',
+  ) {
+    super(`Invalid Sluice ${source}:\n  - ${issues.join('\n  - ')}`);
+  }
+}
+
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const OPERATORS: readonly AlertOperator[] = ['>', '>=', '<', '<='];
+const AGGREGATES: readonly AlertAggregate[] = ['value', 'avg', 'min', 'max', 'sum', 'count'];
+const SEVERITIES = ['info', 'warning', 'critical'] as const;
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Deep-merges `override` over `base`; arrays and scalars replace, objects merge key by key. */
+function mergeOver(base: unknown, override: unknown): unknown {
+  if (override === undefined) return base;
+  if (isObject(base) && isObject(override)) {
+    const merged: Json = { ...base };
+    for (const [key, value] of Object.entries(override)) merged[key] = mergeOver(base[key], value);
+    return merged;
+  }
+  return override;
+}
+
+/** Accumulates problems; each check reports `field: got <value>; <what is allowed>`. */
+class Checker {
+  readonly issues: string[] = [];
+
+  fail(field: string, value: unknown, allowed: string): void {
+    this.issues.push(`${field}: got ${JSON.stringify(value)}; ${allowed}`);
+  }
+
+  string(field: string, value: unknown, pattern: RegExp, allowed: string): value is string {
+    if (typeof value === 'string' && pattern.test(value)) return true;
+    this.fail(field, value, allowed);
+    return false;
+  }
+
+  integer(field: string, value: unknown, min: number, max: number): value is number {
+    if (typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max) return true;
+    this.fail(field, value, `must be an integer between ${min} and ${max} inclusive`);
+    return false;
+  }
+
+  duration(field: string, value: unknown, minMs: number, maxMs: number): number | undefined {
+    const ms = parseDuration(value);
+    if (ms !== undefined && ms >= minMs && ms <= maxMs) return ms;
+    this.fail(
+      field,
+      value,
+      `must be a duration like "30s", "5m" or "1h" between ${formatDuration(minMs)} and ${formatDuration(maxMs)}`,
+    );
+    return undefined;
+  }
+
+  oneOf<T>(field: string, value: unknown, allowed: readonly T[]): value is T {
+    if (allowed.includes(value as T)) return true;
+    this.fail(field, value, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
+    return false;
+  }
+
+  unknownKeys(field: string, value: Json, known: object): void {
+    for (const key of Object.keys(value)) {
+      if (!(key in known)) {
+        this.issues.push(`${field ? field + '.' : ''}${key}: unknown field; allowed fields are ${Object.keys(known).join(', ')}`);
+      }
+    }
+  }
+}
+
+const DAY_MS = 86_400_000;
+const NAME_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+function validateWindows(c: Checker, windows: unknown): void {
+  if (!Array.isArray(windows) || windows.length === 0) {
+    c.fail('windows', windows, 'must be a non-empty list of {name, size, hop?}');
+    return;
+  }
+  const seen = new Set<string>();
+  windows.forEach((w: unknown, i) => {
+    const f = `windows[${i}]`;
+    if (!isObject(w)) return c.fail(f, w, 'must be an object {name, size, hop?}');
+    c.unknownKeys(f, w, { name: 1, size: 1, hop: 1 });
+    if (c.string(`${f}.name`, w.name, NAME_PATTERN, 'must be 1–64 chars of [A-Za-z0-9._-]')) {
+      if (w.name === 'value') c.fail(`${f}.name`, w.name, '"value" is reserved for per-event alert rules');
+      if (seen.has(w.name)) c.fail(`${f}.name`, w.name, 'window names must be unique');
+      seen.add(w.name);
+    }
+    const size = c.duration(`${f}.size`, w.size, 1_000, 7 * DAY_MS);
+    if (w.hop === undefined || size === undefined) return;
+    const hop = c.duration(`${f}.hop`, w.hop, 1_000, 7 * DAY_MS);
+    if (hop === undefined) return;
+    if (hop > size) c.fail(`${f}.hop`, w.hop, `must not be larger than size (${w.size as string})`);
+    else if (size % hop !== 0) c.fail(`${f}.hop`, w.hop, `must divide size (${w.size as string}) exactly`);
+    else if (size / hop > 60) c.fail(`${f}.hop`, w.hop, `size/hop must be at most 60 (an event joins size/hop windows)`);
+  });
+}
+
+function validateAlertRules(c: Checker, rules: unknown, windowNames: ReadonlySet<string>): void {
+  if (!Array.isArray(rules)) return c.fail('alertRules', rules, 'must be a list of alert rules (may be empty)');
+  const seen = new Set<string>();
+  rules.forEach((r: unknown, i) => {
+    const f = `alertRules[${i}]`;
+    if (!isObject(r)) return c.fail(f, r, 'must be an object');
+    c.unknownKeys(f, r, DEFAULT_CONFIG.alertRules[0]);
+    if (c.string(`${f}.id`, r.id, NAME_PATTERN, 'must be 1–64 chars of [A-Za-z0-9._-]')) {
+      if (seen.has(r.id)) c.fail(`${f}.id`, r.id, 'rule ids must be unique');
+      seen.add(r.id);
+    }
+    c.string(`${f}.metric`, r.metric, NAME_PATTERN, 'must be 1–64 chars of [A-Za-z0-9._-]');
+    c.oneOf(`${f}.source`, r.source, ['value', ...windowNames]);
+    if (c.oneOf(`${f}.aggregate`, r.aggregate, AGGREGATES)) {
+      if (r.source === 'value' && r.aggregate !== 'value') {
+        c.fail(`${f}.aggregate`, r.aggregate, 'must be "value" when source is "value"');
+      } else if (r.source !== 'value' && r.aggregate === 'value') {
+        c.fail(`${f}.aggregate`, r.aggregate, 'must be one of "avg", "min", "max", "sum", "count" for a window source');
+      }
+    }
+    c.oneOf(`${f}.op`, r.op, OPERATORS);
+    if (typeof r.threshold !== 'number' || !Number.isFinite(r.threshold)) {
+      c.fail(`${f}.threshold`, r.threshold, 'must be a finite number');
+    }
+    c.duration(`${f}.cooldown`, r.cooldown, 0, 7 * DAY_MS);
+    c.oneOf(`${f}.severity`, r.severity, SEVERITIES);
+  });
+}
+
+/** Validates a fully merged config; throws `ConfigError` listing every problem. */
+export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
+  const c = new Checker();
+  if (!isObject(raw)) throw new ConfigError([`(root): got ${JSON.stringify(raw)}; must be a JSON object`], source);
+  c.unknownKeys('', raw, DEFAULT_CONFIG);
+  c.string('stage', raw.stage, /^[a-z][a-z0-9-]{0,15}$/, 'must be 1–16 chars: a lowercase letter, then lowercase letters, digits or "-"');
+
+  const stream = raw.stream as Json;
+  c.unknownKeys('stream', stream, { mode: 1, shardCount: 1, retention: 1 });
+  if (c.oneOf('stream.mode', stream.mode, ['on-demand', 'provisioned'] as const)) {
+    if (stream.mode === 'provisioned') c.integer('stream.shardCount', stream.shardCount ?? 1, 1, 500);
+    else if (stream.shardCount !== undefined) {
+      c.fail('stream.shardCount', stream.shardCount, 'is only allowed with stream.mode "provisioned"');
+    }
+  }
+  c.duration('stream.retention', stream.retention, DAY_MS, 365 * DAY_MS);
+
+  validateWindows(c, raw.windows);
+  const windowNames = new Set(
+    (Array.isArray(raw.windows) ? raw.windows : []).filter(isObject).map((w) => String(w.name)),
+  );
+  validateAlertRules(c, raw.alertRules, windowNames);
+  const lateness = c.duration('lateness', raw.lateness, 60_000, 365 * DAY_MS);
+  c.duration('maxClockSkew', raw.maxClockSkew, 0, DAY_MS);
+  const ttl = c.duration('aggregateTtl', raw.aggregateTtl, 60_000, 3650 * DAY_MS);
+  if (lateness !== undefined && ttl !== undefined && ttl < lateness) {
+    c.fail('aggregateTtl', raw.aggregateTtl, `must be at least lateness (${raw.lateness as string}), or late-but-accepted events would recreate expired items`);
+  }
+
+  const p = raw.processor as Json;
+  c.unknownKeys('processor', p, DEFAULT_CONFIG.processor);
+  c.integer('processor.batchSize', p.batchSize, 1, 10_000);
+  c.duration('processor.maxBatchingWindow', p.maxBatchingWindow, 0, 300_000);
+  c.integer('processor.parallelizationFactor', p.parallelizationFactor, 1, 10);
+  c.integer('processor.retryAttempts', p.retryAttempts, 0, 10_000);
+  c.duration('processor.maxRecordAge', p.maxRecordAge, 60_000, 7 * DAY_MS);
+  c.integer('processor.memorySize', p.memorySize, 128, 10_240);
+  c.duration('processor.timeout', p.timeout, 1_000, 900_000);
+
+  const lake = raw.lake as Json;
+  c.unknownKeys('lake', lake, DEFAULT_CONFIG.lake);
+  const ia = lake.rawInfrequentAccessAfterDays;
+  if (c.integer('lake.rawInfrequentAccessAfterDays', ia, 30, 36_500)) {
+    if (c.integer('lake.rawExpireAfterDays', lake.rawExpireAfterDays, 1, 36_500) && (lake.rawExpireAfterDays as number) <= ia) {
+      c.fail('lake.rawExpireAfterDays', lake.rawExpireAfterDays, `must be greater than lake.rawInfrequentAccessAfterDays (${ia})`);
+    }
+  }
+  c.integer('lake.quarantineExpireAfterDays', lake.quarantineExpireAfterDays, 1, 36_500);
+  c.integer('lake.athenaResultsExpireAfterDays', lake.athenaResultsExpireAfterDays, 1, 36_500);
+
+  const fh = raw.firehose as Json;
+  c.unknownKeys('firehose', fh, DEFAULT_CONFIG.firehose);
+  c.duration('firehose.bufferInterval', fh.bufferInterval, 0, 900_000);
+  c.integer('firehose.bufferSizeMiB', fh.bufferSizeMiB, 1, 128);
+
+  const batch = raw.batch as Json;
+  c.unknownKeys('batch', batch, DEFAULT_CONFIG.batch);
+  c.string('batch.schedule', batch.schedule, /^(cron|rate)\(.+\)$/, 'must be an EventBridge Scheduler expression like "cron(0 2 * * ? *)" or "rate(1 day)"');
+  c.integer('batch.bytesScannedCutoffPerQuery', batch.bytesScannedCutoffPerQuery, 10 * 1024 ** 2, Number.MAX_SAFE_INTEGER);
+
+  if (!LOG_RETENTION_DAYS.includes(raw.logRetentionDays as number)) {
+    c.fail('logRetentionDays', raw.logRetentionDays, `must be one of ${LOG_RETENTION_DAYS.join(', ')}`);
+  }
+
+  if (c.issues.length > 0) throw new ConfigError(c.issues, source);
+  return raw as unknown as SluiceConfig;
+}
+
+/** Merges a partial config (as read from a file) over the defaults and validates it. */
+export function resolveConfig(partial: unknown, source = 'config'): SluiceConfig {
+  if (!isObject(partial)) throw new ConfigError([`(root): got ${JSON.stringify(partial)}; must be a JSON object`], source);
+  return validateConfig(mergeOver(DEFAULT_CONFIG, partial), source);
+}
+
+export const DEFAULT_CONFIG_FILE = 'sluice.config.json';
+
+/**
+ * Reads and validates a config file. A missing default file means "all defaults"; a missing file
+ * that was asked for by name is an error.
+ */
+export function loadConfig(file?: string, cwd = process.cwd()): SluiceConfig {
+  const explicit = file !== undefined;
+  const resolved = path.resolve(cwd, file ?? DEFAULT_CONFIG_FILE);
+  if (!fs.existsSync(resolved)) {
+    if (explicit) throw new ConfigError([`config file ${resolved} does not exist`], 'config');
+    return validateConfig(DEFAULT_CONFIG);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(resolved, 'utf8'));
+  } catch (error) {
+    throw new ConfigError([`${resolved} is not valid JSON: ${(error as Error).message}`], 'config');
+  }
+  return resolveConfig(parsed, `config (${path.relative(cwd, resolved) || resolved})`);
+}
+
+/** The speed layer's view of the config, durations in milliseconds. */
+export function toSpeedConfig(config: SluiceConfig): SpeedConfig {
+  const ms = (text: string): number => parseDuration(text) as number;
+  const windows: WindowSpec[] = config.windows.map((w) => ({
+    name: w.name,
+    sizeMs: ms(w.size),
+    hopMs: ms(w.hop ?? w.size),
+  }));
+  const alertRules: AlertRule[] = config.alertRules.map((r) => ({
+    id: r.id,
+    metric: r.metric,
+    source: r.source,
+    aggregate: r.aggregate,
+    op: r.op,
+    threshold: r.threshold,
+    cooldownMs: ms(r.cooldown),
+    severity: r.severity,
+  }));
+  return {
+    windows,
+    alertRules,
+    latenessMs: ms(config.lateness),
+    maxClockSkewMs: ms(config.maxClockSkew),
+    aggregateTtlMs: ms(config.aggregateTtl),
+  };
+}
+
+/** Milliseconds of a duration field that `validateConfig` has already checked. */
+export function durationMs(text: string): number {
+  return parseDuration(text) as number;
+}
