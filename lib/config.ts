@@ -156,7 +156,9 @@ export class ConfigError extends Error {
   }
 }
 
-const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
 const OPERATORS: readonly AlertOperator[] = ['>', '>=', '<', '<='];
 const AGGREGATES: readonly AlertAggregate[] = ['value', 'avg', 'min', 'max', 'sum', 'count'];
 const SEVERITIES = ['info', 'warning', 'critical'] as const;
@@ -218,7 +220,9 @@ class Checker {
   unknownKeys(field: string, value: Json, known: object): void {
     for (const key of Object.keys(value)) {
       if (!(key in known)) {
-        this.issues.push(`${field ? field + '.' : ''}${key}: unknown field; allowed fields are ${Object.keys(known).join(', ')}`);
+        this.issues.push(
+          `${field ? field + '.' : ''}${key}: unknown field; allowed fields are ${Object.keys(known).join(', ')}`,
+        );
       }
     }
   }
@@ -248,12 +252,14 @@ function validateWindows(c: Checker, windows: unknown): void {
     if (hop === undefined) return;
     if (hop > size) c.fail(`${f}.hop`, w.hop, `must not be larger than size (${w.size as string})`);
     else if (size % hop !== 0) c.fail(`${f}.hop`, w.hop, `must divide size (${w.size as string}) exactly`);
-    else if (size / hop > 60) c.fail(`${f}.hop`, w.hop, `size/hop must be at most 60 (an event joins size/hop windows)`);
+    else if (size / hop > 60)
+      c.fail(`${f}.hop`, w.hop, `size/hop must be at most 60 (an event joins size/hop windows)`);
   });
 }
 
 function validateAlertRules(c: Checker, rules: unknown, windowNames: ReadonlySet<string>): void {
-  if (!Array.isArray(rules)) return c.fail('alertRules', rules, 'must be a list of alert rules (may be empty)');
+  if (!Array.isArray(rules))
+    return c.fail('alertRules', rules, 'must be a list of alert rules (may be empty)');
   const seen = new Set<string>();
   rules.forEach((r: unknown, i) => {
     const f = `alertRules[${i}]`;
@@ -269,7 +275,11 @@ function validateAlertRules(c: Checker, rules: unknown, windowNames: ReadonlySet
       if (r.source === 'value' && r.aggregate !== 'value') {
         c.fail(`${f}.aggregate`, r.aggregate, 'must be "value" when source is "value"');
       } else if (r.source !== 'value' && r.aggregate === 'value') {
-        c.fail(`${f}.aggregate`, r.aggregate, 'must be one of "avg", "min", "max", "sum", "count" for a window source');
+        c.fail(
+          `${f}.aggregate`,
+          r.aggregate,
+          'must be one of "avg", "min", "max", "sum", "count" for a window source',
+        );
       }
     }
     c.oneOf(`${f}.op`, r.op, OPERATORS);
@@ -284,9 +294,15 @@ function validateAlertRules(c: Checker, rules: unknown, windowNames: ReadonlySet
 /** Validates a fully merged config; throws `ConfigError` listing every problem. */
 export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
   const c = new Checker();
-  if (!isObject(raw)) throw new ConfigError([`(root): got ${JSON.stringify(raw)}; must be a JSON object`], source);
+  if (!isObject(raw))
+    throw new ConfigError([`(root): got ${JSON.stringify(raw)}; must be a JSON object`], source);
   c.unknownKeys('', raw, DEFAULT_CONFIG);
-  c.string('stage', raw.stage, /^[a-z][a-z0-9-]{0,15}$/, 'must be 1–16 chars: a lowercase letter, then lowercase letters, digits or "-"');
+  c.string(
+    'stage',
+    raw.stage,
+    /^[a-z][a-z0-9-]{0,15}$/,
+    'must be 1–16 chars: a lowercase letter, then lowercase letters, digits or "-"',
+  );
 
   const stream = raw.stream as Json;
   c.unknownKeys('stream', stream, { mode: 1, shardCount: 1, retention: 1 });
@@ -307,7 +323,11 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
   c.duration('maxClockSkew', raw.maxClockSkew, 0, DAY_MS);
   const ttl = c.duration('aggregateTtl', raw.aggregateTtl, 60_000, 3650 * DAY_MS);
   if (lateness !== undefined && ttl !== undefined && ttl < lateness) {
-    c.fail('aggregateTtl', raw.aggregateTtl, `must be at least lateness (${raw.lateness as string}), or late-but-accepted events would recreate expired items`);
+    c.fail(
+      'aggregateTtl',
+      raw.aggregateTtl,
+      `must be at least lateness (${raw.lateness as string}), or late-but-accepted events would recreate expired items`,
+    );
   }
 
   const p = raw.processor as Json;
@@ -324,8 +344,15 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
   c.unknownKeys('lake', lake, DEFAULT_CONFIG.lake);
   const ia = lake.rawInfrequentAccessAfterDays;
   if (c.integer('lake.rawInfrequentAccessAfterDays', ia, 30, 36_500)) {
-    if (c.integer('lake.rawExpireAfterDays', lake.rawExpireAfterDays, 1, 36_500) && (lake.rawExpireAfterDays as number) <= ia) {
-      c.fail('lake.rawExpireAfterDays', lake.rawExpireAfterDays, `must be greater than lake.rawInfrequentAccessAfterDays (${ia})`);
+    if (
+      c.integer('lake.rawExpireAfterDays', lake.rawExpireAfterDays, 1, 36_500) &&
+      (lake.rawExpireAfterDays as number) <= ia
+    ) {
+      c.fail(
+        'lake.rawExpireAfterDays',
+        lake.rawExpireAfterDays,
+        `must be greater than lake.rawInfrequentAccessAfterDays (${ia})`,
+      );
     }
   }
   c.integer('lake.quarantineExpireAfterDays', lake.quarantineExpireAfterDays, 1, 36_500);
@@ -338,8 +365,18 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
 
   const batch = raw.batch as Json;
   c.unknownKeys('batch', batch, DEFAULT_CONFIG.batch);
-  c.string('batch.schedule', batch.schedule, /^(cron|rate)\(.+\)$/, 'must be an EventBridge Scheduler expression like "cron(0 2 * * ? *)" or "rate(1 day)"');
-  c.integer('batch.bytesScannedCutoffPerQuery', batch.bytesScannedCutoffPerQuery, 10 * 1024 ** 2, Number.MAX_SAFE_INTEGER);
+  c.string(
+    'batch.schedule',
+    batch.schedule,
+    /^(cron|rate)\(.+\)$/,
+    'must be an EventBridge Scheduler expression like "cron(0 2 * * ? *)" or "rate(1 day)"',
+  );
+  c.integer(
+    'batch.bytesScannedCutoffPerQuery',
+    batch.bytesScannedCutoffPerQuery,
+    10 * 1024 ** 2,
+    Number.MAX_SAFE_INTEGER,
+  );
 
   if (!LOG_RETENTION_DAYS.includes(raw.logRetentionDays as number)) {
     c.fail('logRetentionDays', raw.logRetentionDays, `must be one of ${LOG_RETENTION_DAYS.join(', ')}`);
@@ -351,7 +388,8 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
 
 /** Merges a partial config (as read from a file) over the defaults and validates it. */
 export function resolveConfig(partial: unknown, source = 'config'): SluiceConfig {
-  if (!isObject(partial)) throw new ConfigError([`(root): got ${JSON.stringify(partial)}; must be a JSON object`], source);
+  if (!isObject(partial))
+    throw new ConfigError([`(root): got ${JSON.stringify(partial)}; must be a JSON object`], source);
   return validateConfig(mergeOver(DEFAULT_CONFIG, partial), source);
 }
 

@@ -1,0 +1,142 @@
+/**
+ * Event contract v1 (DESIGN.md): decoding a Kinesis record and validating it.
+ *
+ * Never throws: any input yields either a typed event or an invalid result whose `reason` is a
+ * stable, machine-readable string (quarantine, metrics and the batch SQL use the same reasons).
+ */
+
+export interface SensorEvent {
+  readonly eventId: string;
+  readonly sensorId: string;
+  readonly metric: string;
+  readonly value: number;
+  readonly unit?: string;
+  /** Event time, epoch milliseconds. */
+  readonly eventTime: number;
+  readonly attributes?: Readonly<Record<string, string>>;
+}
+
+export type InvalidReason =
+  | 'too_large'
+  | 'not_utf8'
+  | 'not_json'
+  | 'not_object'
+  | 'future_timestamp'
+  | `missing_field:${string}`
+  | `bad_type:${string}`
+  | `bad_value:${string}`;
+
+export type Validation =
+  { readonly ok: true; readonly event: SensorEvent } | { readonly ok: false; readonly reason: InvalidReason };
+
+/** Larger records are quarantined unparsed; sensor events are a few hundred bytes. */
+export const MAX_EVENT_BYTES = 64 * 1024;
+
+export const SENSOR_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+export const METRIC_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+export const MAX_EVENT_ID_LENGTH = 128;
+export const MAX_UNIT_LENGTH = 16;
+/** ISO-8601 date-time with a zone (`Z` or `±hh:mm`); seconds and fractions optional. */
+export const ISO_TIMESTAMP_PATTERN =
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+/** Epoch-millisecond timestamps must fall in years 1970–9999. */
+export const MAX_EPOCH_MS = 253_402_300_799_999;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+type Fields = Record<string, unknown>;
+
+function fail(reason: InvalidReason): Validation {
+  return { ok: false, reason };
+}
+
+/** Decodes a record's bytes (or Lambda's base64 `data`) and validates the event in it. */
+export function decodeRecord(data: string | Uint8Array, nowMs: number, maxClockSkewMs: number): Validation {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'base64') : data;
+  if (bytes.byteLength > MAX_EVENT_BYTES) return fail('too_large');
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    return fail('not_utf8');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return fail('not_json');
+  }
+  return validateEvent(parsed, nowMs, maxClockSkewMs);
+}
+
+/** Returns the event time in epoch ms, or `undefined` when the timestamp is not allowed. */
+export function parseTimestamp(timestamp: string | number): number | undefined {
+  if (typeof timestamp === 'number') {
+    return Number.isInteger(timestamp) && timestamp >= 0 && timestamp <= MAX_EPOCH_MS ? timestamp : undefined;
+  }
+  if (!ISO_TIMESTAMP_PATTERN.test(timestamp)) return undefined;
+  const ms = Date.parse(timestamp);
+  return Number.isFinite(ms) && ms >= 0 && ms <= MAX_EPOCH_MS ? ms : undefined;
+}
+
+function checkString(
+  fields: Fields,
+  name: string,
+  valid: (s: string) => boolean,
+  required: boolean,
+): InvalidReason | undefined {
+  const value = fields[name];
+  if (value === undefined || value === null) return required ? `missing_field:${name}` : undefined;
+  if (typeof value !== 'string') return `bad_type:${name}`;
+  return valid(value) ? undefined : `bad_value:${name}`;
+}
+
+/** Validates a parsed JSON value against the contract; the first broken rule (in field order) is the reason. */
+export function validateEvent(parsed: unknown, nowMs: number, maxClockSkewMs: number): Validation {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail('not_object');
+  const fields = parsed as Fields;
+
+  const stringProblem =
+    checkString(fields, 'eventId', (s) => s.length >= 1 && s.length <= MAX_EVENT_ID_LENGTH, true) ??
+    checkString(fields, 'sensorId', (s) => SENSOR_ID_PATTERN.test(s), true) ??
+    checkString(fields, 'metric', (s) => METRIC_PATTERN.test(s), true);
+  if (stringProblem) return fail(stringProblem);
+
+  const value = fields.value;
+  if (value === undefined || value === null) return fail('missing_field:value');
+  if (typeof value !== 'number') return fail('bad_type:value');
+  if (!Number.isFinite(value)) return fail('bad_value:value');
+
+  const unitProblem = checkString(fields, 'unit', (s) => s.length <= MAX_UNIT_LENGTH, false);
+  if (unitProblem) return fail(unitProblem);
+
+  const timestamp = fields.timestamp;
+  if (timestamp === undefined || timestamp === null) return fail('missing_field:timestamp');
+  if (typeof timestamp !== 'string' && typeof timestamp !== 'number') return fail('bad_type:timestamp');
+  const eventTime = parseTimestamp(timestamp);
+  if (eventTime === undefined) return fail('bad_value:timestamp');
+
+  const attributes = fields.attributes;
+  if (attributes !== undefined && attributes !== null) {
+    if (typeof attributes !== 'object' || Array.isArray(attributes)) return fail('bad_type:attributes');
+    if (!Object.values(attributes).every((v) => typeof v === 'string')) return fail('bad_value:attributes');
+  }
+
+  if (eventTime > nowMs + maxClockSkewMs) return fail('future_timestamp');
+
+  const event: SensorEvent = {
+    eventId: fields.eventId as string,
+    sensorId: fields.sensorId as string,
+    metric: fields.metric as string,
+    value,
+    eventTime,
+    ...(typeof fields.unit === 'string' ? { unit: fields.unit } : {}),
+    ...(attributes ? { attributes: attributes as Record<string, string> } : {}),
+  };
+  return { ok: true, event };
+}
+
+/** A valid event is late when it is older than `latenessMs` at processing time. */
+export function isLate(event: SensorEvent, nowMs: number, latenessMs: number): boolean {
+  return event.eventTime < nowMs - latenessMs;
+}

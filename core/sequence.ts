@@ -1,0 +1,38 @@
+/**
+ * Kinesis sequence numbers are decimal strings of up to 129 digits, too long for DynamoDB numbers.
+ * Left-padded to a fixed width they compare correctly as strings, in code and in DynamoDB conditions.
+ */
+export const SEQUENCE_WIDTH = 130;
+
+export function padSequence(sequenceNumber: string): string {
+  if (!/^\d{1,130}$/.test(sequenceNumber)) {
+    throw new RangeError(`Not a Kinesis sequence number: ${JSON.stringify(sequenceNumber)}`);
+  }
+  return sequenceNumber.padStart(SEQUENCE_WIDTH, '0');
+}
+
+export function compareSequences(a: string, b: string): number {
+  const pa = padSequence(a);
+  const pb = padSequence(b);
+  return pa < pb ? -1 : pa > pb ? 1 : 0;
+}
+
+/**
+ * A lane is the unit whose records Lambda delivers in order, never concurrently: one partition key
+ * of one shard (with a parallelization factor above 1 a shard has several lanes in flight).
+ * Exactly-once marks are kept per lane, so they stay correct even if a producer writes one sensor
+ * under several partition keys.
+ */
+export function laneId(shardId: string, partitionKey: string): string {
+  return `${shardId}/${fnv1a32(partitionKey)}`;
+}
+
+/** FNV-1a, 32 bit, hex: a short stable fingerprint (not a security hash). */
+export function fnv1a32(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(16).padStart(8, '0');
+}

@@ -1,0 +1,33 @@
+import fc from 'fast-check';
+import { compareSequences, laneId, padSequence, SEQUENCE_WIDTH } from '../../../core/sequence';
+
+describe('padSequence', () => {
+  test('padded sequence numbers compare as strings exactly like the numbers they encode', () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 10n ** 60n }),
+        fc.bigInt({ min: 0n, max: 10n ** 60n }),
+        (a, b) => {
+          const expected = a < b ? -1 : a > b ? 1 : 0;
+          return compareSequences(a.toString(), b.toString()) === expected;
+        },
+      ),
+    );
+  });
+
+  test('pads to a fixed width', () => {
+    expect(padSequence('49631234')).toHaveLength(SEQUENCE_WIDTH);
+  });
+
+  test('rejects anything that is not a decimal sequence number', () => {
+    expect(() => padSequence('12a')).toThrow(/Not a Kinesis sequence number/);
+  });
+});
+
+describe('laneId', () => {
+  test('is stable per shard and partition key and differs across keys', () => {
+    expect(laneId('shardId-000000000000', 'sensor-1')).toBe(laneId('shardId-000000000000', 'sensor-1'));
+    expect(laneId('shardId-000000000000', 'sensor-1')).not.toBe(laneId('shardId-000000000000', 'sensor-2'));
+    expect(laneId('shardId-000000000000', 'sensor-1')).not.toBe(laneId('shardId-000000000001', 'sensor-1'));
+  });
+});
