@@ -1,6 +1,133 @@
-// Work in progress: the stream processor handler is being written (issue 3).
-import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+/**
+ * Lambda entry point of the speed layer: a thin shell around `processBatch`. Clients are created
+ * once per container from the environment; `createHandler` takes them injected instead, which is
+ * how local mode and the tests run this same code against emulators.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import type {
+  Context,
+  KinesisStreamBatchResponse,
+  KinesisStreamEvent,
+  KinesisStreamRecord,
+} from 'aws-lambda';
+import { SPEED_CONFIG_ENV, type SpeedConfig } from '../../core/speed-config';
+import { AggregateStore } from '../adapters/aggregate-store';
+import { AlertPublisher } from '../adapters/alert-publisher';
+import { AlertStore } from '../adapters/alert-store';
+import { QuarantineWriter } from '../adapters/quarantine-writer';
+import { processBatch, type BatchResult } from './process-batch';
 
-export async function handler(event: KinesisStreamEvent): Promise<KinesisStreamBatchResponse> {
-  return { batchItemFailures: event.Records.length < 0 ? [] : [] };
+export interface StreamProcessorDeps {
+  readonly dynamodb: DynamoDBClient;
+  readonly sns: SNSClient;
+  readonly s3: S3Client;
+  readonly tableName: string;
+  readonly alertsTopicArn: string;
+  readonly lakeBucket: string;
+  readonly config: SpeedConfig;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default - a Powertools Logger for service `stream-processor` */
+  readonly logger?: Logger;
+  /** @default - Powertools Metrics (EMF) in namespace `Sluice` */
+  readonly metrics?: Metrics;
+  /** Called with every batch's result, after metrics are recorded (local mode's accounting). */
+  readonly onResult?: (result: BatchResult, event: KinesisStreamEvent) => void;
 }
+
+export type StreamProcessorHandler = (
+  event: KinesisStreamEvent,
+  context?: Context,
+) => Promise<KinesisStreamBatchResponse>;
+
+export class MissingEnvironmentError extends Error {
+  public override readonly name = 'MissingEnvironmentError';
+}
+
+function recordMetrics(metrics: Metrics, result: BatchResult): void {
+  const { stats } = result;
+  metrics.addMetric('EventsReceived', MetricUnit.Count, stats.records);
+  metrics.addMetric('ValidEvents', MetricUnit.Count, stats.valid);
+  metrics.addMetric('InvalidEvents', MetricUnit.Count, stats.invalid);
+  metrics.addMetric('LateEvents', MetricUnit.Count, stats.late);
+  metrics.addMetric('ItemsWritten', MetricUnit.Count, stats.itemsWritten);
+  metrics.addMetric('RecordsAlreadyApplied', MetricUnit.Count, stats.alreadyApplied);
+  metrics.addMetric('ConflictsResolved', MetricUnit.Count, stats.conflictsResolved);
+  metrics.addMetric('AlertsPublished', MetricUnit.Count, stats.alertsPublished);
+  metrics.addMetric('FailedRecords', MetricUnit.Count, result.failures.size);
+  metrics.addMetric('MaxEventTimeLag', MetricUnit.Milliseconds, stats.maxEventTimeLagMs);
+  metrics.publishStoredMetrics();
+}
+
+export function createHandler(deps: StreamProcessorDeps): StreamProcessorHandler {
+  const logger = deps.logger ?? new Logger({ serviceName: 'stream-processor' });
+  const metrics = deps.metrics ?? new Metrics({ namespace: 'Sluice', serviceName: 'stream-processor' });
+  const now = deps.now ?? Date.now;
+  const ttlSeconds = Math.ceil(deps.config.aggregateTtlMs / 1000);
+  const ports = {
+    aggregates: new AggregateStore({
+      client: deps.dynamodb,
+      tableName: deps.tableName,
+      windows: deps.config.windows,
+      ttlSeconds,
+    }),
+    alerts: new AlertStore({ client: deps.dynamodb, tableName: deps.tableName, ttlSeconds }),
+    publisher: new AlertPublisher(deps.sns, deps.alertsTopicArn),
+    quarantine: new QuarantineWriter(deps.s3, deps.lakeBucket),
+  };
+
+  return async (event) => {
+    const result = await processBatch(event.Records, ports, deps.config, now());
+    recordMetrics(metrics, result);
+    if (result.failures.size > 0) {
+      const [first] = result.failures.values();
+      logger.warn('Some records failed and will be retried', {
+        failed: result.failures.size,
+        records: event.Records.length,
+        error: first,
+      });
+    }
+    deps.onResult?.(result, event);
+    // Powertools maps per-record failures to the partial batch response; when every record
+    // failed it throws, so Lambda bisects the batch.
+    const processor = new BatchProcessor(EventType.KinesisDataStreams);
+    return processPartialResponse(
+      event,
+      async (record: KinesisStreamRecord) => {
+        const failure = result.failures.get(record.eventID);
+        if (failure) throw failure;
+      },
+      processor,
+    );
+  };
+}
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value)
+    throw new MissingEnvironmentError(
+      `Environment variable ${name} is not set; the stream processor cannot start`,
+    );
+  return value;
+}
+
+let deployed: StreamProcessorHandler | undefined;
+
+/** The deployed Lambda handler: clients and config from the environment, created once per container. */
+export const handler: StreamProcessorHandler = (event, context) => {
+  deployed ??= createHandler({
+    dynamodb: new DynamoDBClient({}),
+    sns: new SNSClient({}),
+    s3: new S3Client({}),
+    tableName: requiredEnv('TABLE_NAME'),
+    alertsTopicArn: requiredEnv('ALERTS_TOPIC_ARN'),
+    lakeBucket: requiredEnv('LAKE_BUCKET'),
+    config: JSON.parse(requiredEnv(SPEED_CONFIG_ENV)) as SpeedConfig,
+  });
+  return deployed(event, context);
+};

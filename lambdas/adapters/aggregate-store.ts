@@ -1,0 +1,311 @@
+/**
+ * DynamoDB adapter for windowed aggregates, applying each batch's partials exactly once.
+ *
+ * Each aggregate item stores, per lane (shard + partition key), the highest sequence number already
+ * applied (`marks`) and a version number. Applying a batch:
+ *   1. read the touched items (BatchGetItem, consistent);
+ *   2. drop the records each item has already absorbed (sequence ≤ its lane mark) and fold the
+ *      rest into the stored state (pure `core/` code);
+ *   3. write the new state with ONE conditional UpdateItem per item, conditional on the version
+ *      read; on a conflict (a concurrent or replayed writer got there first) re-read and redo 2–3.
+ * Retries, bisections and replays therefore never count a record twice, and no transactions are
+ * needed (dynalite has none).
+ */
+import {
+  BatchGetItemCommand,
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import {
+  aggregateBatch,
+  mergeAggregates,
+  type PartialAggregate,
+  type PositionedEvent,
+} from '../../core/aggregate';
+import { padSequence } from '../../core/sequence';
+import type { WindowSpec } from '../../core/speed-config';
+import { mapWithConcurrency } from './concurrency';
+
+/** An aggregate as stored: the fold of every record applied so far. */
+export interface StoredAggregate {
+  readonly sensorId: string;
+  readonly metric: string;
+  readonly window: string;
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  readonly count: number;
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+  readonly firstEventTime: number;
+  readonly lastEventTime: number;
+  /** Highest applied (padded) sequence number per lane. */
+  readonly marks: Readonly<Record<string, string>>;
+  readonly version: number;
+}
+
+export interface ItemOutcome {
+  readonly id: string;
+  /** The item's state after this batch (also when every record had already been applied). */
+  readonly state?: StoredAggregate;
+  /** Records of this batch folded in now; the others had been applied before. */
+  readonly applied: number;
+  readonly alreadyApplied: number;
+  readonly written: boolean;
+  readonly conflicts: number;
+  readonly error?: Error;
+}
+
+export interface AggregateStoreOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  readonly windows: readonly WindowSpec[];
+  /** Seconds after a window's end at which DynamoDB may expire its item. */
+  readonly ttlSeconds: number;
+  /** Concurrent UpdateItem calls. @default 16 */
+  readonly concurrency?: number;
+  /** Conflicts tolerated per item before the item's records are reported as failed. @default 5 */
+  readonly maxConflicts?: number;
+}
+
+export class ConflictRetriesExhaustedError extends Error {
+  public override readonly name = 'ConflictRetriesExhaustedError';
+}
+
+export function aggregateKey(a: Pick<StoredAggregate, 'sensorId' | 'metric' | 'window' | 'windowStart'>): {
+  pk: string;
+  sk: string;
+} {
+  return { pk: `AGG#${a.sensorId}#${a.metric}`, sk: `${a.window}#${new Date(a.windowStart).toISOString()}` };
+}
+
+function keyAttributes(key: { pk: string; sk: string }): Record<string, AttributeValue> {
+  return { pk: { S: key.pk }, sk: { S: key.sk } };
+}
+
+const num = (v: AttributeValue | undefined): number => Number(v?.N);
+
+export function parseStoredAggregate(item: Record<string, AttributeValue>): StoredAggregate {
+  const marks: Record<string, string> = {};
+  for (const [lane, value] of Object.entries(item.marks?.M ?? {})) marks[lane] = value.S as string;
+  return {
+    sensorId: item.sensorId.S as string,
+    metric: item.metric.S as string,
+    window: item.window.S as string,
+    windowStart: num(item.windowStart),
+    windowEnd: num(item.windowEnd),
+    count: num(item.count),
+    sum: num(item.sum),
+    min: num(item.min),
+    max: num(item.max),
+    firstEventTime: num(item.firstEventTime),
+    lastEventTime: num(item.lastEventTime),
+    marks,
+    version: num(item.version),
+  };
+}
+
+/** Folds a batch partial into the stored state (or starts a new one). */
+function foldInto(stored: StoredAggregate | undefined, partial: PartialAggregate): StoredAggregate {
+  const marks: Record<string, string> = { ...(stored?.marks ?? {}) };
+  for (const [lane, range] of Object.entries(partial.lanes)) {
+    if (!marks[lane] || range.last > marks[lane]) marks[lane] = range.last;
+  }
+  const merged = stored ? mergeAggregates({ ...stored, lanes: {} }, { ...partial, lanes: {} }) : partial;
+  return {
+    sensorId: merged.sensorId,
+    metric: merged.metric,
+    window: merged.window,
+    windowStart: merged.windowStart,
+    windowEnd: merged.windowEnd,
+    count: merged.count,
+    sum: merged.sum,
+    min: merged.min,
+    max: merged.max,
+    firstEventTime: merged.firstEventTime,
+    lastEventTime: merged.lastEventTime,
+    marks,
+    version: (stored?.version ?? 0) + 1,
+  };
+}
+
+export class AggregateStore {
+  private readonly concurrency: number;
+  private readonly maxConflicts: number;
+
+  constructor(private readonly options: AggregateStoreOptions) {
+    this.concurrency = options.concurrency ?? 16;
+    this.maxConflicts = options.maxConflicts ?? 5;
+  }
+
+  /**
+   * Applies the batch's partials exactly once. `eventsOf` returns the batch's events folded into a
+   * partial; it is only called when some of them may have been applied already. Never throws for
+   * one item's failure: the outcome carries the error, so only that item's records are retried.
+   */
+  async apply(
+    partials: ReadonlyMap<string, PartialAggregate>,
+    eventsOf: (partial: PartialAggregate) => readonly PositionedEvent[],
+  ): Promise<ItemOutcome[]> {
+    const ids = [...partials.keys()];
+    const stored = await this.readMany(ids.map((id) => partials.get(id) as PartialAggregate));
+    return mapWithConcurrency(ids, this.concurrency, (id, i) =>
+      this.applyOne(id, partials.get(id) as PartialAggregate, eventsOf, stored[i]),
+    );
+  }
+
+  private async applyOne(
+    id: string,
+    batchPartial: PartialAggregate,
+    eventsOf: (partial: PartialAggregate) => readonly PositionedEvent[],
+    initial: StoredAggregate | undefined,
+  ): Promise<ItemOutcome> {
+    let current = initial;
+    let conflicts = 0;
+    for (;;) {
+      const fresh = this.unapplied(batchPartial, eventsOf, current);
+      const alreadyApplied = batchPartial.count - fresh.count;
+      if (!fresh.partial) {
+        return { id, state: current, applied: 0, alreadyApplied, written: false, conflicts };
+      }
+      const next = foldInto(current, fresh.partial);
+      try {
+        const state = await this.write(next, current?.version);
+        return { id, state, applied: fresh.count, alreadyApplied, written: true, conflicts };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) {
+          return { id, applied: 0, alreadyApplied, written: false, conflicts, error: error as Error };
+        }
+        conflicts += 1;
+        if (conflicts > this.maxConflicts) {
+          const message = `Aggregate ${id}: still conflicting after ${this.maxConflicts} re-reads`;
+          return {
+            id,
+            applied: 0,
+            alreadyApplied,
+            written: false,
+            conflicts,
+            error: new ConflictRetriesExhaustedError(message),
+          };
+        }
+        try {
+          current = await this.readOne(batchPartial);
+        } catch (readError) {
+          return { id, applied: 0, alreadyApplied, written: false, conflicts, error: readError as Error };
+        }
+      }
+    }
+  }
+
+  /** The part of this batch's partial not yet absorbed by `stored`, per its lane marks. */
+  private unapplied(
+    batchPartial: PartialAggregate,
+    eventsOf: (partial: PartialAggregate) => readonly PositionedEvent[],
+    stored: StoredAggregate | undefined,
+  ): { partial?: PartialAggregate; count: number } {
+    const marks = stored?.marks ?? {};
+    const allFresh = Object.entries(batchPartial.lanes).every(
+      ([lane, range]) => !marks[lane] || marks[lane] < range.first,
+    );
+    if (allFresh) return { partial: batchPartial, count: batchPartial.count };
+    const fresh = eventsOf(batchPartial).filter((e) => {
+      const mark = marks[e.lane];
+      return !mark || padSequence(e.sequenceNumber) > mark;
+    });
+    if (fresh.length === 0) return { count: 0 };
+    const window = this.options.windows.filter((w) => w.name === batchPartial.window);
+    const partial = aggregateBatch(fresh, window).get(
+      `${batchPartial.sensorId}|${batchPartial.metric}|${batchPartial.window}|${batchPartial.windowStart}`,
+    );
+    return { partial, count: fresh.length };
+  }
+
+  private async write(next: StoredAggregate, expectedVersion: number | undefined): Promise<StoredAggregate> {
+    const marks: Record<string, AttributeValue> = {};
+    for (const [lane, seq] of Object.entries(next.marks)) marks[lane] = { S: seq };
+    const n = (v: number): AttributeValue => ({ N: String(v) });
+    const result = await this.options.client.send(
+      new UpdateItemCommand({
+        TableName: this.options.tableName,
+        Key: keyAttributes(aggregateKey(next)),
+        UpdateExpression:
+          'SET sensorId = :sensorId, metric = :metric, #window = :window, windowStart = :windowStart, ' +
+          'windowEnd = :windowEnd, #count = :count, #sum = :sum, #min = :min, #max = :max, ' +
+          'firstEventTime = :first, lastEventTime = :last, marks = :marks, version = :version, expiresAt = :expiresAt',
+        ConditionExpression:
+          expectedVersion === undefined ? 'attribute_not_exists(pk)' : 'version = :expected',
+        ExpressionAttributeNames: {
+          '#window': 'window',
+          '#count': 'count',
+          '#sum': 'sum',
+          '#min': 'min',
+          '#max': 'max',
+        },
+        ExpressionAttributeValues: {
+          ':sensorId': { S: next.sensorId },
+          ':metric': { S: next.metric },
+          ':window': { S: next.window },
+          ':windowStart': n(next.windowStart),
+          ':windowEnd': n(next.windowEnd),
+          ':count': n(next.count),
+          ':sum': n(next.sum),
+          ':min': n(next.min),
+          ':max': n(next.max),
+          ':first': n(next.firstEventTime),
+          ':last': n(next.lastEventTime),
+          ':marks': { M: marks },
+          ':version': n(next.version),
+          ':expiresAt': n(Math.floor(next.windowEnd / 1000) + this.options.ttlSeconds),
+          ...(expectedVersion === undefined ? {} : { ':expected': n(expectedVersion) }),
+        },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return result.Attributes ? parseStoredAggregate(result.Attributes) : next;
+  }
+
+  private async readOne(key: PartialAggregate): Promise<StoredAggregate | undefined> {
+    const result = await this.options.client.send(
+      new GetItemCommand({
+        TableName: this.options.tableName,
+        Key: keyAttributes(aggregateKey(key)),
+        ConsistentRead: true,
+      }),
+    );
+    return result.Item ? parseStoredAggregate(result.Item) : undefined;
+  }
+
+  /** Reads many items, 100 keys per BatchGetItem, retrying unprocessed keys. */
+  private async readMany(keys: readonly PartialAggregate[]): Promise<(StoredAggregate | undefined)[]> {
+    const found = new Map<string, StoredAggregate>();
+    const keyId = (k: { pk: string; sk: string }) => `${k.pk}\n${k.sk}`;
+    for (let i = 0; i < keys.length; i += 100) {
+      let pending: Record<string, AttributeValue>[] = keys
+        .slice(i, i + 100)
+        .map((k) => keyAttributes(aggregateKey(k)));
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > 0)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
+        if (attempt > 8)
+          throw new Error(`BatchGetItem left ${pending.length} keys unprocessed after ${attempt} attempts`);
+        const result = await this.options.client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.options.tableName]: { Keys: pending, ConsistentRead: true } },
+          }),
+        );
+        for (const item of result.Responses?.[this.options.tableName] ?? []) {
+          const state = parseStoredAggregate(item);
+          found.set(keyId(aggregateKey(state)), state);
+        }
+        pending = (result.UnprocessedKeys?.[this.options.tableName]?.Keys ?? []) as Record<
+          string,
+          AttributeValue
+        >[];
+      }
+    }
+    return keys.map((k) => found.get(keyId(aggregateKey(k))));
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * DynamoDB adapter for alert state, one item per (sensor, rule): the event times of the alerts
+ * raised so far (for the cooldown) and an outbox of alerts recorded but not yet published.
+ *
+ * Recording and publishing are two steps; the outbox makes the pair safe: an alert is first written
+ * to `pending` together with its time (one conditional write), then published, then removed from
+ * `pending`. A failure in between leaves it in `pending`, and the retry of the same records finds
+ * and publishes it. An alert is therefore never lost; it may be published twice only if a crash
+ * falls between publishing and clearing, and its deterministic `alertId` lets consumers drop that.
+ */
+import {
+  BatchGetItemCommand,
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { applyCooldown, pruneAlertTimes, type Alert, type Breach } from '../../core/alerts';
+import type { AlertRule } from '../../core/speed-config';
+import { mapWithConcurrency } from './concurrency';
+
+export interface AlertGroup {
+  readonly sensorId: string;
+  readonly rule: AlertRule;
+  /** In processing order. */
+  readonly breaches: readonly Breach[];
+}
+
+interface AlertState {
+  readonly times: number[];
+  readonly pending: Alert[];
+  readonly version: number;
+}
+
+export interface GroupOutcome {
+  readonly group: AlertGroup;
+  /** Alerts to publish now: new ones and any left pending by an earlier failure. */
+  readonly toPublish: readonly Alert[];
+  readonly error?: Error;
+}
+
+export interface AlertStoreOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** Seconds an alert item lives after its last change. */
+  readonly ttlSeconds: number;
+  /** @default 8 */
+  readonly concurrency?: number;
+}
+
+export function alertStateKey(sensorId: string, ruleId: string): Record<string, AttributeValue> {
+  return { pk: { S: `ALERT#${sensorId}` }, sk: { S: `RULE#${ruleId}` } };
+}
+
+function parseState(item: Record<string, AttributeValue> | undefined): AlertState {
+  if (!item) return { times: [], pending: [], version: 0 };
+  return {
+    times: (item.times?.L ?? []).map((v) => Number(v.N)),
+    pending: Object.values(item.pending?.M ?? {}).map((v) => JSON.parse(v.S as string) as Alert),
+    version: Number(item.version?.N ?? 0),
+  };
+}
+
+export class AlertStore {
+  constructor(private readonly options: AlertStoreOptions) {}
+
+  /**
+   * Applies the cooldown to each group's breaches against its stored alert times and records the
+   * new alerts in the outbox. `oldestPossibleBreach` bounds the stored history (see pruneAlertTimes).
+   */
+  async record(
+    groups: readonly AlertGroup[],
+    oldestPossibleBreach: number,
+    nowMs: number,
+  ): Promise<GroupOutcome[]> {
+    if (groups.length === 0) return [];
+    let states: Map<string, Record<string, AttributeValue>>;
+    try {
+      states = await this.readMany(groups);
+    } catch (error) {
+      return groups.map((group) => ({ group, toPublish: [], error: error as Error }));
+    }
+    return mapWithConcurrency(groups, this.options.concurrency ?? 8, (group) =>
+      this.recordGroup(
+        group,
+        parseState(states.get(`${group.sensorId}|${group.rule.id}`)),
+        oldestPossibleBreach,
+        nowMs,
+      ),
+    );
+  }
+
+  private async recordGroup(
+    group: AlertGroup,
+    initial: AlertState,
+    oldestPossibleBreach: number,
+    nowMs: number,
+  ): Promise<GroupOutcome> {
+    let state = initial;
+    for (let attempt = 0; ; attempt++) {
+      const times = pruneAlertTimes(state.times, oldestPossibleBreach, group.rule.cooldownMs);
+      const { alerts, alertTimes } = applyCooldown(times, group.breaches, group.rule.cooldownMs);
+      if (alerts.length === 0) return { group, toPublish: state.pending };
+      const pending = [...state.pending, ...alerts];
+      try {
+        await this.write(group, alertTimes, pending, state.version, nowMs);
+        return { group, toPublish: pending };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException) || attempt >= 5)
+          return { group, toPublish: [], error: error as Error };
+        try {
+          state = await this.readOne(group);
+        } catch (readError) {
+          return { group, toPublish: [], error: readError as Error };
+        }
+      }
+    }
+  }
+
+  /** Removes published alerts from the outbox. */
+  async clearPending(group: AlertGroup, published: readonly Alert[]): Promise<void> {
+    if (published.length === 0) return;
+    const names: Record<string, string> = { '#pending': 'pending' };
+    const removals = published.map((alert, i) => {
+      names[`#a${i}`] = alert.alertId;
+      return `#pending.#a${i}`;
+    });
+    await this.options.client.send(
+      new UpdateItemCommand({
+        TableName: this.options.tableName,
+        Key: alertStateKey(group.sensorId, group.rule.id),
+        UpdateExpression: `REMOVE ${removals.join(', ')}`,
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeNames: names,
+      }),
+    );
+  }
+
+  private async write(
+    group: AlertGroup,
+    times: number[],
+    pending: Alert[],
+    expectedVersion: number,
+    nowMs: number,
+  ): Promise<void> {
+    const pendingMap: Record<string, AttributeValue> = {};
+    for (const alert of pending) pendingMap[alert.alertId] = { S: JSON.stringify(alert) };
+    await this.options.client.send(
+      new UpdateItemCommand({
+        TableName: this.options.tableName,
+        Key: alertStateKey(group.sensorId, group.rule.id),
+        UpdateExpression:
+          'SET sensorId = :sensorId, ruleId = :ruleId, times = :times, pending = :pending, version = :version, expiresAt = :expiresAt',
+        ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :expected',
+        ExpressionAttributeValues: {
+          ':sensorId': { S: group.sensorId },
+          ':ruleId': { S: group.rule.id },
+          ':times': { L: times.map((t) => ({ N: String(t) })) },
+          ':pending': { M: pendingMap },
+          ':version': { N: String(expectedVersion + 1) },
+          ':expiresAt': { N: String(Math.floor(nowMs / 1000) + this.options.ttlSeconds) },
+          ...(expectedVersion === 0 ? {} : { ':expected': { N: String(expectedVersion) } }),
+        },
+      }),
+    );
+  }
+
+  private async readOne(group: AlertGroup): Promise<AlertState> {
+    const result = await this.options.client.send(
+      new GetItemCommand({
+        TableName: this.options.tableName,
+        Key: alertStateKey(group.sensorId, group.rule.id),
+        ConsistentRead: true,
+      }),
+    );
+    return parseState(result.Item);
+  }
+
+  private async readMany(
+    groups: readonly AlertGroup[],
+  ): Promise<Map<string, Record<string, AttributeValue>>> {
+    const found = new Map<string, Record<string, AttributeValue>>();
+    for (let i = 0; i < groups.length; i += 100) {
+      let keys = groups.slice(i, i + 100).map((g) => alertStateKey(g.sensorId, g.rule.id));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        if (attempt > 8) throw new Error(`BatchGetItem left ${keys.length} alert keys unprocessed`);
+        if (attempt > 0)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
+        const result = await this.options.client.send(
+          new BatchGetItemCommand({
+            RequestItems: { [this.options.tableName]: { Keys: keys, ConsistentRead: true } },
+          }),
+        );
+        for (const item of result.Responses?.[this.options.tableName] ?? []) {
+          found.set(`${item.sensorId.S}|${item.ruleId.S}`, item);
+        }
+        keys = (result.UnprocessedKeys?.[this.options.tableName]?.Keys ?? []) as Record<
+          string,
+          AttributeValue
+        >[];
+      }
+    }
+    return found;
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Writes a batch's invalid records to S3 under `quarantine/`, one NDJSON object per batch.
+ * The key is derived from the records (shard and sequence range), so re-processing the same batch
+ * overwrites rather than duplicates; a different split of a retried batch may write a record again,
+ * which readers remove by (shardId, sequenceNumber).
+ */
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { InvalidReason } from '../../core/event';
+
+export interface QuarantinedRecord {
+  readonly reason: InvalidReason;
+  /** The raw record: UTF-8 text, or base64 when the bytes are not UTF-8 (`dataEncoding`). */
+  readonly data: string;
+  readonly dataEncoding: 'utf8' | 'base64';
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+  readonly partitionKey: string;
+  /** ISO-8601 UTC arrival time in the stream. */
+  readonly arrivalTime: string;
+  /** The sensor named by the record, when one could be read. */
+  readonly sensorId?: string;
+}
+
+export const QUARANTINE_PREFIX = 'quarantine/';
+
+export function quarantineKey(records: readonly QuarantinedRecord[], nowMs: number): string {
+  const day = new Date(nowMs).toISOString().slice(0, 10);
+  const first = records[0];
+  const last = records[records.length - 1];
+  return `${QUARANTINE_PREFIX}dt=${day}/${first.shardId}-${first.sequenceNumber}-${last.sequenceNumber}.ndjson`;
+}
+
+export class QuarantineWriter {
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+  ) {}
+
+  async write(records: readonly QuarantinedRecord[], nowMs: number): Promise<string | undefined> {
+    if (records.length === 0) return undefined;
+    const key = quarantineKey(records, nowMs);
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: records.map((r) => JSON.stringify(r)).join('\n') + '\n',
+        ContentType: 'application/x-ndjson',
+      }),
+    );
+    return key;
+  }
+}
