@@ -5,9 +5,8 @@
  * adapter apply each partial exactly once.
  */
 import type { SensorEvent } from './event';
-import { padSequence } from './sequence';
+import { compareSequences } from './sequence';
 import type { WindowSpec } from './speed-config';
-import { assignWindows } from './windows';
 
 /** An event with its position in the stream. */
 export interface PositionedEvent {
@@ -24,7 +23,7 @@ export interface AggregateKey {
   readonly windowStart: number;
 }
 
-/** First and last (padded) sequence numbers of one lane's records folded into a partial. */
+/** First and last sequence numbers (as Kinesis writes them) of one lane's records folded into a partial. */
 export interface LaneRange {
   readonly first: string;
   readonly last: string;
@@ -58,8 +57,8 @@ function mergeLanes(
     const existing = lanes[lane];
     lanes[lane] = existing
       ? {
-          first: existing.first < range.first ? existing.first : range.first,
-          last: existing.last > range.last ? existing.last : range.last,
+          first: compareSequences(existing.first, range.first) < 0 ? existing.first : range.first,
+          last: compareSequences(existing.last, range.last) > 0 ? existing.last : range.last,
         }
       : range;
   }
@@ -103,51 +102,76 @@ export function mergeAggregateMaps(
   return merged;
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+/** Mutable while folding; lanes as a short list (usually one entry), turned into a record at the end. */
+type Accumulator = { -readonly [K in keyof Omit<PartialAggregate, 'lanes'>]: PartialAggregate[K] } & {
+  laneList: { lane: string; first: string; last: string }[];
+};
 
 /**
  * Folds events into one partial aggregate per (sensorId, metric, window, windowStart).
- * Accumulates in place (this is the hot loop of the stream processor); equal to merging the
- * single-event partials one by one.
+ * This is the stream processor's hot loop: it accumulates in place, looks window instances up by
+ * number in per-series maps, and compares sequence numbers without padding them. The result equals merging
+ * the single-event partials one by one.
  */
 export function aggregateBatch(
   events: readonly PositionedEvent[],
   windows: readonly WindowSpec[],
 ): Map<string, PartialAggregate> {
-  const partials = new Map<string, Mutable<PartialAggregate> & { lanes: Record<string, LaneRange> }>();
-  for (const { event, lane, sequenceNumber } of events) {
-    const sequence = padSequence(sequenceNumber);
+  // sensorId|metric -> per window spec -> windowStart -> accumulator
+  const series = new Map<string, Map<number, Accumulator>[]>();
+  for (const { event, lane, sequenceNumber: sequence } of events) {
     const { sensorId, metric, value, eventTime } = event;
-    for (const instance of assignWindows(eventTime, windows)) {
-      const id = `${sensorId}|${metric}|${instance.window}|${instance.start}`;
-      const acc = partials.get(id);
-      if (!acc) {
-        partials.set(id, {
-          sensorId,
-          metric,
-          window: instance.window,
-          windowStart: instance.start,
-          windowEnd: instance.end,
-          count: 1,
-          sum: value,
-          min: value,
-          max: value,
-          firstEventTime: eventTime,
-          lastEventTime: eventTime,
-          lanes: { [lane]: { first: sequence, last: sequence } },
-        });
-        continue;
+    const seriesKey = `${sensorId}|${metric}`;
+    let perWindow = series.get(seriesKey);
+    if (!perWindow) {
+      perWindow = windows.map(() => new Map<number, Accumulator>());
+      series.set(seriesKey, perWindow);
+    }
+    for (let w = 0; w < windows.length; w++) {
+      const { name, sizeMs, hopMs } = windows[w];
+      const accs = perWindow[w];
+      const latestStart = Math.floor(eventTime / hopMs) * hopMs;
+      for (let start = latestStart - sizeMs + hopMs; start <= latestStart; start += hopMs) {
+        const acc = accs.get(start);
+        if (!acc) {
+          accs.set(start, {
+            sensorId,
+            metric,
+            window: name,
+            windowStart: start,
+            windowEnd: start + sizeMs,
+            count: 1,
+            sum: value,
+            min: value,
+            max: value,
+            firstEventTime: eventTime,
+            lastEventTime: eventTime,
+            laneList: [{ lane, first: sequence, last: sequence }],
+          });
+          continue;
+        }
+        acc.count += 1;
+        acc.sum += value;
+        if (value < acc.min) acc.min = value;
+        if (value > acc.max) acc.max = value;
+        if (eventTime < acc.firstEventTime) acc.firstEventTime = eventTime;
+        if (eventTime > acc.lastEventTime) acc.lastEventTime = eventTime;
+        let range = acc.laneList[0];
+        if (range.lane !== lane) range = acc.laneList.find((l) => l.lane === lane) ?? range;
+        if (range.lane !== lane) acc.laneList.push({ lane, first: sequence, last: sequence });
+        else if (compareSequences(sequence, range.last) > 0) range.last = sequence;
+        else if (compareSequences(sequence, range.first) < 0) range.first = sequence;
       }
-      acc.count += 1;
-      acc.sum += value;
-      if (value < acc.min) acc.min = value;
-      if (value > acc.max) acc.max = value;
-      if (eventTime < acc.firstEventTime) acc.firstEventTime = eventTime;
-      if (eventTime > acc.lastEventTime) acc.lastEventTime = eventTime;
-      const range = acc.lanes[lane];
-      if (!range) acc.lanes[lane] = { first: sequence, last: sequence };
-      else if (sequence < range.first) acc.lanes[lane] = { first: sequence, last: range.last };
-      else if (sequence > range.last) acc.lanes[lane] = { first: range.first, last: sequence };
+    }
+  }
+  const partials = new Map<string, PartialAggregate>();
+  for (const perWindow of series.values()) {
+    for (const accs of perWindow) {
+      for (const { laneList, ...acc } of accs.values()) {
+        const lanes: Record<string, LaneRange> = {};
+        for (const { lane, first, last } of laneList) lanes[lane] = { first, last };
+        partials.set(aggregateKeyId(acc), { ...acc, lanes });
+      }
     }
   }
   return partials;

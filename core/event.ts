@@ -54,11 +54,14 @@ function fail(reason: InvalidReason): Validation {
 export function decodeRecord(data: string | Uint8Array, nowMs: number, maxClockSkewMs: number): Validation {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'base64') : data;
   if (bytes.byteLength > MAX_EVENT_BYTES) return fail('too_large');
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
-    return fail('not_utf8');
+  let text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  // Lenient decoding is fast but replaces bad bytes with U+FFFD; only then check strictly.
+  if (text.includes('\uFFFD')) {
+    try {
+      text = utf8.decode(bytes);
+    } catch {
+      return fail('not_utf8');
+    }
   }
   let parsed: unknown;
   try {
@@ -79,6 +82,11 @@ export function parseTimestamp(timestamp: string | number): number | undefined {
   return Number.isFinite(ms) && ms >= 0 && ms <= MAX_EPOCH_MS ? ms : undefined;
 }
 
+const validEventId = (s: string): boolean => s.length >= 1 && s.length <= MAX_EVENT_ID_LENGTH;
+const validSensorId = (s: string): boolean => SENSOR_ID_PATTERN.test(s);
+const validMetric = (s: string): boolean => METRIC_PATTERN.test(s);
+const validUnit = (s: string): boolean => s.length <= MAX_UNIT_LENGTH;
+
 function checkString(
   fields: Fields,
   name: string,
@@ -97,9 +105,9 @@ export function validateEvent(parsed: unknown, nowMs: number, maxClockSkewMs: nu
   const fields = parsed as Fields;
 
   const stringProblem =
-    checkString(fields, 'eventId', (s) => s.length >= 1 && s.length <= MAX_EVENT_ID_LENGTH, true) ??
-    checkString(fields, 'sensorId', (s) => SENSOR_ID_PATTERN.test(s), true) ??
-    checkString(fields, 'metric', (s) => METRIC_PATTERN.test(s), true);
+    checkString(fields, 'eventId', validEventId, true) ??
+    checkString(fields, 'sensorId', validSensorId, true) ??
+    checkString(fields, 'metric', validMetric, true);
   if (stringProblem) return fail(stringProblem);
 
   const value = fields.value;
@@ -107,7 +115,7 @@ export function validateEvent(parsed: unknown, nowMs: number, maxClockSkewMs: nu
   if (typeof value !== 'number') return fail('bad_type:value');
   if (!Number.isFinite(value)) return fail('bad_value:value');
 
-  const unitProblem = checkString(fields, 'unit', (s) => s.length <= MAX_UNIT_LENGTH, false);
+  const unitProblem = checkString(fields, 'unit', validUnit, false);
   if (unitProblem) return fail(unitProblem);
 
   const timestamp = fields.timestamp;
@@ -124,15 +132,15 @@ export function validateEvent(parsed: unknown, nowMs: number, maxClockSkewMs: nu
 
   if (eventTime > nowMs + maxClockSkewMs) return fail('future_timestamp');
 
-  const event: SensorEvent = {
+  const event: { -readonly [K in keyof SensorEvent]: SensorEvent[K] } = {
     eventId: fields.eventId as string,
     sensorId: fields.sensorId as string,
     metric: fields.metric as string,
     value,
     eventTime,
-    ...(typeof fields.unit === 'string' ? { unit: fields.unit } : {}),
-    ...(attributes ? { attributes: attributes as Record<string, string> } : {}),
   };
+  if (typeof fields.unit === 'string') event.unit = fields.unit;
+  if (attributes) event.attributes = attributes as Record<string, string>;
   return { ok: true, event };
 }
 

@@ -4,17 +4,19 @@
  */
 export const SEQUENCE_WIDTH = 130;
 
+const DIGITS = /^\d{1,130}$/;
+
 export function padSequence(sequenceNumber: string): string {
-  if (!/^\d{1,130}$/.test(sequenceNumber)) {
+  if (!DIGITS.test(sequenceNumber)) {
     throw new RangeError(`Not a Kinesis sequence number: ${JSON.stringify(sequenceNumber)}`);
   }
   return sequenceNumber.padStart(SEQUENCE_WIDTH, '0');
 }
 
+/** Compares two (unpadded, no leading zeros) sequence numbers numerically without padding them. */
 export function compareSequences(a: string, b: string): number {
-  const pa = padSequence(a);
-  const pb = padSequence(b);
-  return pa < pb ? -1 : pa > pb ? 1 : 0;
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

@@ -42,7 +42,7 @@ export interface StoredAggregate {
   readonly max: number;
   readonly firstEventTime: number;
   readonly lastEventTime: number;
-  /** Highest applied (padded) sequence number per lane. */
+  /** Highest applied sequence number per lane, padded (`padSequence`) so DynamoDB compares it correctly. */
   readonly marks: Readonly<Record<string, string>>;
   readonly version: number;
 }
@@ -112,7 +112,8 @@ export function parseStoredAggregate(item: Record<string, AttributeValue>): Stor
 function foldInto(stored: StoredAggregate | undefined, partial: PartialAggregate): StoredAggregate {
   const marks: Record<string, string> = { ...(stored?.marks ?? {}) };
   for (const [lane, range] of Object.entries(partial.lanes)) {
-    if (!marks[lane] || range.last > marks[lane]) marks[lane] = range.last;
+    const last = padSequence(range.last);
+    if (!marks[lane] || last > marks[lane]) marks[lane] = last;
   }
   const merged = stored ? mergeAggregates({ ...stored, lanes: {} }, { ...partial, lanes: {} }) : partial;
   return {
@@ -208,7 +209,7 @@ export class AggregateStore {
   ): { partial?: PartialAggregate; count: number } {
     const marks = stored?.marks ?? {};
     const allFresh = Object.entries(batchPartial.lanes).every(
-      ([lane, range]) => !marks[lane] || marks[lane] < range.first,
+      ([lane, range]) => !marks[lane] || marks[lane] < padSequence(range.first),
     );
     if (allFresh) return { partial: batchPartial, count: batchPartial.count };
     const fresh = eventsOf(batchPartial).filter((e) => {

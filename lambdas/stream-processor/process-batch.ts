@@ -49,9 +49,14 @@ export interface BatchResult {
   /** Failed records by `eventID`; every other record is done. */
   readonly failures: ReadonlyMap<string, Error>;
   readonly stats: BatchStats;
-  /** Outcome of every record by `eventID` (for local accounting under retries). */
-  readonly outcomes: ReadonlyMap<string, RecordOutcome>;
+  /** Outcome of every record, in the order of the batch (for local accounting under retries). */
+  readonly outcomes: readonly RecordOutcome[];
   readonly published: readonly Alert[];
+}
+
+interface IndexedEvent extends PositionedEvent {
+  /** Position of the record in the batch. */
+  readonly index: number;
 }
 
 interface DecodedRecord {
@@ -62,6 +67,34 @@ interface DecodedRecord {
 function shardOf(record: KinesisStreamRecord): string {
   const colon = record.eventID.lastIndexOf(':');
   return colon > 0 ? record.eventID.slice(0, colon) : 'shardId-unknown';
+}
+
+/** Lambda batches come from one shard, so the shard id is parsed once and then only confirmed. */
+function shardCache(): (record: KinesisStreamRecord) => string {
+  let last = '';
+  return (record) => {
+    if (
+      last &&
+      record.eventID.length > last.length &&
+      record.eventID.charCodeAt(last.length) === 58 &&
+      record.eventID.startsWith(last)
+    ) {
+      return last;
+    }
+    last = shardOf(record);
+    return last;
+  };
+}
+
+/** `laneId` memoised per batch: one batch has few distinct (shard, partition key) pairs. */
+function laneOf(cache: Map<string, string>, shardId: string, partitionKey: string): string {
+  const key = `${shardId}\n${partitionKey}`;
+  let lane = cache.get(key);
+  if (lane === undefined) {
+    lane = laneId(shardId, partitionKey);
+    cache.set(key, lane);
+  }
+  return lane;
 }
 
 function quarantined(decoded: DecodedRecord, reason: InvalidReason): QuarantinedRecord {
@@ -87,49 +120,51 @@ export async function processBatch(
   config: SpeedConfig,
   nowMs: number,
 ): Promise<BatchResult> {
-  const failures = new Map<string, Error>();
-  const outcomes = new Map<string, RecordOutcome>();
-  const fail = (eventIds: Iterable<string>, error: Error) => {
-    for (const id of eventIds) if (!failures.has(id)) failures.set(id, error);
+  // Records are tracked by their index in the batch; eventIDs are only looked up for failures.
+  const failed = new Map<number, Error>();
+  const outcomes = new Array<RecordOutcome>(records.length);
+  const fail = (indices: Iterable<number>, error: Error) => {
+    for (const i of indices) if (!failed.has(i)) failed.set(i, error);
   };
 
   // 1. Decode and classify.
   const invalid: QuarantinedRecord[] = [];
-  const invalidIds: string[] = [];
+  const invalidIndices: number[] = [];
   const invalidByReason: Record<string, number> = {};
-  const events: PositionedEvent[] = [];
-  const eventIdOf = new Map<PositionedEvent, string>();
+  const events: IndexedEvent[] = [];
   let late = 0;
   let oldestEventTime = Infinity;
-  for (const record of records) {
-    const decoded = { record, shardId: shardOf(record) };
+  const lanes = new Map<string, string>();
+  const shardOfRecord = shardCache();
+  for (let index = 0; index < records.length; index++) {
+    const record = records[index];
+    const decoded = { record, shardId: shardOfRecord(record) };
     const result = decodeRecord(record.kinesis.data, nowMs, config.maxClockSkewMs);
     if (!result.ok) {
       invalid.push(quarantined(decoded, result.reason));
-      invalidIds.push(record.eventID);
+      invalidIndices.push(index);
       invalidByReason[result.reason] = (invalidByReason[result.reason] ?? 0) + 1;
-      outcomes.set(record.eventID, 'invalid');
+      outcomes[index] = 'invalid';
       continue;
     }
     if (isLate(result.event, nowMs, config.latenessMs)) {
       late += 1;
-      outcomes.set(record.eventID, 'late');
+      outcomes[index] = 'late';
       continue;
     }
-    const positioned: PositionedEvent = {
+    events.push({
       event: result.event,
-      lane: laneId(decoded.shardId, record.kinesis.partitionKey),
+      lane: laneOf(lanes, decoded.shardId, record.kinesis.partitionKey),
       sequenceNumber: record.kinesis.sequenceNumber,
-    };
-    events.push(positioned);
-    eventIdOf.set(positioned, record.eventID);
-    outcomes.set(record.eventID, 'valid');
+      index,
+    });
+    outcomes[index] = 'valid';
     if (result.event.eventTime < oldestEventTime) oldestEventTime = result.event.eventTime;
   }
 
   // 2. Quarantine (one object per batch) and aggregates are independent; run them together.
   const partials = aggregateBatch(events, config.windows);
-  const eventsOf = (partial: PartialAggregate): PositionedEvent[] =>
+  const eventsOf = (partial: PartialAggregate): IndexedEvent[] =>
     events.filter(
       (e) =>
         e.event.sensorId === partial.sensorId &&
@@ -137,7 +172,7 @@ export async function processBatch(
         e.event.eventTime >= partial.windowStart &&
         e.event.eventTime < partial.windowEnd,
     );
-  const idsOf = (list: readonly PositionedEvent[]) => list.map((e) => eventIdOf.get(e) as string);
+  const indicesOf = (list: readonly IndexedEvent[]) => list.map((e) => e.index);
 
   const [quarantineError, itemOutcomes] = await Promise.all([
     ports.quarantine.write(invalid, nowMs).then(
@@ -146,7 +181,7 @@ export async function processBatch(
     ),
     ports.aggregates.apply(partials, eventsOf),
   ]);
-  if (quarantineError) fail(invalidIds, quarantineError);
+  if (quarantineError) fail(invalidIndices, quarantineError);
 
   let itemsWritten = 0;
   let alreadyApplied = 0;
@@ -156,18 +191,20 @@ export async function processBatch(
     if (outcome.written) itemsWritten += 1;
     alreadyApplied += outcome.alreadyApplied;
     if (!outcome.error) conflictsResolved += outcome.conflicts;
-    if (outcome.error) fail(idsOf(eventsOf(partials.get(outcome.id) as PartialAggregate)), outcome.error);
+    if (outcome.error) fail(indicesOf(eventsOf(partials.get(outcome.id) as PartialAggregate)), outcome.error);
     else if (outcome.state) currentStates.push(outcome);
   }
 
   // 3. Alerts: per-event rules on the events, window rules on the aggregates as they now stand.
-  const sources = new Map<Breach, readonly string[]>();
+  const sources = new Map<Breach, readonly number[]>();
   const breaches: Breach[] = [];
-  if (config.alertRules.some((r) => r.source === 'value')) {
+  const valueRules = config.alertRules.filter((r) => r.source === 'value');
+  if (valueRules.length > 0) {
     for (const positioned of events) {
-      for (const breach of valueBreaches([positioned.event], config.alertRules)) {
+      if (!valueRules.some((r) => r.metric === positioned.event.metric)) continue;
+      for (const breach of valueBreaches([positioned.event], valueRules)) {
         breaches.push(breach);
-        sources.set(breach, [eventIdOf.get(positioned) as string]);
+        sources.set(breach, [positioned.index]);
       }
     }
   }
@@ -176,7 +213,7 @@ export async function processBatch(
       const state = outcome.state as NonNullable<ItemOutcome['state']>;
       for (const breach of windowBreaches([state], config.alertRules)) {
         breaches.push(breach);
-        sources.set(breach, idsOf(eventsOf(partials.get(aggregateKeyId(state)) as PartialAggregate)));
+        sources.set(breach, indicesOf(eventsOf(partials.get(aggregateKeyId(state)) as PartialAggregate)));
       }
     }
   }
@@ -208,6 +245,9 @@ export async function processBatch(
     }
   }
 
+  const failures = new Map<string, Error>();
+  for (const [index, error] of [...failed.entries()].sort((a, b) => a[0] - b[0]))
+    failures.set(records[index].eventID, error);
   return {
     failures,
     outcomes,

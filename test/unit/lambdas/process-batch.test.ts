@@ -1,0 +1,136 @@
+import { processBatch, type BatchPorts } from '../../../lambdas/stream-processor/process-batch';
+import type { ItemOutcome } from '../../../lambdas/adapters/aggregate-store';
+import type { GroupOutcome } from '../../../lambdas/adapters/alert-store';
+import type { SpeedConfig } from '../../../core/speed-config';
+import { kinesisEvent, sensorEvent } from '../../helpers/factories';
+
+const NOW = Date.parse('2026-11-21T10:30:00Z');
+const CONFIG: SpeedConfig = {
+  windows: [{ name: '1m', sizeMs: 60_000, hopMs: 60_000 }],
+  alertRules: [
+    {
+      id: 'hot',
+      metric: 'temperature',
+      source: 'value',
+      aggregate: 'value',
+      op: '>',
+      threshold: 28,
+      cooldownMs: 300_000,
+      severity: 'warning',
+    },
+  ],
+  latenessMs: 3_600_000,
+  maxClockSkewMs: 300_000,
+  aggregateTtlMs: 86_400_000,
+};
+
+/** Ports that succeed, recording what they were asked to do; `failItem` makes one aggregate item fail. */
+function fakePorts(options: { failItem?: string; failQuarantine?: boolean; failPublish?: boolean } = {}) {
+  const calls = { quarantined: 0, applied: [] as string[], published: [] as string[] };
+  const ports: BatchPorts = {
+    quarantine: {
+      write: async (records) => {
+        if (options.failQuarantine) throw new Error('S3 down');
+        calls.quarantined += records.length;
+        return 'key';
+      },
+    },
+    aggregates: {
+      apply: async (partials) =>
+        [...partials.entries()].map(([id, p]): ItemOutcome => {
+          calls.applied.push(id);
+          return id.startsWith(options.failItem ?? '\u0000')
+            ? {
+                id,
+                applied: 0,
+                alreadyApplied: 0,
+                written: false,
+                conflicts: 0,
+                error: new Error('throttled'),
+              }
+            : {
+                id,
+                applied: p.count,
+                alreadyApplied: 0,
+                written: true,
+                conflicts: 0,
+                state: { ...p, marks: {}, version: 1 },
+              };
+        }),
+    },
+    alerts: {
+      record: async (groups) =>
+        groups.map((group): GroupOutcome => ({
+          group,
+          toPublish: group.breaches.map((b) => ({ ...b, alertId: `a-${b.eventTime}` })),
+        })),
+      clearPending: async () => undefined,
+    },
+    publisher: {
+      publish: async (alert) => {
+        if (options.failPublish) throw new Error('SNS throttled');
+        calls.published.push(alert.alertId);
+      },
+    },
+  };
+  return { ports, calls };
+}
+
+const at = (minute: number, seconds = 0) =>
+  new Date(Date.parse('2026-11-21T10:00:00Z') + minute * 60_000 + seconds * 1000).toISOString();
+
+describe('processBatch', () => {
+  test('classifies every record as valid, invalid or late', async () => {
+    const event = kinesisEvent([
+      { data: sensorEvent({ timestamp: at(1) }) },
+      { data: 'not json' },
+      { data: sensorEvent({ timestamp: '2026-11-19T10:00:00Z' }) },
+    ]);
+    const { ports, calls } = fakePorts();
+    const result = await processBatch(event.Records, ports, CONFIG, NOW);
+    expect([...result.outcomes.values()]).toEqual(['valid', 'invalid', 'late']);
+    expect(result.stats).toMatchObject({ valid: 1, invalid: 1, late: 1, invalidByReason: { not_json: 1 } });
+    expect(calls.quarantined).toBe(1);
+    expect(result.failures.size).toBe(0);
+  });
+
+  test('a failed aggregate item fails only the records folded into it', async () => {
+    const event = kinesisEvent([
+      { data: sensorEvent({ sensorId: 'a', timestamp: at(1) }) },
+      { data: sensorEvent({ sensorId: 'b', timestamp: at(1) }) },
+      { data: sensorEvent({ sensorId: 'a', timestamp: at(2) }) },
+    ]);
+    const { ports } = fakePorts({ failItem: `a|temperature|1m|${Date.parse(at(2))}` });
+    const result = await processBatch(event.Records, ports, CONFIG, NOW);
+    expect([...result.failures.keys()]).toEqual([event.Records[2].eventID]);
+  });
+
+  test('a quarantine write failure fails the invalid records only', async () => {
+    const event = kinesisEvent([{ data: sensorEvent({ timestamp: at(1) }) }, { data: '{' }]);
+    const { ports } = fakePorts({ failQuarantine: true });
+    const result = await processBatch(event.Records, ports, CONFIG, NOW);
+    expect([...result.failures.keys()]).toEqual([event.Records[1].eventID]);
+  });
+
+  test('a publish failure fails the records whose breaches raised the alert', async () => {
+    const event = kinesisEvent([
+      { data: sensorEvent({ sensorId: 'a', value: 30, timestamp: at(1) }) },
+      { data: sensorEvent({ sensorId: 'b', value: 20, timestamp: at(1) }) },
+    ]);
+    const { ports } = fakePorts({ failPublish: true });
+    const result = await processBatch(event.Records, ports, CONFIG, NOW);
+    expect([...result.failures.keys()]).toEqual([event.Records[0].eventID]);
+  });
+
+  test('writes one update per touched item, not one per event', async () => {
+    const event = kinesisEvent(
+      Array.from({ length: 50 }, (_, i) => ({
+        data: sensorEvent({ sensorId: `s${i % 2}`, timestamp: at(1, i % 60) }),
+      })),
+    );
+    const { ports, calls } = fakePorts();
+    const result = await processBatch(event.Records, ports, CONFIG, NOW);
+    expect(calls.applied).toHaveLength(2);
+    expect(result.stats.itemsWritten).toBe(2);
+  });
+});
