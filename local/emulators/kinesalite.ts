@@ -1,0 +1,47 @@
+import kinesalite from 'kinesalite';
+import { close, listen, type RunningEmulator } from './listen';
+
+export interface KinesaliteOptions {
+  /** @default 0 (an ephemeral port) */
+  readonly port?: number;
+  /** Region kinesalite writes into stream ARNs. @default 'us-east-1' */
+  readonly region?: string;
+  /**
+   * Maximum shards across all streams (kinesalite's account limit).
+   * @default 100
+   */
+  readonly shardLimit?: number;
+}
+
+/** Starts an in-memory kinesalite whose streams become ACTIVE immediately. */
+export async function startKinesalite(options: KinesaliteOptions = {}): Promise<RunningEmulator> {
+  const server = withRegion(options.region, () =>
+    kinesalite({
+      createStreamMs: 0,
+      deleteStreamMs: 0,
+      updateStreamMs: 0,
+      shardLimit: options.shardLimit ?? 100,
+    }),
+  );
+  const url = await listen(server, options.port ?? 0);
+  return { url, stop: () => close(server) };
+}
+
+/**
+ * kinesalite and dynalite read the region for their ARNs from the environment when they are
+ * created; this sets it for exactly that moment.
+ */
+export function withRegion<T>(region: string | undefined, create: () => T): T {
+  if (region === undefined) return create();
+  const saved = { AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION };
+  process.env.AWS_REGION = region;
+  process.env.AWS_DEFAULT_REGION = region;
+  try {
+    return create();
+  } finally {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  }
+}

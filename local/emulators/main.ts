@@ -1,0 +1,64 @@
+/**
+ * Runs the emulators as a process of their own and prints their endpoints as one JSON line on
+ * stdout (a `LocalEndpoints` object), e.g. for test/helpers/emulators.ts, which cannot load the
+ * ESM-only fauxqs inside jest.
+ *
+ *   node --import tsx local/emulators/main.ts [--region us-east-1] [--kinesis-port N]
+ *                                              [--dynamodb-port N] [--fauxqs-port N] [--exit-with-stdin]
+ *
+ * It exits on SIGTERM or SIGINT. With `--exit-with-stdin` it also exits when its stdin closes, so a
+ * parent that starts it with a stdin pipe can never leave it behind, not even when the parent is
+ * killed.
+ */
+import { parseArgs } from 'node:util';
+import { startEmulators } from './start';
+
+function port(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535) {
+    throw new Error(`${flag}: got ${JSON.stringify(value)}; must be a port number between 0 and 65535`);
+  }
+  return parsed;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      region: { type: 'string' },
+      'kinesis-port': { type: 'string' },
+      'dynamodb-port': { type: 'string' },
+      'fauxqs-port': { type: 'string' },
+      'exit-with-stdin': { type: 'boolean', default: false },
+    },
+  });
+  const emulators = await startEmulators({
+    region: values.region,
+    ports: {
+      kinesis: port(values['kinesis-port'], '--kinesis-port'),
+      dynamodb: port(values['dynamodb-port'], '--dynamodb-port'),
+      fauxqs: port(values['fauxqs-port'], '--fauxqs-port'),
+    },
+  });
+  let exiting = false;
+  const shutdown = (): void => {
+    if (exiting) return;
+    exiting = true;
+    const forced = setTimeout(() => process.exit(1), 5_000);
+    forced.unref();
+    void emulators.stop().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  if (values['exit-with-stdin']) {
+    process.stdin.on('end', shutdown);
+    process.stdin.on('close', shutdown);
+    process.stdin.resume();
+  }
+  process.stdout.write(`${JSON.stringify(emulators.endpoints)}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

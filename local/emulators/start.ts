@@ -1,0 +1,80 @@
+/**
+ * Starts every emulator the local mode needs, in this process: kinesalite (Kinesis), dynalite
+ * (DynamoDB) and fauxqs (SNS, SQS and S3 on one port). All bind to 127.0.0.1 and keep their state
+ * in memory.
+ */
+import { DEFAULT_LOCAL_REGION, type LocalEndpoints } from '../endpoints';
+import { startDynalite } from './dynalite';
+import { startFauxqs } from './fauxqs';
+import { startKinesalite } from './kinesalite';
+import type { RunningEmulator } from './listen';
+
+export interface EmulatorPorts {
+  /** @default 0 (an ephemeral port) */
+  readonly kinesis?: number;
+  /** @default 0 (an ephemeral port) */
+  readonly dynamodb?: number;
+  /** SNS, SQS and S3 share this port. @default 0 (an ephemeral port) */
+  readonly fauxqs?: number;
+}
+
+export interface StartEmulatorsOptions {
+  /** Region written into ARNs and used by every client. @default 'us-east-1' */
+  readonly region?: string;
+  /** Fixed ports; any port left out is ephemeral. */
+  readonly ports?: EmulatorPorts;
+  /** kinesalite's limit on shards across all streams. @default 100 */
+  readonly shardLimit?: number;
+}
+
+export interface RunningEmulators {
+  readonly endpoints: LocalEndpoints;
+  /** Stops every emulator; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+/** Raised when an emulator cannot start, e.g. because a fixed port is taken. */
+export class EmulatorStartError extends Error {
+  public override readonly name = 'EmulatorStartError';
+  constructor(
+    public readonly emulator: string,
+    cause: unknown,
+  ) {
+    super(`Could not start ${emulator}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+  }
+}
+
+export async function startEmulators(options: StartEmulatorsOptions = {}): Promise<RunningEmulators> {
+  const region = options.region ?? DEFAULT_LOCAL_REGION;
+  const ports = options.ports ?? {};
+  const starts: Array<[string, Promise<RunningEmulator>]> = [
+    ['kinesalite', startKinesalite({ port: ports.kinesis, region, shardLimit: options.shardLimit })],
+    ['dynalite', startDynalite({ port: ports.dynamodb, region })],
+    ['fauxqs', startFauxqs({ port: ports.fauxqs, region })],
+  ];
+  const settled = await Promise.allSettled(starts.map(([, start]) => start));
+  const running = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = settled.findIndex((s) => s.status === 'rejected');
+  if (failed >= 0) {
+    await Promise.allSettled(running.map((emulator) => emulator.stop()));
+    throw new EmulatorStartError(starts[failed][0], (settled[failed] as PromiseRejectedResult).reason);
+  }
+  const [kinesis, dynamodb, fauxqs] = running;
+  let stopping: Promise<void> | undefined;
+  return {
+    endpoints: {
+      region,
+      kinesis: kinesis.url,
+      dynamodb: dynamodb.url,
+      sns: fauxqs.url,
+      sqs: fauxqs.url,
+      s3: fauxqs.url,
+    },
+    stop: () => {
+      stopping ??= Promise.allSettled(running.map((emulator) => emulator.stop())).then(() => undefined);
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * Where the local emulators listen, and the one place that builds AWS SDK clients for them.
+ *
+ * Every SDK client the local runtime, the CLI and the integration tests use against the emulators
+ * comes from `createLocalClients`, so the emulator-specific settings (HTTP/1.1 for kinesalite,
+ * path-style S3, dummy credentials) live here and nowhere else.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+
+/** Base URLs (`http://127.0.0.1:<port>`) of the emulators, plus the region every client uses. */
+export interface LocalEndpoints {
+  readonly region: string;
+  readonly kinesis: string;
+  readonly dynamodb: string;
+  readonly sns: string;
+  readonly sqs: string;
+  readonly s3: string;
+}
+
+/** One SDK client per emulated service. */
+export interface LocalClients {
+  readonly kinesis: KinesisClient;
+  readonly dynamodb: DynamoDBClient;
+  readonly sns: SNSClient;
+  readonly sqs: SQSClient;
+  readonly s3: S3Client;
+}
+
+export interface LocalClientOverrides {
+  /**
+   * SDK attempts per call, including the first. Emulators do not throttle, so retries only cover
+   * transient socket errors; faults injected by local/chaos.ts sit above the retry layer anyway.
+   * @default 3
+   */
+  readonly maxAttempts?: number;
+  /**
+   * Socket timeout per request in milliseconds.
+   * @default 10000
+   */
+  readonly requestTimeoutMs?: number;
+}
+
+/**
+ * Emulators accept any credentials; static ones make the SDK sign requests without looking for real
+ * ones. A fresh object per client: the SDK tags the credentials object it is given.
+ */
+export function localCredentials(): { accessKeyId: string; secretAccessKey: string } {
+  return { accessKeyId: 'sluicelocal', secretAccessKey: 'sluicelocal' };
+}
+
+/** The AWS account id the emulators put in ARNs (kinesalite, fauxqs and dynalite all use 0s). */
+export const LOCAL_ACCOUNT_ID = '000000000000';
+
+export const DEFAULT_LOCAL_REGION = 'us-east-1';
+
+/** Creates SDK clients pointed at the emulators in `endpoints`. */
+export function createLocalClients(
+  endpoints: LocalEndpoints,
+  overrides: LocalClientOverrides = {},
+): LocalClients {
+  const maxAttempts = overrides.maxAttempts ?? 3;
+  const requestTimeout = overrides.requestTimeoutMs ?? 10_000;
+  // A fresh HTTP/1.1 handler per client: the SDK's default for Kinesis negotiates HTTP/2,
+  // which kinesalite does not speak, and separate handlers keep the clients' sockets apart.
+  const handler = (): NodeHttpHandler => new NodeHttpHandler({ requestTimeout, connectionTimeout: 5_000 });
+  const common = (endpoint: string) => ({
+    region: endpoints.region,
+    endpoint,
+    credentials: localCredentials(),
+    maxAttempts,
+    requestHandler: handler(),
+  });
+  return {
+    kinesis: new KinesisClient(common(endpoints.kinesis)),
+    dynamodb: new DynamoDBClient(common(endpoints.dynamodb)),
+    sns: new SNSClient(common(endpoints.sns)),
+    sqs: new SQSClient(common(endpoints.sqs)),
+    s3: new S3Client({
+      ...common(endpoints.s3),
+      // fauxqs also understands virtual-hosted style, but only through DNS tricks; path style
+      // works against 127.0.0.1 with no setup.
+      forcePathStyle: true,
+      // Emulators do not implement the flexible-checksum trailers newer SDKs send by default.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    }),
+  };
+}
+
+/** Closes the sockets of every client in `clients`. */
+export function destroyLocalClients(clients: LocalClients): void {
+  clients.kinesis.destroy();
+  clients.dynamodb.destroy();
+  clients.sns.destroy();
+  clients.sqs.destroy();
+  clients.s3.destroy();
+}
+
+/** Checks that `value` has the shape of `LocalEndpoints` (e.g. the JSON line the emulator process prints). */
+export function isLocalEndpoints(value: unknown): value is LocalEndpoints {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  return ['region', 'kinesis', 'dynamodb', 'sns', 'sqs', 's3'].every(
+    (key) => typeof record[key] === 'string',
+  );
+}
