@@ -211,6 +211,14 @@ class Checker {
     return undefined;
   }
 
+  /** A duration that must also be whole seconds or hours: the unit the AWS setting is given in. */
+  wholeDuration(field: string, value: unknown, minMs: number, maxMs: number, unit: 'seconds' | 'hours'): number | undefined {
+    const ms = this.duration(field, value, minMs, maxMs);
+    if (ms === undefined || ms % (unit === 'seconds' ? 1_000 : 3_600_000) === 0) return ms;
+    this.fail(field, value, `must be a whole number of ${unit} (AWS takes this setting in ${unit})`);
+    return undefined;
+  }
+
   oneOf<T>(field: string, value: unknown, allowed: readonly T[]): value is T {
     if (allowed.includes(value as T)) return true;
     this.fail(field, value, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
@@ -291,6 +299,14 @@ function validateAlertRules(c: Checker, rules: unknown, windowNames: ReadonlySet
   });
 }
 
+/** A config section (`stream`, `processor`...); anything but an object is reported and checked as `{}`. */
+function section(c: Checker, raw: Json, name: string): Json {
+  const value = raw[name];
+  if (isObject(value)) return value;
+  c.fail(name, value, 'must be an object');
+  return {};
+}
+
 /** Validates a fully merged config; throws `ConfigError` listing every problem. */
 export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
   const c = new Checker();
@@ -304,7 +320,7 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
     'must be 1–16 chars: a lowercase letter, then lowercase letters, digits or "-"',
   );
 
-  const stream = raw.stream as Json;
+  const stream = section(c, raw, 'stream');
   c.unknownKeys('stream', stream, { mode: 1, shardCount: 1, retention: 1 });
   if (c.oneOf('stream.mode', stream.mode, ['on-demand', 'provisioned'] as const)) {
     if (stream.mode === 'provisioned') c.integer('stream.shardCount', stream.shardCount ?? 1, 1, 500);
@@ -312,7 +328,7 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
       c.fail('stream.shardCount', stream.shardCount, 'is only allowed with stream.mode "provisioned"');
     }
   }
-  c.duration('stream.retention', stream.retention, DAY_MS, 365 * DAY_MS);
+  c.wholeDuration('stream.retention', stream.retention, DAY_MS, 365 * DAY_MS, 'hours');
 
   validateWindows(c, raw.windows);
   const windowNames = new Set(
@@ -330,17 +346,17 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
     );
   }
 
-  const p = raw.processor as Json;
+  const p = section(c, raw, 'processor');
   c.unknownKeys('processor', p, DEFAULT_CONFIG.processor);
   c.integer('processor.batchSize', p.batchSize, 1, 10_000);
-  c.duration('processor.maxBatchingWindow', p.maxBatchingWindow, 0, 300_000);
+  c.wholeDuration('processor.maxBatchingWindow', p.maxBatchingWindow, 0, 300_000, 'seconds');
   c.integer('processor.parallelizationFactor', p.parallelizationFactor, 1, 10);
   c.integer('processor.retryAttempts', p.retryAttempts, 0, 10_000);
-  c.duration('processor.maxRecordAge', p.maxRecordAge, 60_000, 7 * DAY_MS);
+  c.wholeDuration('processor.maxRecordAge', p.maxRecordAge, 60_000, 7 * DAY_MS, 'seconds');
   c.integer('processor.memorySize', p.memorySize, 128, 10_240);
-  c.duration('processor.timeout', p.timeout, 1_000, 900_000);
+  c.wholeDuration('processor.timeout', p.timeout, 1_000, 900_000, 'seconds');
 
-  const lake = raw.lake as Json;
+  const lake = section(c, raw, 'lake');
   c.unknownKeys('lake', lake, DEFAULT_CONFIG.lake);
   const ia = lake.rawInfrequentAccessAfterDays;
   if (c.integer('lake.rawInfrequentAccessAfterDays', ia, 30, 36_500)) {
@@ -358,12 +374,12 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
   c.integer('lake.quarantineExpireAfterDays', lake.quarantineExpireAfterDays, 1, 36_500);
   c.integer('lake.athenaResultsExpireAfterDays', lake.athenaResultsExpireAfterDays, 1, 36_500);
 
-  const fh = raw.firehose as Json;
+  const fh = section(c, raw, 'firehose');
   c.unknownKeys('firehose', fh, DEFAULT_CONFIG.firehose);
-  c.duration('firehose.bufferInterval', fh.bufferInterval, 0, 900_000);
+  c.wholeDuration('firehose.bufferInterval', fh.bufferInterval, 0, 900_000, 'seconds');
   c.integer('firehose.bufferSizeMiB', fh.bufferSizeMiB, 1, 128);
 
-  const batch = raw.batch as Json;
+  const batch = section(c, raw, 'batch');
   c.unknownKeys('batch', batch, DEFAULT_CONFIG.batch);
   c.string(
     'batch.schedule',

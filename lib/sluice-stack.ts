@@ -1,0 +1,96 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { AggregatesTable } from './aggregates-table';
+import { AlertsTopic } from './alerts-topic';
+import { durationMs, type SluiceConfig, toSpeedConfig } from './config';
+import { DataLake } from './data-lake';
+import { IngestStream } from './ingest-stream';
+import { OpsTopic } from './ops-topic';
+import { StreamProcessor } from './stream-processor';
+
+export interface SluiceStackProps extends StackProps {
+  /** The validated configuration (`lib/config.ts` `loadConfig` / `resolveConfig`). */
+  readonly config: SluiceConfig;
+}
+
+/**
+ * One Sluice deployment (`Sluice-<stage>`). The constructor follows the architecture diagram in
+ * DESIGN.md; each construct owns its resources and the grants between them. The constructs are
+ * public so later layers (batch, observability) wire themselves to them.
+ */
+export class SluiceStack extends Stack {
+  public readonly config: SluiceConfig;
+  /** producers ──► Kinesis Data Stream */
+  public readonly ingest: IngestStream;
+  /** S3 data lake: raw/, raw-errors/, quarantine/, curated/, athena-results/ */
+  public readonly lake: DataLake;
+  /** DynamoDB: windowed aggregates and alert state */
+  public readonly aggregates: AggregatesTable;
+  /** SNS: alerts for users */
+  public readonly alerts: AlertsTopic;
+  /** SNS: alarms and failures for operators */
+  public readonly ops: OpsTopic;
+  /** Kinesis ──► stream-processor Lambda ──► DynamoDB / SNS alerts / S3 quarantine; on failure ──► SQS DLQ */
+  public readonly processor: StreamProcessor;
+
+  constructor(scope: Construct, id: string, props: SluiceStackProps) {
+    super(scope, id, {
+      description: `Sluice (${props.config.stage}): serverless batch-and-stream sensor pipeline`,
+      ...props,
+    });
+    const config = props.config;
+    this.config = config;
+    const seconds = (text: string): Duration => Duration.millis(durationMs(text));
+
+    // ── shared infrastructure ───────────────────────────────────────────────────────────────────
+    this.ingest = new IngestStream(this, 'IngestStream', {
+      capacity:
+        config.stream.mode === 'provisioned'
+          ? { mode: 'provisioned', shardCount: config.stream.shardCount ?? 1 }
+          : { mode: 'on-demand' },
+      retention: seconds(config.stream.retention),
+    });
+    this.lake = new DataLake(this, 'DataLake', config.lake);
+    this.aggregates = new AggregatesTable(this, 'AggregatesTable');
+    this.alerts = new AlertsTopic(this, 'AlertsTopic');
+    this.ops = new OpsTopic(this, 'OpsTopic');
+
+    // ── speed layer ─────────────────────────────────────────────────────────────────────────────
+    this.processor = new StreamProcessor(this, 'StreamProcessor', {
+      stream: this.ingest.stream,
+      table: this.aggregates.table,
+      alertsTopic: this.alerts.topic,
+      lakeBucket: this.lake.bucket,
+      speedConfig: toSpeedConfig(config),
+      batchSize: config.processor.batchSize,
+      maxBatchingWindow: seconds(config.processor.maxBatchingWindow),
+      parallelizationFactor: config.processor.parallelizationFactor,
+      retryAttempts: config.processor.retryAttempts,
+      maxRecordAge: seconds(config.processor.maxRecordAge),
+      memorySize: config.processor.memorySize,
+      timeout: seconds(config.processor.timeout),
+      logRetention: config.logRetentionDays as logs.RetentionDays,
+    });
+
+    // ── batch layer ─────────────────────────────────────────────────────────────────────────────
+    // Kinesis ──► Firehose ──► S3 raw/; Glue tables; Athena workgroup; scheduled batch job.
+    // Wire the batch-layer constructs here, from this.ingest.stream, this.lake (bucket,
+    // encryptionKey, LAKE_PREFIXES), this.ops and this.config.
+
+    // ── observability ───────────────────────────────────────────────────────────────────────────
+    // Dashboard and alarms (from the resources' metric methods) ──► this.ops.topic: wire here.
+
+    this.addOutputs();
+  }
+
+  /** Names the CLI and operators need to reach a deployed pipeline. */
+  private addOutputs(): void {
+    new CfnOutput(this, 'StreamName', { value: this.ingest.stream.streamName });
+    new CfnOutput(this, 'TableName', { value: this.aggregates.table.tableName });
+    new CfnOutput(this, 'AlertsTopicArn', { value: this.alerts.topic.topicArn });
+    new CfnOutput(this, 'OpsTopicArn', { value: this.ops.topic.topicArn });
+    new CfnOutput(this, 'LakeBucketName', { value: this.lake.bucket.bucketName });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.processor.deadLetterQueue.queueUrl });
+  }
+}

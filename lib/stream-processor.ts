@@ -1,0 +1,231 @@
+import * as path from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { SPEED_CONFIG_ENV, type SpeedConfig } from '../core/speed-config';
+import { DEFAULT_CONFIG, durationMs } from './config';
+import { LAKE_PREFIXES } from './data-lake';
+import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
+import { checkDuration, checkInteger, SluicePropsError } from './validation';
+
+const HANDLER_ENTRY = path.join(__dirname, '..', 'lambdas', 'stream-processor', 'handler.ts');
+const PROJECT_ROOT = path.join(__dirname, '..');
+
+/** Lambda allows 4 KB for all environment variables together; leave room for names, ARNs and Powertools. */
+const MAX_SPEED_CONFIG_BYTES = 3 * 1024;
+
+export type PowertoolsLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+
+export interface StreamProcessorProps {
+  /** The stream to consume; read access is granted by the event source. */
+  readonly stream: kinesis.IStream;
+  /** Where aggregates and alert state are written (read and write access is granted). */
+  readonly table: dynamodb.ITable;
+  /** Where alerts are published (publish access is granted). */
+  readonly alertsTopic: sns.ITopic;
+  /** The data lake; only `quarantine/*` may be written (put access is granted on that prefix alone). */
+  readonly lakeBucket: s3.IBucket;
+  /** Windows, alert rules and time limits, handed to the function as `SLUICE_SPEED_CONFIG`. */
+  readonly speedConfig: SpeedConfig;
+  /**
+   * Largest number of records per invocation, 1–10000.
+   * @default 500
+   */
+  readonly batchSize?: number;
+  /**
+   * How long Lambda gathers records before invoking, whole seconds, 0s–300s.
+   * @default Duration.seconds(1)
+   */
+  readonly maxBatchingWindow?: Duration;
+  /**
+   * Batches processed concurrently per shard, 1–10. Order per partition key (sensor) is kept.
+   * @default 1
+   */
+  readonly parallelizationFactor?: number;
+  /**
+   * Retries of a failing batch (after bisecting it) before its records go to the dead-letter queue,
+   * 0–10000.
+   * @default 5
+   */
+  readonly retryAttempts?: number;
+  /**
+   * Records older than this go to the dead-letter queue unprocessed, whole seconds, 60s–7 days.
+   * @default Duration.hours(1)
+   */
+  readonly maxRecordAge?: Duration;
+  /**
+   * Function memory in MiB, 128–10240 (CPU grows with it).
+   * @default 1024
+   */
+  readonly memorySize?: number;
+  /**
+   * Function timeout, whole seconds, 1s–900s.
+   * @default Duration.seconds(60)
+   */
+  readonly timeout?: Duration;
+  /**
+   * How long the function's logs are kept.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Powertools log level (`POWERTOOLS_LOG_LEVEL`).
+   * @default 'INFO'
+   */
+  readonly logLevel?: PowertoolsLogLevel;
+  /**
+   * X-Ray tracing. Off by default: the handler does not bundle the Powertools tracer, so traces
+   * would show only the invocation, while Powertools metrics and logs already report per batch;
+   * active tracing would also need a `xray:Put*` policy on `*`.
+   * @default lambda.Tracing.DISABLED
+   */
+  readonly tracing?: lambda.Tracing;
+}
+
+/**
+ * The speed layer: the `stream-processor` function (Node.js, arm64, bundled with the local esbuild)
+ * reading the ingest stream through an event source mapping that reports partial batch failures,
+ * bisects failing batches, retries a bounded number of times and sends what still fails (shard and
+ * sequence range, not the data) to an encrypted SQS dead-letter queue.
+ */
+export class StreamProcessor extends Construct {
+  public readonly function: lambda.IFunction;
+  public readonly eventSource: KinesisEventSource;
+  public readonly deadLetterQueue: sqs.IQueue;
+  public readonly logGroup: logs.ILogGroup;
+
+  constructor(scope: Construct, id: string, props: StreamProcessorProps) {
+    super(scope, id);
+    const defaults = DEFAULT_CONFIG.processor;
+    const batchSize = props.batchSize ?? defaults.batchSize;
+    const maxBatchingWindow =
+      props.maxBatchingWindow ?? Duration.millis(durationMs(defaults.maxBatchingWindow));
+    const parallelizationFactor = props.parallelizationFactor ?? defaults.parallelizationFactor;
+    const retryAttempts = props.retryAttempts ?? defaults.retryAttempts;
+    const maxRecordAge = props.maxRecordAge ?? Duration.millis(durationMs(defaults.maxRecordAge));
+    const memorySize = props.memorySize ?? defaults.memorySize;
+    const timeout = props.timeout ?? Duration.millis(durationMs(defaults.timeout));
+    checkInteger(this, 'batchSize', batchSize, 1, 10_000);
+    checkDuration(this, 'maxBatchingWindow', maxBatchingWindow, 0, 300, 'seconds');
+    checkInteger(this, 'parallelizationFactor', parallelizationFactor, 1, 10);
+    checkInteger(this, 'retryAttempts', retryAttempts, 0, 10_000);
+    checkDuration(this, 'maxRecordAge', maxRecordAge, 60, 604_800, 'seconds');
+    checkInteger(this, 'memorySize', memorySize, 128, 10_240);
+    checkDuration(this, 'timeout', timeout, 1, 900, 'seconds');
+    const speedConfig = JSON.stringify(props.speedConfig);
+    if (Buffer.byteLength(speedConfig) > MAX_SPEED_CONFIG_BYTES) {
+      throw new SluicePropsError(
+        this,
+        'speedConfig',
+        `${Buffer.byteLength(speedConfig)} bytes of JSON`,
+        `must serialize to at most ${MAX_SPEED_CONFIG_BYTES} bytes (Lambda allows 4 KB of environment variables); use fewer windows or alert rules`,
+      );
+    }
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    // An own role instead of the AWSLambdaBasicExecutionRole managed policy, whose logs:* grants
+    // cover every log group in the account; this one may write only to the function's log group.
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description:
+        'Sluice stream processor: reads the ingest stream, writes aggregates, alerts and quarantine',
+    });
+    this.logGroup.grantWrite(role);
+
+    const fn = new nodejs.NodejsFunction(this, 'Function', {
+      entry: HANDLER_ENTRY,
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize,
+      timeout,
+      role,
+      logGroup: this.logGroup,
+      tracing: props.tracing ?? lambda.Tracing.DISABLED,
+      description: 'Sluice speed layer: windowed aggregates and alerts from the ingest stream',
+      environment: {
+        TABLE_NAME: props.table.tableName,
+        ALERTS_TOPIC_ARN: props.alertsTopic.topicArn,
+        LAKE_BUCKET: props.lakeBucket.bucketName,
+        [SPEED_CONFIG_ENV]: speedConfig,
+        POWERTOOLS_SERVICE_NAME: 'stream-processor',
+        POWERTOOLS_METRICS_NAMESPACE: 'Sluice',
+        POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+      },
+      bundling: {
+        // Everything, AWS SDK and Powertools included, is bundled: the deployed code runs the exact
+        // versions the tests ran, whatever the runtime happens to ship.
+        externalModules: [],
+        format: nodejs.OutputFormat.CJS,
+        target: 'node24',
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        forceDockerBundling: false,
+        logLevel: nodejs.LogLevel.WARNING,
+      },
+    });
+    this.function = fn;
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      // Failure records hold only shard id and sequence range, no event data: SQS-managed
+      // encryption suffices and needs no key grants for Lambda to send.
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "This queue is the event source mapping's on-failure destination, i.e. the dead-letter queue itself; cdk-nag only recognises DLQs referenced by another queue's redrive policy.",
+    });
+    this.eventSource = new KinesisEventSource(props.stream, {
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize,
+      maxBatchingWindow,
+      parallelizationFactor,
+      retryAttempts,
+      maxRecordAge,
+      bisectBatchOnError: true,
+      reportBatchItemFailures: true,
+      onFailure: new SqsDlq(this.deadLetterQueue),
+    });
+    fn.addEventSource(this.eventSource);
+
+    props.table.grantReadWriteData(fn);
+    props.alertsTopic.grantPublish(fn);
+    const quarantineObjects = `${LAKE_PREFIXES.quarantine}*`;
+    props.lakeBucket.grantPut(fn, quarantineObjects);
+
+    this.acknowledgeFindings(role, props.lakeBucket, quarantineObjects);
+  }
+
+  private acknowledgeFindings(role: iam.Role, lakeBucket: s3.IBucket, quarantineObjects: string): void {
+    const policy = role.node.findChild('DefaultPolicy');
+    acknowledgeWildcards(policy, {
+      [wildcardResourceFinding(this, lakeBucket.arnForObjects(quarantineObjects))]:
+        'Quarantine objects get generated keys (quarantine/dt=YYYY-MM-DD/...); the put grant is limited to that prefix.',
+      'Action::s3:Abort*':
+        'From Bucket.grantPut: lets the function abort its own multipart uploads, on the quarantine prefix only.',
+      'Action::kms:GenerateDataKey*':
+        'From grantPut/grantPublish: encrypting quarantine objects and alert messages needs a data key, on those two keys only.',
+      'Action::kms:ReEncrypt*':
+        "From Bucket.grantPut on a KMS bucket (CDK's encrypt grant), on the lake key only.",
+    });
+  }
+}

@@ -1,0 +1,125 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { addSluice } from '../../lib/sluice-app';
+import { resolveConfig } from '../../lib/config';
+import { appContext, synthSluice } from './synth';
+
+interface Acknowledgement {
+  readonly construct: IConstruct;
+  readonly path: string;
+  readonly id: string;
+  readonly reason: string;
+}
+
+function acknowledgements(root: IConstruct): Acknowledgement[] {
+  return root.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) =>
+        Object.entries(entry.data as Record<string, string>).map(([id, reason]) => ({
+          construct,
+          path: construct.node.path,
+          id,
+          reason,
+        })),
+      ),
+  );
+}
+
+function withTempOutdir<T>(run: (outdir: string) => T): T {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-nag-'));
+  try {
+    return run(outdir);
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+describe('cdk-nag AwsSolutions checks', () => {
+  test('find nothing unacknowledged in the default deployment', () => {
+    const { app } = synthSluice();
+
+    const report = new AwsSolutionsChecks().validateScope(app);
+
+    expect(
+      report.violations.map(
+        (v) => `${v.ruleName} ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+      ),
+    ).toEqual([]);
+  });
+
+  test('find nothing unacknowledged in a provisioned deployment with custom settings', () => {
+    const { app } = synthSluice({
+      stage: 'prod',
+      stream: { mode: 'provisioned', shardCount: 4, retention: '7d' },
+      processor: { parallelizationFactor: 4, retryAttempts: 2 },
+    });
+
+    expect(new AwsSolutionsChecks().validateScope(app).violations).toEqual([]);
+  });
+
+  test('run at synth, which succeeds for the app', () => {
+    withTempOutdir((outdir) => {
+      const app = new App({ context: appContext(), outdir });
+      addSluice(app, resolveConfig({}));
+
+      const assembly = app.synth();
+
+      expect(assembly.getStackByName('Sluice-dev').template).toHaveProperty('Resources');
+    });
+  });
+
+  test('run at synth and fail it on an unacknowledged finding', () => {
+    withTempOutdir((outdir) => {
+      const app = new App({ context: appContext(), outdir });
+      const stack = addSluice(app, resolveConfig({}));
+      new sqs.Queue(stack, 'UnencryptedQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+
+      expect(() => app.synth()).toThrow(/AwsSolutions-SQS2/);
+      const report = fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8');
+      expect(report).toContain('AwsSolutions-SQS2');
+    });
+  });
+
+  test('acknowledgements sit on individual resources, never on the stack or the app', () => {
+    const { app } = synthSluice();
+
+    const acknowledged = acknowledgements(app).map((a) => a.construct);
+
+    expect(acknowledged.length).toBeGreaterThan(0);
+    expect(acknowledged.filter((c) => Stack.isStack(c) || c === app)).toEqual([]);
+  });
+
+  test('every acknowledgement names a specific rule or finding and gives a reason', () => {
+    const { app } = synthSluice();
+
+    for (const { id, reason } of acknowledgements(app)) {
+      expect(id).toMatch(/^(annotation::)?AwsSolutions-[A-Z]+\d+(\[.+\])?$/i);
+      expect(reason.length).toBeGreaterThan(40);
+    }
+  });
+
+  test('the acknowledged findings are exactly the expected ones', () => {
+    const { app } = synthSluice();
+
+    const ids = acknowledgements(app)
+      .map((a) => `${a.path.replace(/^Sluice-dev\//, '')} ${a.id.replace(/^annotation::/i, '')}`)
+      .sort();
+
+    expect(ids).toEqual([
+      'DataLake/AccessLogs AwsSolutions-S1',
+      'StreamProcessor/DeadLetterQueue AwsSolutions-SQS3',
+      'StreamProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      'StreamProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+      'StreamProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:Abort*]',
+      expect.stringMatching(
+        /^StreamProcessor\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/quarantine\/\*\]$/,
+      ),
+    ]);
+  });
+});

@@ -1,0 +1,201 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ConfigError, DEFAULT_CONFIG, loadConfig, resolveConfig, toSpeedConfig } from '../../lib/config';
+
+const EXAMPLE_CONFIG = path.join(__dirname, '..', '..', 'examples', 'sluice.config.json');
+
+/** The ConfigError thrown for `partial`, or a failure if it is accepted. */
+function configError(partial: unknown): ConfigError {
+  try {
+    resolveConfig(partial);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`config was accepted: ${JSON.stringify(partial)}`);
+}
+
+function rule(overrides: object): object {
+  return { ...DEFAULT_CONFIG.alertRules[0], ...overrides };
+}
+
+describe('config defaults', () => {
+  test('an empty config is the defaults', () => {
+    expect(resolveConfig({})).toEqual(DEFAULT_CONFIG);
+  });
+
+  test('a partial section keeps the defaults of the fields it leaves out', () => {
+    const config = resolveConfig({ processor: { batchSize: 100 } });
+
+    expect(config.processor).toEqual({ ...DEFAULT_CONFIG.processor, batchSize: 100 });
+  });
+
+  test('a list replaces the default list instead of merging into it', () => {
+    const config = resolveConfig({ windows: [{ name: '10s', size: '10s' }], alertRules: [] });
+
+    expect(config.windows).toEqual([{ name: '10s', size: '10s' }]);
+  });
+});
+
+describe('config validation', () => {
+  test('rejects a hop larger than its window, naming windows[1].hop and the value', () => {
+    const error = configError({
+      windows: [
+        { name: '1m', size: '1m' },
+        { name: '5m', size: '5m', hop: '10m' },
+      ],
+    });
+
+    expect(error.issues).toContain('windows[1].hop: got "10m"; must not be larger than size (5m)');
+  });
+
+  test('rejects a hop that does not divide its window', () => {
+    const error = configError({ windows: [{ name: '5m', size: '5m', hop: '2m' }], alertRules: [] });
+
+    expect(error.issues).toContain('windows[0].hop: got "2m"; must divide size (5m) exactly');
+  });
+
+  test('rejects an unknown alert operator, listing the allowed ones', () => {
+    const error = configError({ alertRules: [rule({ op: '!=' })] });
+
+    expect(error.issues).toContain('alertRules[0].op: got "!="; must be one of ">", ">=", "<", "<="');
+  });
+
+  test('rejects a threshold that is not a number', () => {
+    const error = configError({ alertRules: [rule({ threshold: 'hot' })] });
+
+    expect(error.issues).toContain('alertRules[0].threshold: got "hot"; must be a finite number');
+  });
+
+  test('rejects an alert rule whose source is not a configured window', () => {
+    const error = configError({ alertRules: [rule({ source: '15m', aggregate: 'avg' })] });
+
+    expect(error.issues).toContain(
+      'alertRules[0].source: got "15m"; must be one of "value", "1m", "5m", "1h"',
+    );
+  });
+
+  test('rejects an unknown field, listing the known ones', () => {
+    const error = configError({ procesor: { batchSize: 10 } });
+
+    expect(error.issues[0]).toMatch(/^procesor: unknown field; allowed fields are stage, stream, windows,/);
+  });
+
+  test('rejects a batch size above 10000', () => {
+    const error = configError({ processor: { batchSize: 20_000 } });
+
+    expect(error.issues).toContain(
+      'processor.batchSize: got 20000; must be an integer between 1 and 10000 inclusive',
+    );
+  });
+
+  test('rejects a batching window that is not whole seconds', () => {
+    const error = configError({ processor: { maxBatchingWindow: '1500ms' } });
+
+    expect(error.issues).toContain(
+      'processor.maxBatchingWindow: got "1500ms"; must be a whole number of seconds (AWS takes this setting in seconds)',
+    );
+  });
+
+  test('rejects a stream retention that is not whole hours', () => {
+    const error = configError({ stream: { retention: '1470m' } });
+
+    expect(error.issues).toContain(
+      'stream.retention: got "1470m"; must be a whole number of hours (AWS takes this setting in hours)',
+    );
+  });
+
+  test('rejects a shard count on an on-demand stream', () => {
+    const error = configError({ stream: { shardCount: 2 } });
+
+    expect(error.issues).toContain(
+      'stream.shardCount: got 2; is only allowed with stream.mode "provisioned"',
+    );
+  });
+
+  test('rejects a section that is not an object without crashing', () => {
+    const error = configError({ processor: null });
+
+    expect(error.issues).toContain('processor: got null; must be an object');
+  });
+
+  test('reports every problem at once', () => {
+    const error = configError({ stage: 'Prod', logRetentionDays: 10, processor: { retryAttempts: -1 } });
+
+    expect(error.issues).toHaveLength(3);
+    expect(error.message).toMatch(/^Invalid Sluice config:\n {2}- stage: got "Prod"/);
+  });
+
+  test('is a typed error with a name', () => {
+    const error = configError({ stage: '' });
+
+    expect(error.name).toBe('ConfigError');
+    expect(error).toBeInstanceOf(Error);
+  });
+});
+
+describe('config files', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-config-'));
+  });
+
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('without a file, the default file name is read from the working directory', () => {
+    fs.writeFileSync(path.join(dir, 'sluice.config.json'), JSON.stringify({ stage: 'fromfile' }));
+
+    expect(loadConfig(undefined, dir).stage).toBe('fromfile');
+  });
+
+  test('a missing default file means all defaults', () => {
+    expect(loadConfig(undefined, dir)).toEqual(DEFAULT_CONFIG);
+  });
+
+  test('a missing file given by name is an error naming the file', () => {
+    expect(() => loadConfig('nope.json', dir)).toThrow(
+      `config file ${path.join(dir, 'nope.json')} does not exist`,
+    );
+  });
+
+  test('a file given by name is resolved against the working directory', () => {
+    fs.writeFileSync(path.join(dir, 'custom.json'), JSON.stringify({ processor: { retryAttempts: 7 } }));
+
+    expect(loadConfig('custom.json', dir).processor.retryAttempts).toBe(7);
+  });
+
+  test('a file that is not JSON is an error naming the file', () => {
+    fs.writeFileSync(path.join(dir, 'broken.json'), '{ stage: dev');
+
+    expect(() => loadConfig('broken.json', dir)).toThrow(/broken\.json is not valid JSON/);
+  });
+
+  test('errors from a file name the file', () => {
+    fs.writeFileSync(
+      path.join(dir, 'bad.json'),
+      JSON.stringify({ processor: { parallelizationFactor: 11 } }),
+    );
+
+    expect(() => loadConfig('bad.json', dir)).toThrow(
+      /Invalid Sluice config \(bad\.json\):\n {2}- processor\.parallelizationFactor: got 11; must be an integer between 1 and 10 inclusive/,
+    );
+  });
+
+  test('the example config in examples/ is valid', () => {
+    expect(loadConfig(EXAMPLE_CONFIG).stage).toBe('prod');
+  });
+});
+
+describe('speed config', () => {
+  test('carries durations in milliseconds and makes a window without hop tumbling', () => {
+    const speed = toSpeedConfig(resolveConfig({ windows: [{ name: '10s', size: '10s' }], alertRules: [] }));
+
+    expect(speed.windows).toEqual([{ name: '10s', sizeMs: 10_000, hopMs: 10_000 }]);
+    expect(speed.latenessMs).toBe(86_400_000);
+    expect(speed.aggregateTtlMs).toBe(7 * 86_400_000);
+  });
+});
