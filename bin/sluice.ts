@@ -7,6 +7,7 @@
 import { App } from 'aws-cdk-lib';
 import { ConfigError, loadConfig, type SluiceConfig } from '../lib/config';
 import { addSluice } from '../lib/sluice-app';
+import { SluicePropsError } from '../lib/validation';
 
 function readConfig(app: App): SluiceConfig {
   const file: unknown = app.node.tryGetContext('config');
@@ -20,7 +21,8 @@ const app = new App();
 try {
   addSluice(app, readConfig(app));
 } catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
+  // Both are a user's setting that cannot be deployed: say which, without a stack trace.
+  if (!(error instanceof ConfigError || error instanceof SluicePropsError)) throw error;
   process.stderr.write(`${error.message}\n`);
   process.exit(1);
 }

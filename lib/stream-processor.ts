@@ -166,6 +166,8 @@ export class StreamProcessor extends Construct {
         POWERTOOLS_SERVICE_NAME: 'stream-processor',
         POWERTOOLS_METRICS_NAMESPACE: 'Sluice',
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+        // Stack traces in the logs point at the TypeScript sources (the bundle ships its source map).
+        NODE_OPTIONS: '--enable-source-maps',
       },
       bundling: {
         // Everything, AWS SDK and Powertools included, is bundled: the deployed code runs the exact

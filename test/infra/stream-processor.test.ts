@@ -100,6 +100,10 @@ describe('stream processor in the Sluice stack', () => {
     });
   });
 
+  test('maps stack traces to the TypeScript sources', () => {
+    expect(functionEnvironment().NODE_OPTIONS).toBe('--enable-source-maps');
+  });
+
   test('hands the speed config to the function as SLUICE_SPEED_CONFIG JSON', () => {
     const speedConfig = JSON.parse(functionEnvironment().SLUICE_SPEED_CONFIG as string);
 
