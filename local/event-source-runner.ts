@@ -777,7 +777,9 @@ class ShardPoller {
 
   private async readLoop(): Promise<void> {
     const { batchSize, parallelizationFactor, pollIntervalMs, kinesis } = this.runner.options;
-    const highWater = batchSize * parallelizationFactor * 2;
+    // Read ahead at least two batches per lane (as Lambda's poller does), and whole GetRecords pages
+    // when batches are small, so batch boundaries do not depend on how fast reads come back.
+    const highWater = Math.max(batchSize * parallelizationFactor * 2, 1_000);
     let errorsInARow = 0;
     while (!this.runner.stopping && !this.ended) {
       const room = highWater - this.buffered();

@@ -23,6 +23,8 @@ export interface EmulatorProcess {
 export interface EmulatorProcessOptions {
   /** @default 'us-east-1' */
   readonly region?: string;
+  /** Fixed ports; any left out is ephemeral. */
+  readonly ports?: { readonly kinesis?: number; readonly dynamodb?: number; readonly fauxqs?: number };
   /** How long to wait for the endpoints line. @default 30000 */
   readonly startTimeoutMs?: number;
 }
@@ -33,6 +35,9 @@ const MAIN = path.join(ROOT, 'local', 'emulators', 'main.ts');
 export async function startEmulatorProcess(options: EmulatorProcessOptions = {}): Promise<EmulatorProcess> {
   const args = ['--no-warnings', '--import', 'tsx', MAIN, '--exit-with-stdin'];
   if (options.region) args.push('--region', options.region);
+  for (const [service, port] of Object.entries(options.ports ?? {})) {
+    if (port !== undefined) args.push(`--${service}-port`, String(port));
+  }
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
