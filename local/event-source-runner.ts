@@ -217,6 +217,11 @@ export class EventSourceRunnerConfigError extends Error {
   public override readonly name = 'EventSourceRunnerConfigError';
 }
 
+/** Raised when the runner is used out of order (started twice, drained when not running). */
+export class RunnerStateError extends Error {
+  public override readonly name = 'RunnerStateError';
+}
+
 /** Raised by `drain` when the stream is not fully processed in time. */
 export class DrainTimeoutError extends Error {
   public override readonly name = 'DrainTimeoutError';
@@ -440,14 +445,19 @@ export class EventSourceRunner {
    */
   async start(): Promise<void> {
     if (this.state !== 'new')
-      throw new Error(`EventSourceRunner.start: the runner is ${this.state}; start it once`);
+      throw new RunnerStateError(`start: the runner is ${this.state}; a runner starts once`);
     this.state = 'running';
-    const { StreamDescriptionSummary: summary } = await this.settings.kinesis.send(
-      new DescribeStreamSummaryCommand({ StreamName: this.settings.streamName }),
-    );
-    this.streamArn = summary?.StreamARN as string;
-    this.region = this.streamArn.split(':')[3];
-    await this.refreshShards(true);
+    try {
+      const { StreamDescriptionSummary: summary } = await this.settings.kinesis.send(
+        new DescribeStreamSummaryCommand({ StreamName: this.settings.streamName }),
+      );
+      this.streamArn = summary?.StreamARN as string;
+      this.region = this.streamArn.split(':')[3];
+      await this.refreshShards(true);
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
     this.refreshLoop = this.refreshShardsPeriodically();
     this.log(
       'info',
@@ -485,14 +495,14 @@ export class EventSourceRunner {
    * shard) has been checkpointed or sent to the on-failure destination.
    */
   async drain(options: { readonly timeoutMs?: number } = {}): Promise<void> {
-    if (this.state !== 'running') throw new Error(`EventSourceRunner.drain: the runner is ${this.state}`);
+    if (this.state !== 'running') throw new RunnerStateError(`drain: the runner is ${this.state}`);
     const since = Date.now();
     const deadline = since + (options.timeoutMs ?? Number.POSITIVE_INFINITY);
     await this.refreshShards(false);
     for (const poller of this.pollers.values()) poller.wake();
     for (;;) {
       if ([...this.pollers.values()].every((poller) => poller.idleSince(since))) return;
-      if (this.state !== 'running') throw new Error('EventSourceRunner.drain: the runner was stopped');
+      if (this.state !== 'running') throw new RunnerStateError('drain: the runner was stopped');
       if (Date.now() > deadline) {
         const busy = [...this.pollers.values()].filter((p) => !p.idleSince(since)).map((p) => p.metrics());
         throw new DrainTimeoutError(

@@ -9,6 +9,7 @@ import {
   DescribeStreamSummaryCommand,
   ExpiredIteratorException,
   PutRecordsCommand,
+  SplitShardCommand,
 } from '@aws-sdk/client-kinesis';
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
@@ -54,6 +55,10 @@ let streamCounter = 0;
 async function createStream(shards: number): Promise<{ name: string; arn: string }> {
   const name = `runner-test-${++streamCounter}`;
   await clients.kinesis.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
+  return waitUntilActive(name);
+}
+
+async function waitUntilActive(name: string): Promise<{ name: string; arn: string }> {
   for (;;) {
     const { StreamDescriptionSummary: s } = await clients.kinesis.send(
       new DescribeStreamSummaryCommand({ StreamName: name }),
@@ -300,6 +305,134 @@ describe('delivery', () => {
 
     expect(events.flatMap(seqs)).toEqual([...first, ...second].map((p) => p.sequenceNumber));
     expect(runner.metrics().counters.iteratorRefreshes).toBe(1);
+  });
+});
+
+describe('lifecycle', () => {
+  test('stop() lets the in-flight invocation finish before it resolves', async () => {
+    const stream = await createStream(1);
+    await put(stream.name, items(1, 3));
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    let started: () => void = () => undefined;
+    const invoked = new Promise<void>((resolve) => (started = resolve));
+    let finished = false;
+    const runner = await startRunner({
+      streamName: stream.name,
+      handler: async () => {
+        started();
+        await blocked;
+        finished = true;
+      },
+    });
+    await invoked;
+
+    let stopped = false;
+    const stopping = runner.stop().then(() => (stopped = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    const stoppedWhileBlocked = stopped;
+    release();
+    await stopping;
+
+    expect(stoppedWhileBlocked).toBe(false);
+    expect(finished).toBe(true);
+  });
+
+  test('start() rejects for a stream that does not exist', async () => {
+    const runner = new EventSourceRunner({
+      kinesis: clients.kinesis,
+      streamName: 'no-such-stream',
+      handler: async () => undefined,
+    });
+
+    await expect(runner.start()).rejects.toMatchObject({ name: 'ResourceNotFoundException' });
+  });
+
+  test('maxBatchingWindow gathers records that arrive within the window into one batch', async () => {
+    const stream = await createStream(1);
+    const { handler, events } = recordingHandler();
+    const runner = await startRunner({ streamName: stream.name, handler, maxBatchingWindowMs: 500 });
+
+    for (let i = 0; i < 3; i++) await put(stream.name, [{ key: 'k', body: `r${i}` }]);
+    await runner.drain(DRAIN);
+
+    expect(events.map((event) => event.Records.map(text))).toEqual([['r0', 'r1', 'r2']]);
+  });
+});
+
+describe('shards', () => {
+  test('reads a split parent shard to its end before its children, keeping each key in order', async () => {
+    const stream = await createStream(1);
+    const before = await put(stream.name, items(4, 5));
+    await clients.kinesis.send(
+      new SplitShardCommand({
+        StreamName: stream.name,
+        ShardToSplit: 'shardId-000000000000',
+        NewStartingHashKey: (2n ** 127n).toString(),
+      }),
+    );
+    await waitUntilActive(stream.name);
+    const after = await put(
+      stream.name,
+      items(4, 5).map((item) => ({ ...item, body: item.body.replace('/', '/1') })),
+    );
+    const { handler, events } = recordingHandler();
+    const runner = await startRunner({ streamName: stream.name, handler, batchSize: 7 });
+
+    await runner.drain(DRAIN);
+
+    const delivered = events.flatMap((event) => event.Records.map(text));
+    for (let k = 0; k < 4; k++) {
+      const key = `sensor-${k}`;
+      expect(delivered.filter((body) => body.startsWith(`${key}/`))).toEqual(
+        [...before, ...after].filter((p) => p.key === key).map((p) => p.body),
+      );
+    }
+    expect(new Set(after.map((p) => p.shardId)).size).toBe(2);
+    expect(runner.metrics().shards.find((s) => s.shardId === 'shardId-000000000000')?.finished).toBe(true);
+  });
+
+  test('reports per-shard checkpoints at the last record and no lag once drained', async () => {
+    const stream = await createStream(2);
+    const puts = await put(stream.name, items(6, 3));
+    const { handler } = recordingHandler();
+    const runner = await startRunner({ streamName: stream.name, handler });
+
+    await runner.drain(DRAIN);
+
+    const lastPerShard = new Map(puts.map((p) => [p.shardId, p.sequenceNumber]));
+    expect(
+      runner
+        .metrics()
+        .shards.map((s) => [s.shardId, s.checkpoint, s.pending, s.iteratorAgeMs, s.inFlightBatches])
+        .sort(),
+    ).toEqual([...lastPerShard].map(([shardId, seq]) => [shardId, seq, 0, 0, 0]).sort());
+  });
+
+  test('reports the age of the oldest unfinished record while a batch is in flight', async () => {
+    const stream = await createStream(1);
+    await put(stream.name, items(1, 2));
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    let started: () => void = () => undefined;
+    const invoked = new Promise<void>((resolve) => (started = resolve));
+    const runner = await startRunner({
+      streamName: stream.name,
+      handler: async () => {
+        started();
+        await blocked;
+      },
+    });
+    await invoked;
+    await new Promise((resolve) => setTimeout(resolve, 30));
+
+    const [shard] = runner.metrics().shards;
+    release();
+    await runner.drain(DRAIN);
+
+    expect(shard.pending).toBe(2);
+    expect(shard.inFlightBatches).toBe(1);
+    expect(shard.iteratorAgeMs).toBeGreaterThanOrEqual(30);
   });
 });
 
