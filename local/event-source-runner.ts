@@ -496,15 +496,17 @@ export class EventSourceRunner {
    */
   async drain(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     if (this.state !== 'running') throw new RunnerStateError(`drain: the runner is ${this.state}`);
-    const since = Date.now();
-    const deadline = since + (options.timeoutMs ?? Number.POSITIVE_INFINITY);
+    // Marks first, synchronously: reads started after them see every record put before this call.
+    const marks = new Map([...this.pollers].map(([shardId, poller]) => [shardId, poller.readMark()]));
+    const deadline = Date.now() + (options.timeoutMs ?? Number.POSITIVE_INFINITY);
     await this.refreshShards(false);
+    const idle = (poller: ShardPoller): boolean => poller.idleSince(marks.get(poller.shardId) ?? 0);
     for (const poller of this.pollers.values()) poller.wake();
     for (;;) {
-      if ([...this.pollers.values()].every((poller) => poller.idleSince(since))) return;
+      if ([...this.pollers.values()].every(idle)) return;
       if (this.state !== 'running') throw new RunnerStateError('drain: the runner was stopped');
       if (Date.now() > deadline) {
-        const busy = [...this.pollers.values()].filter((p) => !p.idleSince(since)).map((p) => p.metrics());
+        const busy = [...this.pollers.values()].filter((p) => !idle(p)).map((p) => p.metrics());
         throw new DrainTimeoutError(
           `stream ${this.settings.streamName} not drained within ${options.timeoutMs} ms; busy shards: ${JSON.stringify(busy)}`,
         );
@@ -635,7 +637,9 @@ class ShardPoller {
   private latestFrom: Date | undefined;
   private ended = false;
   private finishedFlag = false;
-  private lastCaughtUpReadAt = -1;
+  /** GetRecords calls started so far, and the number of the last one that found the shard's tip. */
+  private readsStarted = 0;
+  private lastCaughtUpRead = 0;
   private millisBehindLatest = 0;
   private checkpoint: string | undefined;
   /** Records read and not yet done, oldest first; `done` marks completion out of order. */
@@ -669,11 +673,16 @@ class ShardPoller {
     for (const lane of this.lanes) lane.wake();
   }
 
-  /** True when nothing is pending and a read that started at or after `since` found the shard's tip. */
-  idleSince(since: number): boolean {
+  /** A mark for `idleSince`: reads started after it see everything put before it. */
+  readMark(): number {
+    return this.readsStarted;
+  }
+
+  /** True when nothing is pending and a read started after `mark` found the shard's tip. */
+  idleSince(mark: number): boolean {
     if (this.finishedFlag) return true;
     if (this.outstanding.length > 0 || this.lanes.some((lane) => lane.busy)) return false;
-    return this.ended || this.lastCaughtUpReadAt >= since;
+    return this.ended || this.lastCaughtUpRead > mark;
   }
 
   metrics(): ShardMetrics {
@@ -797,7 +806,7 @@ class ShardPoller {
         await this.spaceSignal.wait(pollIntervalMs);
         continue;
       }
-      const startedAt = Date.now();
+      const read = ++this.readsStarted;
       let output;
       try {
         this.runner.counters.getRecordsCalls++;
@@ -827,7 +836,7 @@ class ShardPoller {
         break;
       }
       if (records.length === 0 && this.millisBehindLatest === 0) {
-        this.lastCaughtUpReadAt = startedAt;
+        this.lastCaughtUpRead = read;
         await this.wakeSignal.wait(pollIntervalMs);
       }
     }

@@ -8,7 +8,7 @@ export interface KinesaliteOptions {
   readonly region?: string;
   /**
    * Maximum shards across all streams (kinesalite's account limit).
-   * @default 100
+   * @default 1000 (test suites create many small streams in one emulator)
    */
   readonly shardLimit?: number;
 }
@@ -20,7 +20,7 @@ export async function startKinesalite(options: KinesaliteOptions = {}): Promise<
       createStreamMs: 0,
       deleteStreamMs: 0,
       updateStreamMs: 0,
-      shardLimit: options.shardLimit ?? 100,
+      shardLimit: options.shardLimit ?? 1000,
     }),
   );
   const url = await listen(server, options.port ?? 0);

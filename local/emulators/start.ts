@@ -23,7 +23,7 @@ export interface StartEmulatorsOptions {
   readonly region?: string;
   /** Fixed ports; any port left out is ephemeral. */
   readonly ports?: EmulatorPorts;
-  /** kinesalite's limit on shards across all streams. @default 100 */
+  /** kinesalite's limit on shards across all streams. @default 1000 */
   readonly shardLimit?: number;
 }
 

@@ -18,6 +18,7 @@ import { resolveConfig } from '../../lib/config';
 import { applyChaos, Chaos, type ChaosFault, type ChaosOptions } from '../../local/chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
 import {
+  DrainTimeoutError,
   EventSourceRunner,
   type EventSourceRunnerOptions,
   type KinesisHandler,
@@ -336,6 +337,19 @@ describe('lifecycle', () => {
 
     expect(stoppedWhileBlocked).toBe(false);
     expect(finished).toBe(true);
+  });
+
+  test('drain() rejects with DrainTimeoutError when the records are not done in time', async () => {
+    const stream = await createStream(1);
+    await put(stream.name, items(1, 1));
+    let release: () => void = () => undefined;
+    const blocked = new Promise<void>((resolve) => (release = resolve));
+    const runner = await startRunner({ streamName: stream.name, handler: () => blocked });
+
+    const outcome = await runner.drain({ timeoutMs: 100 }).catch((error: unknown) => error);
+    release();
+
+    expect(outcome).toBeInstanceOf(DrainTimeoutError);
   });
 
   test('start() rejects for a stream that does not exist', async () => {
