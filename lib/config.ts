@@ -82,6 +82,41 @@ export interface BatchConfig {
   readonly bytesScannedCutoffPerQuery: number;
 }
 
+/** Thresholds of the CloudWatch alarms that notify the ops topic (see docs/runbook.md). */
+export interface AlarmsConfig {
+  /**
+   * Address of docs/runbook.md as operators can open it (e.g. its GitHub URL); alarm descriptions
+   * and dashboard text link `<runbookUrl>#<section>`. Empty: sections are named, not linked.
+   */
+  readonly runbookUrl: string;
+  /** Speed layer falling behind: alarm when the processor's maximum iterator age reaches this, 1m–7d. */
+  readonly iteratorAge: string;
+  /** Alarm when the processor's failed invocations in 5 minutes reach this, 1 or more. */
+  readonly processorErrors: number;
+  /**
+   * Raw landing stalled: alarm when Firehose's oldest undelivered record is this old
+   * (`DeliveryToS3.DataFreshness`), 1m–1d and longer than `firehose.bufferInterval`.
+   */
+  readonly firehoseDataFreshness: string;
+  /** Alarm when throttled DynamoDB requests (reads + writes) in 5 minutes reach this, 1 or more. */
+  readonly dynamoDbThrottles: number;
+  /** Alarm when invalid events exceed this fraction of the events received in 15 minutes, above 0 up to 1. */
+  readonly invalidEventRatio: number;
+  /**
+   * Alarm when a day's reconciliation finds a speed-layer hour differing from the batch layer by more
+   * than this relative difference (0.05 = 5 %), above 0.
+   */
+  readonly reconciliationDrift: number;
+}
+
+/** How the speed layer's hourly windows are compared with the batch layer's hourly stats. */
+export interface ReconciliationConfig {
+  /** Relative differences at or below this count as equal (rounding), 0 up to (not including) 1. */
+  readonly tolerance: number;
+  /** How many of the largest differences each report lists, 0–1000. */
+  readonly maxDifferences: number;
+}
+
 export interface SluiceConfig {
   /** Deployment stage, part of every resource name: lowercase letters, digits and `-`, 1–16 chars. */
   readonly stage: string;
@@ -100,6 +135,8 @@ export interface SluiceConfig {
   readonly batch: BatchConfig;
   /** CloudWatch Logs retention for every log group, in days. */
   readonly logRetentionDays: number;
+  readonly alarms: AlarmsConfig;
+  readonly reconciliation: ReconciliationConfig;
 }
 
 export const DEFAULT_CONFIG: SluiceConfig = {
@@ -143,6 +180,16 @@ export const DEFAULT_CONFIG: SluiceConfig = {
   firehose: { bufferInterval: '60s', bufferSizeMiB: 64 },
   batch: { schedule: 'cron(0 2 * * ? *)', bytesScannedCutoffPerQuery: 10 * 1024 ** 3 },
   logRetentionDays: 30,
+  alarms: {
+    runbookUrl: '',
+    iteratorAge: '5m',
+    processorErrors: 5,
+    firehoseDataFreshness: '15m',
+    dynamoDbThrottles: 10,
+    invalidEventRatio: 0.05,
+    reconciliationDrift: 0.05,
+  },
+  reconciliation: { tolerance: 1e-6, maxDifferences: 20 },
 };
 
 /** Raised for a config that cannot be used; `issues` lists every problem found, not just the first. */
@@ -212,11 +259,36 @@ class Checker {
   }
 
   /** A duration that must also be whole seconds or hours: the unit the AWS setting is given in. */
-  wholeDuration(field: string, value: unknown, minMs: number, maxMs: number, unit: 'seconds' | 'hours'): number | undefined {
+  wholeDuration(
+    field: string,
+    value: unknown,
+    minMs: number,
+    maxMs: number,
+    unit: 'seconds' | 'hours',
+  ): number | undefined {
     const ms = this.duration(field, value, minMs, maxMs);
     if (ms === undefined || ms % (unit === 'seconds' ? 1_000 : 3_600_000) === 0) return ms;
     this.fail(field, value, `must be a whole number of ${unit} (AWS takes this setting in ${unit})`);
     return undefined;
+  }
+
+  /** A finite number in [min, max], with either end optionally excluded. */
+  number(
+    field: string,
+    value: unknown,
+    min: number,
+    max: number,
+    allowed: string,
+    excludeMin = false,
+    excludeMax = true,
+  ): value is number {
+    const ok =
+      typeof value === 'number' &&
+      Number.isFinite(value) &&
+      (excludeMin ? value > min : value >= min) &&
+      (excludeMax ? value < max : value <= max);
+    if (!ok) this.fail(field, value, `must be a number ${allowed}`);
+    return ok;
   }
 
   oneOf<T>(field: string, value: unknown, allowed: readonly T[]): value is T {
@@ -297,6 +369,39 @@ function validateAlertRules(c: Checker, rules: unknown, windowNames: ReadonlySet
     c.duration(`${f}.cooldown`, r.cooldown, 0, 7 * DAY_MS);
     c.oneOf(`${f}.severity`, r.severity, SEVERITIES);
   });
+}
+
+function validateAlarms(c: Checker, alarms: Json, bufferInterval: unknown): void {
+  c.unknownKeys('alarms', alarms, DEFAULT_CONFIG.alarms);
+  c.string('alarms.runbookUrl', alarms.runbookUrl, /^(|https?:\/\/\S+)$/, 'must be "" or an http(s) URL');
+  c.duration('alarms.iteratorAge', alarms.iteratorAge, 60_000, 7 * DAY_MS);
+  c.integer('alarms.processorErrors', alarms.processorErrors, 1, 1_000_000);
+  const freshness = c.wholeDuration(
+    'alarms.firehoseDataFreshness',
+    alarms.firehoseDataFreshness,
+    60_000,
+    DAY_MS,
+    'seconds',
+  );
+  const buffer = parseDuration(bufferInterval);
+  if (freshness !== undefined && buffer !== undefined && freshness <= buffer) {
+    c.fail(
+      'alarms.firehoseDataFreshness',
+      alarms.firehoseDataFreshness,
+      `must be longer than firehose.bufferInterval (${String(bufferInterval)}), or every buffered record would alarm`,
+    );
+  }
+  c.integer('alarms.dynamoDbThrottles', alarms.dynamoDbThrottles, 1, 1_000_000);
+  c.number('alarms.invalidEventRatio', alarms.invalidEventRatio, 0, 1, 'above 0 and at most 1', true, false);
+  c.number(
+    'alarms.reconciliationDrift',
+    alarms.reconciliationDrift,
+    0,
+    2,
+    'above 0 and at most 2',
+    true,
+    false,
+  );
 }
 
 /** A config section (`stream`, `processor`...); anything but an object is reported and checked as `{}`. */
@@ -397,6 +502,12 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
   if (!LOG_RETENTION_DAYS.includes(raw.logRetentionDays as number)) {
     c.fail('logRetentionDays', raw.logRetentionDays, `must be one of ${LOG_RETENTION_DAYS.join(', ')}`);
   }
+
+  validateAlarms(c, section(c, raw, 'alarms'), fh.bufferInterval);
+  const rec = section(c, raw, 'reconciliation');
+  c.unknownKeys('reconciliation', rec, DEFAULT_CONFIG.reconciliation);
+  c.number('reconciliation.tolerance', rec.tolerance, 0, 1, 'from 0 up to (not including) 1', false);
+  c.integer('reconciliation.maxDifferences', rec.maxDifferences, 0, 1000);
 
   if (c.issues.length > 0) throw new ConfigError(c.issues, source);
   return raw as unknown as SluiceConfig;
