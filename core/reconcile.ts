@@ -264,7 +264,8 @@ export function comparedReport(
   tolerance: number,
   now: number,
 ): ReconciliationReport {
-  const range = days.length === 1 ? days[0] : `${days[0]}..${days[days.length - 1]}`;
+  const range =
+    days.length === 0 ? 'no days' : days.length === 1 ? days[0] : `${days[0]}..${days[days.length - 1]}`;
   const message =
     comparison.itemsDiffering === 0
       ? `${range}: ${comparison.itemsCompared} hourly items agree (window ${window})`
@@ -301,4 +302,31 @@ export function noHourlyWindowReport(
     missingInBatch: 0,
     differences: [],
   };
+}
+
+/**
+ * One report for several days from their per-day reports (the days' hours are disjoint, so the
+ * totals add up and the largest differences of the whole are among each day's largest).
+ * `window` null: no hourly window is configured, and the report says so.
+ */
+export function combineReports(
+  reports: readonly ReconciliationReport[],
+  window: string | null,
+  options: { readonly tolerance: number; readonly maxDifferences: number; readonly now: number },
+): ReconciliationReport {
+  const days = reports.flatMap((r) => r.days);
+  if (window === null) return noHourlyWindowReport(days, options.tolerance, options.now);
+  const compared = reports.filter((r) => r.status === 'compared');
+  const sum = (field: 'itemsCompared' | 'itemsDiffering' | 'missingInSpeed' | 'missingInBatch'): number =>
+    compared.reduce((total, r) => total + r[field], 0);
+  const differences = compared.flatMap((r) => r.differences).sort(byLargestFirst);
+  const comparison: Comparison = {
+    itemsCompared: sum('itemsCompared'),
+    itemsDiffering: sum('itemsDiffering'),
+    maxRelativeDifference: Math.max(0, ...compared.map((r) => r.maxRelativeDifference)),
+    missingInSpeed: sum('missingInSpeed'),
+    missingInBatch: sum('missingInBatch'),
+    differences: differences.slice(0, options.maxDifferences),
+  };
+  return comparedReport(days, window, comparison, options.tolerance, options.now);
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import {
   compareHourly,
+  combineReports,
   comparedReport,
   dayRange,
   findHourlyWindow,
@@ -276,5 +277,48 @@ describe('reports', () => {
 
     expect(report).toMatchObject({ status: 'no_hourly_window', window: null, itemsCompared: 0 });
     expect(report.message).toMatch(/^no hourly window configured/);
+  });
+});
+
+describe('combineReports', () => {
+  const options = { tolerance: 1e-6, maxDifferences: 20, now: T0 };
+
+  test('adds up the days and keeps the largest difference', () => {
+    const day1 = comparedReport(
+      ['2026-11-20'],
+      '1h',
+      compareHourly([speed(0, 4, 4)], [batch(0, 2, 1)]),
+      1e-6,
+      T0,
+    );
+    const day2 = comparedReport(
+      ['2026-11-21'],
+      '1h',
+      compareHourly([speed(24, 2, 2)], [batch(24, 2, 1)]),
+      1e-6,
+      T0,
+    );
+
+    const combined = combineReports([day1, day2], '1h', options);
+
+    expect(combined).toMatchObject({
+      days: ['2026-11-20', '2026-11-21'],
+      itemsCompared: 2,
+      itemsDiffering: 1,
+      maxRelativeDifference: 0.5,
+    });
+    expect(combined.message).toMatch(/^2026-11-20\.\.2026-11-21: 1 of 2 hourly items differ/);
+  });
+
+  test('without days, compares nothing and finds no drift', () => {
+    expect(combineReports([], '1h', options)).toMatchObject({
+      status: 'compared',
+      itemsCompared: 0,
+      maxRelativeDifference: 0,
+    });
+  });
+
+  test('without an hourly window, reports so', () => {
+    expect(combineReports([], null, options).status).toBe('no_hourly_window');
   });
 });

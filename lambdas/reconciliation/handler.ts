@@ -1,0 +1,253 @@
+/**
+ * Lambda entry point of the reconciliation: after a successful batch run (EventBridge rule on the
+ * state machine's `SUCCEEDED` status), compares the speed layer's hourly windows with the batch
+ * layer's `sensor_stats_hourly` for each day the run built, publishes the drift as metrics
+ * (namespace `Sluice`, dimension `service` = `reconciliation`) and writes a JSON report per day to
+ * `reports/reconciliation/dt=YYYY-MM-DD.json` in the lake.
+ *
+ * Input: the EventBridge event (the run's input says which days: `{}` = yesterday relative to the
+ * run's start, `{"day"}`, `{"from","to"}`), or a direct invocation `{"day": "YYYY-MM-DD"}` /
+ * `{"from": ..., "to": ...}` to reconcile a day again.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { AthenaClient } from '@aws-sdk/client-athena';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { dayRange, type ReconciliationReport } from '../../core/reconcile';
+import { AthenaQuery } from '../adapters/athena-query';
+import { hourlyStatsQuery, parseHourlyStatsRow, type QueryRow } from '../adapters/batch-hourly-stats';
+import { S3ReportStore } from '../adapters/report-store';
+import { reconcileDay } from './reconcile-day';
+
+export const RECONCILIATION_SERVICE = 'reconciliation';
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+/** A backfill can name many days; each costs one Athena query, so a run stops somewhere. */
+export const MAX_DAYS_PER_RUN = 31;
+
+/** Runs a SELECT and returns its rows (`AthenaQuery` when deployed). */
+export interface QueryRunner {
+  rows(sql: string): Promise<readonly QueryRow[]>;
+}
+
+/** Stores one day's report and returns where (`S3ReportStore` when deployed). */
+export interface ReportSink {
+  write(day: string, report: ReconciliationReport): Promise<string>;
+}
+
+export interface ReconciliationDeps {
+  readonly athena: QueryRunner;
+  readonly dynamodb: DynamoDBClient;
+  readonly reports: ReportSink;
+  readonly tableName: string;
+  /** The speed layer's tumbling one-hour window, or undefined when none is configured. */
+  readonly hourlyWindow: string | undefined;
+  /** Aggregates expire this long after their window ends (config `aggregateTtl`), ms. */
+  readonly aggregateTtlMs: number;
+  readonly tolerance: number;
+  readonly maxDifferences: number;
+  /** @default Date.now */
+  readonly now?: () => number;
+  /** @default - a Powertools Logger for service `reconciliation` */
+  readonly logger?: Logger;
+  /** @default - Powertools Metrics (EMF) in namespace `Sluice`, service `reconciliation` */
+  readonly metrics?: Metrics;
+}
+
+/** The EventBridge event of a Step Functions status change (the fields used here). */
+export interface ExecutionStatusChangeEvent {
+  readonly 'detail-type': 'Step Functions Execution Status Change';
+  readonly detail: { readonly input?: string | null; readonly startDate?: number; readonly status?: string };
+}
+
+export interface DirectInvocation {
+  readonly day?: string;
+  readonly from?: string;
+  readonly to?: string;
+}
+
+export type ReconciliationEvent = ExecutionStatusChangeEvent | DirectInvocation;
+
+export interface ReconciledDay {
+  readonly day: string;
+  readonly key: string;
+  readonly report: ReconciliationReport;
+}
+
+export interface SkippedDay {
+  readonly day: string;
+  readonly reason: string;
+}
+
+export interface ReconciliationResult {
+  readonly reconciled: readonly ReconciledDay[];
+  readonly skipped: readonly SkippedDay[];
+}
+
+export type ReconciliationHandler = (event: ReconciliationEvent) => Promise<ReconciliationResult>;
+
+export class ReconciliationInputError extends Error {
+  public override readonly name = 'ReconciliationInputError';
+}
+
+export class MissingEnvironmentError extends Error {
+  public override readonly name = 'MissingEnvironmentError';
+}
+
+const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+function isStatusChange(event: ReconciliationEvent): event is ExecutionStatusChangeEvent {
+  return (event as ExecutionStatusChangeEvent)['detail-type'] === 'Step Functions Execution Status Change';
+}
+
+function rangeOf(from: string, to: string): string[] {
+  const start = dayRange(from).start;
+  const end = dayRange(to).start;
+  if (end < start) throw new ReconciliationInputError(`from (${from}) is after to (${to})`);
+  const count = (end - start) / DAY_MS + 1;
+  if (count > MAX_DAYS_PER_RUN) {
+    throw new ReconciliationInputError(
+      `${count} days from ${from} to ${to}: at most ${MAX_DAYS_PER_RUN} per run; invoke again for the rest`,
+    );
+  }
+  return Array.from({ length: count }, (_, i) => isoDay(start + i * DAY_MS));
+}
+
+function daysOf(input: DirectInvocation, startedAt: number | undefined): string[] {
+  if (input.from !== undefined || input.to !== undefined) {
+    if (typeof input.from !== 'string' || typeof input.to !== 'string') {
+      throw new ReconciliationInputError('a range needs both "from" and "to" (YYYY-MM-DD)');
+    }
+    return rangeOf(input.from, input.to);
+  }
+  if (input.day !== undefined) {
+    dayRange(String(input.day));
+    return [String(input.day)];
+  }
+  if (startedAt === undefined) {
+    throw new ReconciliationInputError(
+      'give {"day": "YYYY-MM-DD"} or {"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}',
+    );
+  }
+  // A scheduled run (input {}) built the day before it started.
+  return [isoDay(startedAt - DAY_MS)];
+}
+
+/** The days an invocation asks for: those the batch run built, or those named directly. */
+export function requestedDays(event: ReconciliationEvent): string[] {
+  if (!isStatusChange(event)) return daysOf(event, undefined);
+  let input: unknown = {};
+  try {
+    input = JSON.parse(event.detail.input ?? '{}');
+  } catch {
+    throw new ReconciliationInputError(`the batch run's input is not JSON: ${String(event.detail.input)}`);
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ReconciliationInputError(
+      `the batch run's input is not an object: ${String(event.detail.input)}`,
+    );
+  }
+  return daysOf(input as DirectInvocation, event.detail.startDate);
+}
+
+/**
+ * Why a day cannot be compared now, or undefined when it can: the day is not over yet, or its
+ * first hourly aggregates may already have expired from DynamoDB (a backfill of old days), which
+ * would look like drift.
+ */
+export function whyNotComparable(day: string, now: number, aggregateTtlMs: number): string | undefined {
+  const { start, end } = dayRange(day);
+  if (end > now) return 'the day is not over yet';
+  if (start + HOUR_MS + aggregateTtlMs <= now) {
+    return 'its speed-layer aggregates have expired (aggregateTtl); nothing left to compare';
+  }
+  return undefined;
+}
+
+function publish(metrics: Metrics, report: ReconciliationReport): void {
+  metrics.addMetric('ReconciliationItemsCompared', MetricUnit.Count, report.itemsCompared);
+  metrics.addMetric('ReconciliationItemsDiffering', MetricUnit.Count, report.itemsDiffering);
+  metrics.addMetric('ReconciliationMaxRelativeDifference', MetricUnit.NoUnit, report.maxRelativeDifference);
+  metrics.publishStoredMetrics();
+}
+
+export function createHandler(deps: ReconciliationDeps): ReconciliationHandler {
+  const logger = deps.logger ?? new Logger({ serviceName: RECONCILIATION_SERVICE });
+  const metrics = deps.metrics ?? new Metrics({ namespace: 'Sluice', serviceName: RECONCILIATION_SERVICE });
+  const now = deps.now ?? Date.now;
+
+  return async (event) => {
+    const reconciled: ReconciledDay[] = [];
+    const skipped: SkippedDay[] = [];
+    for (const day of requestedDays(event)) {
+      const reason = whyNotComparable(day, now(), deps.aggregateTtlMs);
+      if (reason) {
+        logger.info('Day skipped', { day, reason });
+        skipped.push({ day, reason });
+        continue;
+      }
+      const report = await reconcileDay(day, {
+        readBatch: async (d) => (await deps.athena.rows(hourlyStatsQuery(d))).map(parseHourlyStatsRow),
+        dynamodb: deps.dynamodb,
+        tableName: deps.tableName,
+        hourlyWindow: deps.hourlyWindow,
+        tolerance: deps.tolerance,
+        maxDifferences: deps.maxDifferences,
+        now,
+      });
+      const key = await deps.reports.write(day, report);
+      if (report.status === 'compared') publish(metrics, report);
+      logger.info(report.message, {
+        day,
+        key,
+        status: report.status,
+        itemsCompared: report.itemsCompared,
+        itemsDiffering: report.itemsDiffering,
+        maxRelativeDifference: report.maxRelativeDifference,
+      });
+      reconciled.push({ day, key, report });
+    }
+    return { reconciled, skipped };
+  };
+}
+
+function requiredEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) {
+    throw new MissingEnvironmentError(
+      `Environment variable ${name} is not set; the reconciliation cannot start`,
+    );
+  }
+  return value;
+}
+
+function numberEnv(name: string): number {
+  const value = Number(requiredEnv(name));
+  if (!Number.isFinite(value)) {
+    throw new MissingEnvironmentError(`Environment variable ${name} is not a number: ${process.env[name]}`);
+  }
+  return value;
+}
+
+let deployed: ReconciliationHandler | undefined;
+
+/** The deployed Lambda handler: clients and settings from the environment, created once per container. */
+export const handler: ReconciliationHandler = (event) => {
+  deployed ??= createHandler({
+    athena: new AthenaQuery({
+      client: new AthenaClient({}),
+      workGroup: requiredEnv('ATHENA_WORKGROUP'),
+      database: requiredEnv('GLUE_DATABASE'),
+    }),
+    dynamodb: new DynamoDBClient({}),
+    reports: new S3ReportStore(new S3Client({}), requiredEnv('LAKE_BUCKET')),
+    tableName: requiredEnv('TABLE_NAME'),
+    // Empty: no tumbling one-hour window is configured.
+    hourlyWindow: process.env.HOURLY_WINDOW || undefined,
+    aggregateTtlMs: numberEnv('AGGREGATE_TTL_MS'),
+    tolerance: numberEnv('RECONCILE_TOLERANCE'),
+    maxDifferences: numberEnv('RECONCILE_MAX_DIFFERENCES'),
+  });
+  return deployed(event);
+};

@@ -1,0 +1,115 @@
+/**
+ * Local reconciliation: the same comparison the deployed reconciliation Lambda runs after each
+ * batch job, with DuckDB over the local lake in place of Athena and dynalite in place of DynamoDB.
+ * Local mode calls it after every batch run; the combined report is the `drift` of summary.json and
+ * the dashboard, and each day's report is written to `<lake>/reports/reconciliation/dt=<day>.json`,
+ * where the deployed Lambda writes it in the bucket.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  combineReports,
+  DEFAULT_MAX_DIFFERENCES,
+  DEFAULT_RECONCILE_TOLERANCE,
+  findHourlyWindow,
+  type ReconciliationReport,
+} from '../core/reconcile';
+import type { WindowSpec } from '../core/speed-config';
+import { hourlyStatsQuery, parseHourlyStatsRow, type QueryRow } from '../lambdas/adapters/batch-hourly-stats';
+import { reconciliationReportKey, reportBody } from '../lambdas/adapters/report-store';
+import { reconcileDay } from '../lambdas/reconciliation/reconcile-day';
+import { LocalLake } from './batch/duckdb-runner';
+
+/** Anything that runs SQL over the lake's tables: an open `LocalLake`, or the local batch scheduler. */
+export interface LakeQueryRunner {
+  query(sql: string): Promise<readonly QueryRow[]>;
+}
+
+export interface LocalReconcileOptions {
+  /** A client of the local DynamoDB (dynalite). */
+  readonly dynamodb: DynamoDBClient;
+  /** The aggregates table. */
+  readonly tableName: string;
+  /**
+   * Where the batch layer's `sensor_stats_hourly` is read: a query runner over the lake, or the lake
+   * directory (opened with DuckDB for this call and closed again; not while a batch run writes it).
+   */
+  readonly lake: LakeQueryRunner | { readonly lakeDir: string };
+  /** Event-time days to compare, `YYYY-MM-DD` (UTC), e.g. the days the batch run just built. */
+  readonly days: readonly string[];
+  /** The speed layer's windows (`SpeedConfig.windows`); the first tumbling one-hour window is compared. */
+  readonly windows: readonly WindowSpec[];
+  /**
+   * Relative differences at or below this count as equal (config `reconciliation.tolerance`).
+   * @default 1e-6
+   */
+  readonly tolerance?: number;
+  /**
+   * Differences listed in the report (config `reconciliation.maxDifferences`).
+   * @default 20
+   */
+  readonly maxDifferences?: number;
+  /**
+   * Lake directory whose `reports/reconciliation/` receives one JSON report per day.
+   * @default - the lake directory when `lake` is given as `{lakeDir}`; otherwise nothing is written
+   */
+  readonly reportsLakeDir?: string;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+function writeReport(lakeDir: string, day: string, report: ReconciliationReport): void {
+  const file = path.join(lakeDir, reconciliationReportKey(day));
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  // Write, then rename: a reader never sees half a report.
+  const partial = `${file}.partial`;
+  fs.writeFileSync(partial, reportBody(report));
+  fs.renameSync(partial, file);
+}
+
+async function withRunner<T>(
+  lake: LocalReconcileOptions['lake'],
+  run: (runner: LakeQueryRunner) => Promise<T>,
+): Promise<T> {
+  if ('query' in lake) return run(lake);
+  const opened = await LocalLake.open({ lakeDir: lake.lakeDir });
+  try {
+    return await run(opened);
+  } finally {
+    opened.close();
+  }
+}
+
+/**
+ * Compares the speed layer with the batch layer for `days` and returns one report over all of them
+ * (status `no_hourly_window`, comparing nothing, when no tumbling 1h window is configured).
+ */
+export async function reconcileLocal(options: LocalReconcileOptions): Promise<ReconciliationReport> {
+  const now = options.now ?? Date.now;
+  const tolerance = options.tolerance ?? DEFAULT_RECONCILE_TOLERANCE;
+  const maxDifferences = options.maxDifferences ?? DEFAULT_MAX_DIFFERENCES;
+  const reportsLakeDir =
+    options.reportsLakeDir ?? ('lakeDir' in options.lake ? options.lake.lakeDir : undefined);
+  const days = [...new Set(options.days)].sort();
+  const hourlyWindow = findHourlyWindow(options.windows)?.name;
+
+  const reports = await withRunner(options.lake, async (runner) => {
+    const perDay: ReconciliationReport[] = [];
+    for (const day of days) {
+      const report = await reconcileDay(day, {
+        readBatch: async (d) => (await runner.query(hourlyStatsQuery(d))).map(parseHourlyStatsRow),
+        dynamodb: options.dynamodb,
+        tableName: options.tableName,
+        hourlyWindow,
+        tolerance,
+        maxDifferences,
+        now,
+      });
+      if (reportsLakeDir !== undefined) writeReport(reportsLakeDir, day, report);
+      perDay.push(report);
+    }
+    return perDay;
+  });
+  return combineReports(reports, hourlyWindow ?? null, { tolerance, maxDifferences, now: now() });
+}
