@@ -1,0 +1,216 @@
+/**
+ * The batch job on DuckDB: runs the same `sql/*.sql` the Step Functions job sends to Athena, over a
+ * local lake directory laid out like the bucket (`raw/dt=/hour=/*.gz`, `curated/<table>/dt=/`,
+ * `quarantine/dt=/`). Each Glue table of `lib/lake-tables.ts` is a DuckDB view of the same name.
+ *
+ * A day is rebuilt table by table in dependency order; each table's `dt` partition is written to a
+ * staging directory and swapped in for the old one, so a re-run replaces the partition exactly and
+ * readers never see half of it. One writer per lake directory at a time.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DuckDBConnection, DuckDBInstance, type DuckDBValue, type Json } from '@duckdb/node-api';
+import { DEFAULT_CONFIG, durationMs } from '../../lib/config';
+import {
+  CURATED_TABLES,
+  type CuratedTableSpec,
+  LAKE_TABLES,
+  type LakeColumnType,
+  type LakeTableSpec,
+} from '../../lib/lake-tables';
+import { installTrinoDialect } from './dialect';
+import { batchParams, daysBetween, readSql, renderSql } from './sql-template';
+
+export interface LocalLakeOptions {
+  /** The local lake directory (`<state>/lake`), created if missing. */
+  readonly lakeDir: string;
+  /**
+   * Events later than their arrival allows by more than this are invalid (config `maxClockSkew`).
+   * @default 300000 (the default config's 5m)
+   */
+  readonly maxClockSkewMs?: number;
+}
+
+/** What one table's build of one day wrote. */
+export interface TableBuild {
+  readonly table: string;
+  readonly rows: number;
+}
+
+export interface DayBuild {
+  readonly day: string;
+  readonly tables: readonly TableBuild[];
+}
+
+const DUCKDB_TYPES: Record<LakeColumnType, string> = {
+  string: 'VARCHAR',
+  double: 'DOUBLE',
+  bigint: 'BIGINT',
+  timestamp: 'TIMESTAMP',
+  'map<string,string>': 'MAP(VARCHAR, VARCHAR)',
+};
+
+const quote = (text: string): string => `'${text.replace(/'/g, "''")}'`;
+const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+
+/** The batch layer's Athena tables as DuckDB views over a local lake. */
+export class LocalLake {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly connection: DuckDBConnection,
+    public readonly lakeDir: string,
+    private readonly maxClockSkewMs: number,
+  ) {}
+
+  /** Opens an in-memory DuckDB over `options.lakeDir`, with the Trino dialect installed. */
+  static async open(options: LocalLakeOptions): Promise<LocalLake> {
+    const lakeDir = path.resolve(options.lakeDir);
+    fs.mkdirSync(lakeDir, { recursive: true });
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await installTrinoDialect(connection);
+      // Output order is set by the SQL where it matters; not keeping input order saves memory.
+      await connection.run('SET preserve_insertion_order = false');
+    } catch (error) {
+      connection.closeSync();
+      instance.closeSync();
+      throw error;
+    }
+    return new LocalLake(
+      instance,
+      connection,
+      lakeDir,
+      options.maxClockSkewMs ?? durationMs(DEFAULT_CONFIG.maxClockSkew),
+    );
+  }
+
+  /** Rebuilds `events`, `sensor_stats_hourly` and `sensor_stats_daily` for one event-time day. */
+  async runDay(day: string): Promise<DayBuild> {
+    const params = batchParams(day, this.maxClockSkewMs);
+    const tables: TableBuild[] = [];
+    for (const table of CURATED_TABLES) {
+      await this.refreshViews();
+      tables.push({
+        table: table.name,
+        rows: await this.buildPartition(table, String(params.day), renderSql(readSql(table.sqlFile), params)),
+      });
+    }
+    return { day: String(params.day), tables };
+  }
+
+  /** Rebuilds every day from `from` to `to` (both included, `YYYY-MM-DD`), oldest first. */
+  async runRange(from: string, to: string): Promise<DayBuild[]> {
+    const builds: DayBuild[] = [];
+    for (const day of daysBetween(from, to)) builds.push(await this.runDay(day));
+    return builds;
+  }
+
+  /** Runs any SQL (Trino functions available) over the lake's tables; rows as JSON-ready objects. */
+  async query(sql: string, values?: readonly DuckDBValue[]): Promise<Record<string, Json>[]> {
+    await this.refreshViews();
+    const reader = await this.connection.runAndReadAll(sql, values ? [...values] : undefined);
+    return reader.getRowObjectsJson();
+  }
+
+  close(): void {
+    this.connection.closeSync();
+    this.instance.closeSync();
+  }
+
+  /** The local directory of one partition of a table. */
+  partitionDir(table: LakeTableSpec, day: string): string {
+    return path.join(this.lakeDir, table.prefix, `dt=${day}`);
+  }
+
+  private async buildPartition(table: CuratedTableSpec, day: string, select: string): Promise<number> {
+    const finalDir = this.partitionDir(table, day);
+    const stagingDir = path.join(this.lakeDir, table.prefix, `.staging-dt=${day}`);
+    fs.rmSync(stagingDir, { recursive: true, force: true });
+    fs.mkdirSync(stagingDir, { recursive: true });
+    const file = path.join(stagingDir, 'part-00000.parquet');
+    // Selecting the spec's columns by name pins the file's column order to the Glue table's.
+    const columns = table.columns.map((c) => ident(c.name)).join(', ');
+    const result = await this.connection.run(
+      `COPY (SELECT ${columns} FROM (${select}) AS built) TO ${quote(file)} (FORMAT PARQUET, COMPRESSION SNAPPY)`,
+    );
+    const rows = result.rowsChanged;
+    // Like Athena's INSERT INTO, an empty result leaves no file (and here no partition directory).
+    if (rows === 0) fs.rmSync(file);
+    fs.rmSync(finalDir, { recursive: true, force: true });
+    if (rows > 0) fs.renameSync(stagingDir, finalDir);
+    else fs.rmSync(stagingDir, { recursive: true, force: true });
+    return rows;
+  }
+
+  /** (Re)creates one view per lake table; a table without files yet is an empty view of the right shape. */
+  private async refreshViews(): Promise<void> {
+    for (const table of LAKE_TABLES) {
+      const source = await this.tableSource(table);
+      await this.connection.run(`CREATE OR REPLACE TEMP VIEW ${ident(table.name)} AS ${source}`);
+    }
+  }
+
+  private async tableSource(table: LakeTableSpec): Promise<string> {
+    const partitionGlob = table.partitionKeys.map((k) => `${k.name}=*`).join('/');
+    const pattern = table.format === 'raw-lines' ? '*.gz' : table.format === 'parquet' ? '*.parquet' : '*';
+    const glob = path.join(this.lakeDir, table.prefix, partitionGlob, pattern);
+    const partitionTypes = `{${table.partitionKeys.map((k) => `${quote(k.name)}: 'VARCHAR'`).join(', ')}}`;
+    const partitions = table.partitionKeys.map((k) => ident(k.name));
+    const found = await this.connection.runAndReadAll(`SELECT count(*) AS n FROM glob(${quote(glob)})`);
+    if (Number(found.getRowsJS()[0][0]) === 0) {
+      const empty = [...table.columns, ...table.partitionKeys].map(
+        (c) => `CAST(NULL AS ${DUCKDB_TYPES[c.type]}) AS ${ident(c.name)}`,
+      );
+      const pathColumn = table.format === 'raw-lines' ? ', CAST(NULL AS VARCHAR) AS "$path"' : '';
+      return `SELECT ${empty.join(', ')}${pathColumn} WHERE false`;
+    }
+    const hive = `hive_partitioning = true, hive_types = ${partitionTypes}`;
+    switch (table.format) {
+      case 'raw-lines':
+        // One VARCHAR column per line: no quoting, a delimiter that valid JSON never contains
+        // unescaped, and lines that are not UTF-8 read as NULL (invalid records, like not_utf8).
+        return (
+          `SELECT line, ${partitions.join(', ')}, filename AS "$path" FROM read_csv(${quote(glob)}, ` +
+          `columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '', escape = '', header = false, ` +
+          `auto_detect = false, new_line = '\\n', strict_mode = false, ignore_errors = true, ` +
+          `filename = true, ${hive})`
+        );
+      case 'parquet':
+        return (
+          `SELECT ${table.columns.map((c) => `CAST(${ident(c.name)} AS ${DUCKDB_TYPES[c.type]}) AS ${ident(c.name)}`).join(', ')}, ` +
+          `${partitions.join(', ')} FROM read_parquet(${quote(glob)}, ${hive})`
+        );
+      case 'ndjson': {
+        const keys = table.columns.map(
+          (c) => `${quote(c.jsonKey ?? c.name)}: ${quote(DUCKDB_TYPES[c.type])}`,
+        );
+        const renamed = table.columns.map((c) => `${ident(c.jsonKey ?? c.name)} AS ${ident(c.name)}`);
+        return (
+          `SELECT ${renamed.join(', ')}, ${partitions.join(', ')} FROM read_json(${quote(glob)}, ` +
+          `format = 'newline_delimited', columns = {${keys.join(', ')}}, ignore_errors = true, ${hive})`
+        );
+      }
+    }
+  }
+}
+
+/** Opens the lake, rebuilds one day, closes it. */
+export async function runDay(options: LocalLakeOptions, day: string): Promise<DayBuild> {
+  const lake = await LocalLake.open(options);
+  try {
+    return await lake.runDay(day);
+  } finally {
+    lake.close();
+  }
+}
+
+/** Opens the lake, rebuilds every day from `from` to `to` (both included), closes it. */
+export async function runRange(options: LocalLakeOptions, from: string, to: string): Promise<DayBuild[]> {
+  const lake = await LocalLake.open(options);
+  try {
+    return await lake.runRange(from, to);
+  } finally {
+    lake.close();
+  }
+}

@@ -1,0 +1,161 @@
+-- events: the valid events whose event time falls on {{day}}, deduplicated by event id.
+--
+-- Parameters (replaced before the query runs; see local/batch/sql-template.ts):
+--   {{day}}                the day to build, YYYY-MM-DD (UTC)
+--   {{next_day}}           the day after {{day}}
+--   {{max_clock_skew_ms}}  config maxClockSkew, in milliseconds
+--
+-- Written in Athena (Trino) SQL. DuckDB runs the same text after local/batch/dialect.ts has defined
+-- the few Trino functions it lacks. regexp_extract is avoided (no match: NULL in Trino, '' in DuckDB).
+--
+-- Reads the raw arrival partitions {{day}} and {{next_day}}: records that reach the stream up to a
+-- day after their event day are included; later ones never are.
+--
+-- Validity is the event contract v1 of core/event.ts, rule by rule:
+--   not_utf8, too_large (> 64 KiB), not_json, not_object; eventId 1-128 UTF-16 code units; sensorId
+--   1-128 of [A-Za-z0-9._:-]; metric 1-64 of [A-Za-z0-9._-]; value a finite number; unit absent,
+--   null or a string of at most 16; timestamp an ISO-8601 date-time with zone (read the way
+--   JavaScript's Date.parse reads it: day 1-31 rolls over, 24:00 is the next midnight) or integer
+--   epoch milliseconds, in years 1970-9999; attributes absent, null or an object of strings.
+--   future_timestamp: the speed layer compares with processing time; here the reference is the end
+--   of the record's arrival hour plus 15 minutes (Firehose's longest buffer, so every record of the
+--   object has arrived by then), plus maxClockSkew. Deterministic, so re-runs agree.
+-- Known differences from JavaScript: a record split by a raw newline is invalid here (raw landing
+-- is line-based); with duplicate JSON keys the engines keep the first value, JSON.parse the last.
+--
+-- Deduplication: of the valid copies of an event id on this day, the one that arrived first is kept:
+-- the smallest object path (raw/dt=/hour=/<stream>-<version>-<arrival time>-<id>), then the smallest
+-- record text, so re-runs always pick the same copy.
+WITH
+raw AS (
+  SELECT line, "$path" AS source_path, dt AS arrival_dt, hour AS arrival_hour
+  FROM raw_events
+  WHERE dt IN ('{{day}}', '{{next_day}}')
+),
+decoded AS (
+  SELECT
+    line,
+    source_path,
+    round(to_unixtime(from_iso8601_timestamp(arrival_dt || 'T' || arrival_hour || ':00:00Z')) * 1000) AS arrival_hour_ms,
+    CASE
+      WHEN from_utf8(to_utf8(line)) = line
+        AND (length(line) <= 16384 OR length(to_hex(to_utf8(line))) <= 131072)
+      THEN try(json_parse(line))
+    END AS doc
+  FROM raw
+),
+fields AS (
+  SELECT
+    line,
+    source_path,
+    arrival_hour_ms,
+    doc,
+    json_format(json_extract(doc, '$.eventId')) AS event_id_json,
+    json_format(json_extract(doc, '$.sensorId')) AS sensor_id_json,
+    json_format(json_extract(doc, '$.metric')) AS metric_json,
+    json_format(json_extract(doc, '$.value')) AS value_json,
+    json_format(json_extract(doc, '$.unit')) AS unit_json,
+    json_format(json_extract(doc, '$.timestamp')) AS timestamp_json,
+    json_format(json_extract(doc, '$.attributes')) AS attributes_json
+  FROM decoded
+  WHERE substr(json_format(doc), 1, 1) = '{'
+),
+typed AS (
+  SELECT
+    line,
+    source_path,
+    arrival_hour_ms,
+    CASE WHEN event_id_json LIKE '"%' THEN json_extract_scalar(doc, '$.eventId') END AS event_id,
+    CASE WHEN sensor_id_json LIKE '"%' THEN json_extract_scalar(doc, '$.sensorId') END AS sensor_id,
+    CASE WHEN metric_json LIKE '"%' THEN json_extract_scalar(doc, '$.metric') END AS metric,
+    CASE WHEN regexp_like(value_json, '\A-?[0-9]') THEN TRY_CAST(json_extract_scalar(doc, '$.value') AS DOUBLE) END AS value,
+    unit_json IS NULL OR unit_json = 'null' AS unit_absent,
+    CASE WHEN unit_json LIKE '"%' THEN json_extract_scalar(doc, '$.unit') END AS unit,
+    CASE
+      WHEN timestamp_json LIKE '"%'
+        AND regexp_like(
+          json_extract_scalar(doc, '$.timestamp'),
+          '\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})\z'
+        )
+      THEN json_extract_scalar(doc, '$.timestamp')
+    END AS iso_timestamp,
+    CASE
+      WHEN regexp_like(timestamp_json, '\A-?[0-9]') THEN TRY_CAST(json_extract_scalar(doc, '$.timestamp') AS DOUBLE)
+    END AS epoch_timestamp,
+    attributes_json IS NULL OR attributes_json = 'null' AS attributes_absent,
+    CASE
+      WHEN regexp_like(attributes_json, '\A\{("([^"\\]|\\.)*":"([^"\\]|\\.)*"(,"([^"\\]|\\.)*":"([^"\\]|\\.)*")*)?\}\z')
+      THEN try(CAST(json_extract(doc, '$.attributes') AS MAP(VARCHAR, VARCHAR)))
+    END AS attributes
+  FROM fields
+),
+iso_parts AS (
+  SELECT
+    *,
+    CAST(substr(iso_timestamp, 6, 2) AS BIGINT) AS ts_month,
+    CAST(substr(iso_timestamp, 9, 2) AS BIGINT) AS ts_day,
+    CAST(substr(iso_timestamp, 12, 2) AS BIGINT) AS ts_hour,
+    CAST(substr(iso_timestamp, 15, 2) AS BIGINT) AS ts_minute,
+    CASE WHEN substr(iso_timestamp, 17, 1) = ':' THEN CAST(substr(iso_timestamp, 18, 2) AS BIGINT) ELSE 0 END AS ts_second,
+    -- fraction digits: between '.' (position 20) and the zone ('Z' or '+hh:mm')
+    CASE
+      WHEN substr(iso_timestamp, 20, 1) = '.'
+      THEN substr(iso_timestamp, 21, length(iso_timestamp) - 20 - CASE WHEN iso_timestamp LIKE '%Z' THEN 1 ELSE 6 END)
+      ELSE ''
+    END AS ts_fraction,
+    CASE WHEN iso_timestamp LIKE '%Z' THEN 0 ELSE CAST(substr(iso_timestamp, length(iso_timestamp) - 4, 2) AS BIGINT) END AS ts_offset_hours,
+    CASE WHEN iso_timestamp LIKE '%Z' THEN 0 ELSE CAST(substr(iso_timestamp, length(iso_timestamp) - 1, 2) AS BIGINT) END AS ts_offset_minutes,
+    CASE WHEN substr(iso_timestamp, length(iso_timestamp) - 5, 1) = '-' THEN -1 ELSE 1 END AS ts_offset_sign
+  FROM typed
+),
+timed AS (
+  SELECT
+    *,
+    CASE
+      WHEN iso_timestamp IS NOT NULL
+        AND ts_month BETWEEN 1 AND 12 AND ts_day BETWEEN 1 AND 31
+        AND ts_minute BETWEEN 0 AND 59 AND ts_second BETWEEN 0 AND 59
+        AND (ts_hour BETWEEN 0 AND 23 OR (ts_hour = 24 AND ts_minute = 0 AND ts_second = 0 AND replace(ts_fraction, '0', '') = ''))
+        AND ts_offset_hours BETWEEN 0 AND 23 AND ts_offset_minutes BETWEEN 0 AND 59
+      THEN round(to_unixtime(from_iso8601_timestamp(substr(iso_timestamp, 1, 7) || '-01T00:00:00Z')) * 1000)
+        + (ts_day - 1) * 86400000 + ts_hour * 3600000 + ts_minute * 60000 + ts_second * 1000
+        + CAST(substr(ts_fraction || '000', 1, 3) AS BIGINT)
+        - ts_offset_sign * (ts_offset_hours * 60 + ts_offset_minutes) * 60000
+      WHEN epoch_timestamp = floor(epoch_timestamp) THEN epoch_timestamp
+    END AS event_ms
+  FROM iso_parts
+),
+valid AS (
+  SELECT line, source_path, arrival_hour_ms, event_id, sensor_id, metric, value, unit, attributes, CAST(event_ms AS BIGINT) AS event_ms
+  FROM timed
+  WHERE length(event_id) + regexp_count(event_id, '[' || chr(65536) || '-' || chr(1114111) || ']') BETWEEN 1 AND 128
+    AND regexp_like(sensor_id, '\A[A-Za-z0-9._:-]{1,128}\z')
+    AND regexp_like(metric, '\A[A-Za-z0-9._-]{1,64}\z')
+    AND is_finite(value)
+    AND (unit_absent OR length(unit) + regexp_count(unit, '[' || chr(65536) || '-' || chr(1114111) || ']') <= 16)
+    AND event_ms BETWEEN 0 AND 253402300799999
+    AND (attributes_absent OR attributes IS NOT NULL)
+    AND event_ms <= arrival_hour_ms + 3600000 + 900000 + {{max_clock_skew_ms}}
+),
+of_day AS (
+  SELECT *
+  FROM valid
+  WHERE event_ms >= round(to_unixtime(from_iso8601_timestamp('{{day}}T00:00:00Z')) * 1000)
+    AND event_ms < round(to_unixtime(from_iso8601_timestamp('{{day}}T00:00:00Z')) * 1000) + 86400000
+),
+ranked AS (
+  SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY source_path, line) AS copy_rank
+  FROM of_day
+)
+SELECT
+  event_id,
+  sensor_id,
+  metric,
+  value,
+  unit,
+  CAST(from_unixtime(event_ms / 1e3) AT TIME ZONE 'UTC' AS TIMESTAMP) AS event_time,
+  attributes,
+  CAST(from_unixtime(arrival_hour_ms / 1e3) AT TIME ZONE 'UTC' AS TIMESTAMP) AS arrival_hour,
+  '{{day}}' AS dt
+FROM ranked
+WHERE copy_rank = 1
