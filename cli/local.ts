@@ -1,0 +1,373 @@
+/**
+ * `sluice local`: the whole pipeline on this machine, with a live dashboard, optional demo traffic,
+ * and the replay contract (`--events FILE --once --out DIR`) used by tests and by users trying their
+ * own data.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Command } from 'commander';
+import { durationMs, loadConfig, type SluiceConfig } from '../lib/config';
+import { TrafficGenerator } from '../local/demo-producer';
+import { startDashboardServer, type DashboardServer } from '../local/dashboard/server';
+import { PipelineDashboardSource } from '../local/dashboard/pipeline-source';
+import { readEventFile, type EventFileRecord } from '../local/event-file';
+import { LocalPipeline, type PipelineLogEntry } from '../local/pipeline';
+import {
+  countRawRecords,
+  readAggregates,
+  readTables,
+  toAlertLines,
+  toQuarantineLines,
+  writeReplayOutputs,
+  type ReplaySummary,
+} from '../local/replay-outputs';
+import { UsageError, UserError } from './errors';
+import { dayOption, durationOption, integerOption, numberOption } from './options';
+import { ProgressBar, formatCount } from './progress';
+import { RecordWriter } from './record-writer';
+import { DEFAULT_STATE_DIR, findSession, removeSession, writeSession } from './session';
+import { TrafficPump } from './traffic-pump';
+
+export interface LocalOptions {
+  readonly config?: string;
+  readonly state: string;
+  readonly keepState?: boolean;
+  readonly port: number;
+  readonly dashboard: boolean;
+  readonly demo?: boolean;
+  readonly rate: number;
+  readonly sensors: number;
+  readonly seed?: number;
+  readonly batch: boolean;
+  readonly batchEvery: number;
+  readonly firehoseInterval?: number;
+  readonly events?: string;
+  readonly once?: boolean;
+  readonly out?: string;
+  readonly chaos?: number;
+  readonly quiet?: boolean;
+}
+
+export const DEFAULT_DASHBOARD_PORT = 4380;
+
+export function localCommand(): Command {
+  return new Command('local')
+    .description(
+      'Run the whole pipeline on this machine (no AWS account): emulators, the speed layer, Firehose, the batch job and a live dashboard',
+    )
+    .option(
+      '-c, --config <file>',
+      'Sluice config file (default: sluice.config.json when present, else the defaults)',
+    )
+    .option('--state <dir>', 'directory of all local state (the lake is <dir>/lake)', DEFAULT_STATE_DIR)
+    .option('--keep-state', 'keep the lake of earlier runs (default: start with an empty lake)')
+    .option(
+      '--port <n>',
+      'dashboard port on 127.0.0.1 (0: any free port)',
+      integerOption(0, 65_535),
+      DEFAULT_DASHBOARD_PORT,
+    )
+    .option('--no-dashboard', 'do not serve the dashboard')
+    .option(
+      '--demo',
+      'produce realistic sensor traffic (daily cycles, noise, anomalies, malformed and late events)',
+    )
+    .option('--rate <n>', 'demo events per second', numberOption(0.1, 100_000), 40)
+    .option('--sensors <n>', 'demo sensors', integerOption(1, 100_000), 12)
+    .option('--seed <n>', 'seed of the demo traffic (default: random)', integerOption(0, 2 ** 32 - 1))
+    .option(
+      '--batch-every <duration>',
+      'time between batch job runs',
+      durationOption(5_000, 86_400_000),
+      120_000,
+    )
+    .option('--no-batch', 'do not run the batch job on a schedule')
+    .option(
+      '--firehose-interval <duration>',
+      'Firehose buffer interval (default: config firehose.bufferInterval)',
+      durationOption(0, 900_000),
+    )
+    .option('--events <file>', 'replay an NDJSON event file: each line becomes one record')
+    .option('--once', 'with --events: exit once every line is processed, landed raw and batch-built')
+    .option(
+      '--out <dir>',
+      'write the replay outputs to this directory (with --once at the end, otherwise on Ctrl-C)',
+    )
+    .option(
+      '--chaos <seed>',
+      'seeded fault injection in the event source runner (outputs must not change)',
+      integerOption(0, 2 ** 31 - 1),
+    )
+    .option('-q, --quiet', 'print only errors and the final summary')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  npx sluice local --demo                                  dashboard with live demo traffic
+  npx sluice local --events events.ndjson --once --out out  replay a file and write the outputs
+  npx sluice local --events events.ndjson --once --out out --chaos 7   same, with injected faults`,
+    )
+    .action(async (options: LocalOptions) => runLocal(options));
+}
+
+function checkOptions(options: LocalOptions): void {
+  if (options.once && !options.events) throw new UsageError('--once needs --events FILE (what to replay)');
+}
+
+class LocalLog {
+  private readonly stream: fs.WriteStream;
+
+  constructor(
+    file: string,
+    private readonly quiet: boolean,
+  ) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.stream = fs.createWriteStream(file, { flags: 'a' });
+  }
+
+  write = (entry: PipelineLogEntry): void => {
+    if (entry.level === 'debug') return;
+    this.stream.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`);
+    if (entry.level === 'error' || (entry.level === 'warn' && !this.quiet)) {
+      process.stderr.write(`sluice local: ${entry.level}: [${entry.component}] ${entry.message}\n`);
+    }
+  };
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.stream.end(resolve));
+  }
+}
+
+async function startDashboard(
+  pipeline: LocalPipeline,
+  port: number,
+  log: LocalLog,
+): Promise<DashboardServer> {
+  const options = {
+    source: new PipelineDashboardSource(pipeline),
+    onError: (error: unknown) =>
+      log.write({ level: 'warn', component: 'pipeline', message: `dashboard: ${String(error)}` }),
+    actions: {
+      backfill: async (body: unknown) => {
+        const { days } = body as { days?: unknown };
+        if (!Array.isArray(days) || days.some((d) => typeof d !== 'string'))
+          throw new UserError('days must be a list of YYYY-MM-DD');
+        const checked = days.map((d: string) => dayOption(d));
+        return { builds: await pipeline.batch.run(checked) };
+      },
+      query: async (body: unknown) => {
+        const { sql } = body as { sql?: unknown };
+        if (typeof sql !== 'string' || sql.trim() === '')
+          throw new UserError('sql must be a non-empty string');
+        await pipeline.quarantine.sync();
+        return { rows: await pipeline.batch.query(sql) };
+      },
+    },
+  };
+  try {
+    return await startDashboardServer({ ...options, port });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw error;
+    log.write({ level: 'info', component: 'pipeline', message: `port ${port} is taken; using a free port` });
+    return startDashboardServer({ ...options, port: 0 });
+  }
+}
+
+function printBanner(
+  pipeline: LocalPipeline,
+  dashboard: DashboardServer | undefined,
+  config: SluiceConfig,
+): void {
+  const { resources, endpoints } = pipeline;
+  const lines = [
+    `Sluice local is running (stage ${config.stage}, ${resources.shardCount} shards${pipeline.chaos ? `, chaos seed ${pipeline.chaos.seed}` : ''})`,
+    ...(dashboard ? [`  dashboard  ${dashboard.url}`] : []),
+    `  kinesis    ${endpoints.kinesis}  stream ${resources.streamName}`,
+    `  dynamodb   ${endpoints.dynamodb}  table ${resources.tableName}`,
+    `  sns/sqs/s3 ${endpoints.sns}  bucket ${resources.lakeBucketName}`,
+    `  lake       ${pipeline.lakeDir}`,
+    `Try: npx sluice produce --local --rate 200 --duration 30s   ·   npx sluice query --local "SELECT * FROM sensor_stats_hourly LIMIT 5"`,
+    'Press Ctrl-C to stop.',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** Puts every line of the event file, in order; returns where each record went, as `shard\nsequence` → line. */
+async function replay(
+  pipeline: LocalPipeline,
+  records: readonly EventFileRecord[],
+  quiet: boolean,
+): Promise<Map<string, number>> {
+  const writer = new RecordWriter({
+    kinesis: pipeline.clients.kinesis,
+    streamName: pipeline.resources.streamName,
+  });
+  const bar = quiet
+    ? undefined
+    : new ProgressBar({ label: 'replaying', total: records.length, unit: 'records' });
+  const results = await writer.putAll(records, (done) => bar?.update(done));
+  bar?.finish(`replayed ${formatCount(records.length)} records into ${pipeline.resources.streamName}`);
+  const lineOf = new Map<string, number>();
+  results.forEach((r, i) => lineOf.set(`${r.shardId}\n${r.sequenceNumber}`, records[i].line));
+  return lineOf;
+}
+
+/** Settles the pipeline, runs the batch job for every event date seen, and writes the outputs. */
+async function writeOutputs(
+  pipeline: LocalPipeline,
+  outDir: string,
+  lines: number,
+  lineOf: ReadonlyMap<string, number>,
+  quiet: boolean,
+): Promise<ReplaySummary> {
+  const say = (text: string): void => {
+    if (!quiet) process.stderr.write(`${text}\n`);
+  };
+  say('waiting for the speed layer, Firehose and the alerts topic…');
+  await pipeline.settle();
+  const days = pipeline.accounting.eventDates;
+  if (days.length > 0) {
+    say(`running the batch job for ${days.join(', ')}…`);
+    await pipeline.batch.run(days);
+  }
+  const aggregates = await readAggregates(pipeline.clients.dynamodb, pipeline.resources.tableName);
+  const alerts = toAlertLines(pipeline.alerts.received);
+  const quarantine = toQuarantineLines(await pipeline.quarantine.records(), (shard, sequence) =>
+    lineOf.get(`${shard}\n${sequence}`),
+  );
+  const tables = await readTables((sql) => pipeline.batch.query(sql));
+  const totals = pipeline.accounting.totals;
+  const summary: ReplaySummary = {
+    lines,
+    ingested: totals.ingested,
+    valid: totals.valid,
+    invalid: totals.invalid,
+    late: totals.late,
+    rawLanded: await countRawRecords(pipeline.lakeDir),
+    itemsWritten: aggregates.length,
+    alerts: alerts.length,
+  };
+  await writeReplayOutputs(outDir, { aggregates, alerts, quarantine, tables, summary });
+  return summary;
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const handler = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+      // A second Ctrl-C while shutting down stops at once.
+      process.once('SIGINT', () => {
+        process.stderr.write('sluice local: stopped without cleaning up\n');
+        process.exit(130);
+      });
+      resolve(signal);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}
+
+export async function runLocal(options: LocalOptions): Promise<void> {
+  checkOptions(options);
+  const config = loadConfig(options.config);
+  const stateDir = path.resolve(options.state);
+  const running = findSession(stateDir);
+  if (running && running.pid !== process.pid) {
+    throw new UserError(
+      `a local Sluice is already running (pid ${running.pid}, dashboard ${running.dashboardUrl}) with state directory ${stateDir}; stop it or pass another --state`,
+    );
+  }
+  const records = options.events ? readEventFile(options.events) : undefined;
+  const outDir = options.out ? path.resolve(options.out) : undefined;
+  const log = new LocalLog(path.join(stateDir, 'sluice.log'), options.quiet === true);
+  const pipeline = await LocalPipeline.start({
+    config,
+    stateDir,
+    keepState: options.keepState,
+    chaosSeed: options.chaos,
+    batchIntervalMs: options.once || !options.batch ? undefined : options.batchEvery,
+    // The first run waits for Firehose's first delivery.
+    firstBatchDelayMs: Math.min(options.batchEvery, (options.firehoseInterval ?? 60_000) + 15_000),
+    firehoseBufferIntervalMs: options.firehoseInterval,
+    onLog: log.write,
+  });
+  let dashboard: DashboardServer | undefined;
+  let pump: TrafficPump | undefined;
+  try {
+    if (!options.once) {
+      if (options.dashboard) dashboard = await startDashboard(pipeline, options.port, log);
+      writeSession(stateDir, {
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+        endpoints: pipeline.endpoints,
+        streamName: pipeline.resources.streamName,
+        tableName: pipeline.resources.tableName,
+        lakeBucketName: pipeline.resources.lakeBucketName,
+        lakeDir: pipeline.lakeDir,
+        dashboardUrl: dashboard?.url ?? '',
+      });
+      printBanner(pipeline, dashboard, config);
+    }
+    const signal = options.once ? undefined : waitForSignal();
+    const lineOf = records
+      ? await replay(pipeline, records, options.quiet === true)
+      : new Map<string, number>();
+
+    if (options.once) {
+      const summary = await writeOutputs(
+        pipeline,
+        outDir ?? path.join(stateDir, 'out'),
+        records?.length ?? 0,
+        lineOf,
+        options.quiet === true,
+      );
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+      return;
+    }
+
+    if (options.demo) {
+      pump = new TrafficPump({
+        writer: new RecordWriter({
+          kinesis: pipeline.clients.kinesis,
+          streamName: pipeline.resources.streamName,
+        }),
+        generator: new TrafficGenerator({
+          seed: options.seed ?? Math.floor(Math.random() * 2 ** 31),
+          sensors: options.sensors,
+          idPrefix: `demo-${Date.now().toString(36)}`,
+          latenessMs: durationMs(config.lateness),
+        }),
+        ratePerSecond: options.rate,
+      }).start();
+      pump.done.catch((error: unknown) =>
+        log.write({
+          level: 'error',
+          component: 'pipeline',
+          message: `demo producer stopped: ${String(error)}`,
+        }),
+      );
+      process.stdout.write(`Demo traffic: ${options.rate} events/s from ${options.sensors} sensors.\n`);
+    }
+
+    await signal;
+    process.stderr.write('\nsluice local: stopping…\n');
+    if (pump) await pump.stop().catch(() => undefined);
+    if (outDir) {
+      const summary = await writeOutputs(
+        pipeline,
+        outDir,
+        records?.length ?? 0,
+        lineOf,
+        options.quiet === true,
+      );
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+    }
+  } finally {
+    if (pump) await pump.stop().catch(() => undefined);
+    removeSession(stateDir);
+    if (dashboard) await dashboard.close();
+    await pipeline.stop();
+    await log.close();
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * A running `sluice local` announces itself in `<state>/session.json`, so that other commands given
+ * `--local` (produce, query, backfill) can reach it: the emulator endpoints, the resource names and
+ * the control URL of its dashboard server. The file is removed when it stops.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isLocalEndpoints, type LocalEndpoints } from '../local/endpoints';
+import { UserError } from './errors';
+
+export const DEFAULT_STATE_DIR = '.sluice';
+
+export interface LocalSession {
+  readonly pid: number;
+  readonly startedAt: string;
+  readonly endpoints: LocalEndpoints;
+  readonly streamName: string;
+  readonly tableName: string;
+  readonly lakeBucketName: string;
+  readonly lakeDir: string;
+  /** Base URL of the dashboard server, which also takes control requests under /api/. */
+  readonly dashboardUrl: string;
+}
+
+export function sessionFile(stateDir: string): string {
+  return path.join(path.resolve(stateDir), 'session.json');
+}
+
+export function writeSession(stateDir: string, session: LocalSession): void {
+  const file = sessionFile(stateDir);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(session, null, 2)}\n`);
+}
+
+/** Removes the session file if it is this process's. */
+export function removeSession(stateDir: string, pid = process.pid): void {
+  const session = readSessionFile(stateDir);
+  if (session?.pid === pid) fs.rmSync(sessionFile(stateDir), { force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function readSessionFile(stateDir: string): LocalSession | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(sessionFile(stateDir), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const session = parsed as Partial<LocalSession>;
+  if (
+    typeof session.pid !== 'number' ||
+    !isLocalEndpoints(session.endpoints) ||
+    typeof session.streamName !== 'string'
+  ) {
+    return undefined;
+  }
+  return session as LocalSession;
+}
+
+/** The running local session of `stateDir`, or undefined when none is running. */
+export function findSession(stateDir: string): LocalSession | undefined {
+  const session = readSessionFile(stateDir);
+  return session && isAlive(session.pid) ? session : undefined;
+}
+
+/** The running local session, or a user error saying how to start one. */
+export function requireSession(stateDir: string): LocalSession {
+  const session = findSession(stateDir);
+  if (!session) {
+    throw new UserError(
+      `no local Sluice is running with state directory ${path.resolve(stateDir)}; start one with \`npx sluice local\` (in another terminal) or pass --state`,
+    );
+  }
+  return session;
+}
+
+/** Sends a control request to a running local session and returns its JSON answer. */
+export async function callSession<T>(session: LocalSession, action: string, body: unknown): Promise<T> {
+  const url = new URL(`api/actions/${action}`, session.dashboardUrl);
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  } catch (error) {
+    throw new UserError(
+      `could not reach the local Sluice at ${session.dashboardUrl}: ${(error as Error).message}`,
+    );
+  }
+  const text = await response.text();
+  if (!response.ok) {
+    let message = text;
+    try {
+      message = (JSON.parse(text) as { error?: string }).error ?? text;
+    } catch {
+      // plain text
+    }
+    throw new UserError(message);
+  }
+  return JSON.parse(text) as T;
+}

@@ -1,0 +1,261 @@
+/**
+ * The whole Sluice architecture in one process, no AWS account: emulators on 127.0.0.1, the
+ * resources the CDK stack would create (from the same config), the unchanged stream-processor
+ * handler behind the local event source runner, the local Firehose landing raw data in the lake
+ * directory, the alerts read back from the topic's queue, and the batch job on a schedule.
+ *
+ *   const pipeline = await LocalPipeline.start({ config, stateDir: '.sluice' });
+ *   ... put records into pipeline.resources.streamName with pipeline.clients.kinesis ...
+ *   await pipeline.settle();   // everything put so far is processed, landed and alerted
+ *   await pipeline.stop();
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { KinesisStreamEvent } from 'aws-lambda';
+import { durationMs, toSpeedConfig, type SluiceConfig } from '../lib/config';
+import { createHandler } from '../lambdas/stream-processor/handler';
+import type { BatchResult } from '../lambdas/stream-processor/process-batch';
+import { AlertCollector } from './alert-collector';
+import { BatchScheduler } from './batch-scheduler';
+import { applyChaos, Chaos } from './chaos';
+import { createLocalClients, destroyLocalClients, type LocalClients, type LocalEndpoints } from './endpoints';
+import { EventSourceRunner, eventSourceSettingsFromConfig, type RunnerLogEntry } from './event-source-runner';
+import { startEmulators, type EmulatorPorts, type RunningEmulators } from './emulators/start';
+import { LocalFirehose } from './firehose';
+import { QuarantineMirror } from './quarantine-mirror';
+import { createLocalResources, type LocalResources } from './resources';
+import { SpeedAccounting } from './speed-accounting';
+
+export interface LocalPipelineOptions {
+  readonly config: SluiceConfig;
+  /** Directory of all local state; the lake is `<stateDir>/lake`. */
+  readonly stateDir: string;
+  /** Keep the lake of earlier runs instead of starting empty. @default false */
+  readonly keepState?: boolean;
+  /** Seed of the event source runner's fault injection (local/chaos.ts). @default - no faults */
+  readonly chaosSeed?: number;
+  /** Time between scheduled batch runs. @default - no schedule (runs only on request) */
+  readonly batchIntervalMs?: number;
+  /** Delay of the first scheduled batch run. @default batchIntervalMs */
+  readonly firstBatchDelayMs?: number;
+  /** Firehose buffer interval. @default - config `firehose.bufferInterval` */
+  readonly firehoseBufferIntervalMs?: number;
+  /** Fixed emulator ports. @default - ephemeral ports */
+  readonly emulatorPorts?: EmulatorPorts;
+  /** Structured log lines (runner events, background errors). @default - dropped */
+  readonly onLog?: (entry: PipelineLogEntry) => void;
+}
+
+export interface PipelineLogEntry {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly component: 'runner' | 'firehose' | 'alerts' | 'batch' | 'quarantine' | 'pipeline';
+  readonly message: string;
+  readonly details?: unknown;
+}
+
+/** Where the lake of a state directory is. */
+export function lakeDirOf(stateDir: string): string {
+  return path.join(stateDir, 'lake');
+}
+
+export class LocalPipeline {
+  private stopping: Promise<void> | undefined;
+  private readonly mirrorTimer: NodeJS.Timeout;
+
+  private constructor(
+    readonly config: SluiceConfig,
+    readonly stateDir: string,
+    readonly lakeDir: string,
+    private readonly emulators: RunningEmulators,
+    /** Clients for everything outside the handler (the handler has its own, with chaos when asked). */
+    readonly clients: LocalClients,
+    private readonly handlerClients: LocalClients,
+    readonly resources: LocalResources,
+    readonly runner: EventSourceRunner,
+    readonly firehose: LocalFirehose,
+    readonly alerts: AlertCollector,
+    readonly quarantine: QuarantineMirror,
+    readonly batch: BatchScheduler,
+    readonly accounting: SpeedAccounting,
+    readonly chaos: Chaos | undefined,
+    private readonly log: (entry: PipelineLogEntry) => void,
+  ) {
+    this.mirrorTimer = setInterval(() => {
+      this.quarantine
+        .sync()
+        .catch((error: unknown) =>
+          this.log({ level: 'warn', component: 'quarantine', message: String(error) }),
+        );
+    }, 5_000);
+    this.mirrorTimer.unref();
+  }
+
+  get endpoints(): LocalEndpoints {
+    return this.emulators.endpoints;
+  }
+
+  static async start(options: LocalPipelineOptions): Promise<LocalPipeline> {
+    const log = options.onLog ?? (() => undefined);
+    const stateDir = path.resolve(options.stateDir);
+    const lakeDir = lakeDirOf(stateDir);
+    if (!options.keepState) fs.rmSync(lakeDir, { recursive: true, force: true });
+    fs.mkdirSync(lakeDir, { recursive: true });
+
+    const config = options.config;
+    const speedConfig = toSpeedConfig(config);
+    const emulators = await startEmulators({ ports: options.emulatorPorts });
+    const cleanup: Array<() => Promise<void> | void> = [() => emulators.stop()];
+    try {
+      // Emulators share this process's one thread: under a heavy replay a request can wait its turn
+      // for many seconds, which is not a failure.
+      const clientOptions = { requestTimeoutMs: 120_000 };
+      const clients = createLocalClients(emulators.endpoints, clientOptions);
+      const handlerClients = createLocalClients(emulators.endpoints, clientOptions);
+      cleanup.push(
+        () => destroyLocalClients(clients),
+        () => destroyLocalClients(handlerClients),
+      );
+      const resources = await createLocalResources(clients, config);
+
+      const chaos = options.chaosSeed === undefined ? undefined : new Chaos({ seed: options.chaosSeed });
+      if (chaos) applyChaos(handlerClients, chaos);
+
+      const accounting = new SpeedAccounting({ config: speedConfig });
+      // Powertools writes EMF metrics to stdout; locally they would drown the terminal.
+      process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+      const handler = createHandler({
+        dynamodb: handlerClients.dynamodb,
+        sns: handlerClients.sns,
+        s3: handlerClients.s3,
+        tableName: resources.tableName,
+        alertsTopicArn: resources.alertsTopicArn,
+        lakeBucket: resources.lakeBucketName,
+        config: speedConfig,
+        logger: new Logger({ serviceName: 'stream-processor', logLevel: 'SILENT' }),
+        metrics: new Metrics({ namespace: 'Sluice', serviceName: 'stream-processor' }),
+        onResult: (result: BatchResult, event: KinesisStreamEvent) => accounting.observe(result, event),
+      });
+
+      const runner = new EventSourceRunner({
+        ...eventSourceSettingsFromConfig(config),
+        kinesis: clients.kinesis,
+        streamName: resources.streamName,
+        handler,
+        onFailure: { sqs: clients.sqs, queueUrl: resources.onFailureQueueUrl },
+        chaos,
+        pollIntervalMs: 100,
+        onLog: (entry: RunnerLogEntry) =>
+          log({
+            level: entry.level,
+            component: 'runner',
+            message: `${entry.event}: ${entry.message}`,
+            details: entry,
+          }),
+      });
+      await runner.start();
+      cleanup.push(() => runner.stop());
+
+      const firehose = new LocalFirehose({
+        kinesis: clients.kinesis,
+        streamName: resources.streamName,
+        lakeDir,
+        bufferSizeBytes: config.firehose.bufferSizeMiB * 1024 * 1024,
+        bufferIntervalMs: options.firehoseBufferIntervalMs ?? durationMs(config.firehose.bufferInterval),
+        onError: (error) => log({ level: 'warn', component: 'firehose', message: String(error) }),
+      });
+      firehose.start();
+      cleanup.push(async () => {
+        await firehose.stop();
+      });
+
+      const alerts = new AlertCollector({
+        sqs: clients.sqs,
+        queueUrl: resources.alertsQueueUrl,
+        onError: (error) => log({ level: 'warn', component: 'alerts', message: String(error) }),
+      });
+      alerts.start();
+      cleanup.push(() => alerts.stop());
+
+      const quarantine = new QuarantineMirror({ s3: clients.s3, bucket: resources.lakeBucketName, lakeDir });
+      const batch = new BatchScheduler({
+        lakeDir,
+        maxClockSkewMs: speedConfig.maxClockSkewMs,
+        intervalMs: options.batchIntervalMs,
+        firstRunDelayMs: options.firstBatchDelayMs,
+        scheduledDays: () => accounting.eventDates,
+        beforeRun: async () => {
+          await quarantine.sync();
+        },
+        onError: (error) => log({ level: 'error', component: 'batch', message: String(error) }),
+      });
+      batch.start();
+
+      return new LocalPipeline(
+        config,
+        stateDir,
+        lakeDir,
+        emulators,
+        clients,
+        handlerClients,
+        resources,
+        runner,
+        firehose,
+        alerts,
+        quarantine,
+        batch,
+        accounting,
+        chaos,
+        log,
+      );
+    } catch (error) {
+      for (const step of cleanup.reverse()) await Promise.resolve(step()).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Resolves when everything put into the stream before the call has been processed by the speed
+   * layer, landed raw in the lake, its alerts received and its quarantined records copied to the lake.
+   */
+  async settle(options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    await this.runner.drain({ timeoutMs: options.timeoutMs });
+    await this.firehose.flush();
+    await this.alerts.drain();
+    await this.quarantine.sync();
+  }
+
+  /** Stops everything, in order: no new batches, then the runner, Firehose (flushing), alerts, emulators. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      clearInterval(this.mirrorTimer);
+      const steps: Array<[string, () => Promise<unknown> | void]> = [
+        ['batch', () => this.batch.stop()],
+        ['runner', () => this.runner.stop()],
+        ['firehose', () => this.firehose.stop()],
+        ['alerts', () => this.alerts.stop()],
+        [
+          'clients',
+          () => {
+            destroyLocalClients(this.clients);
+            destroyLocalClients(this.handlerClients);
+          },
+        ],
+        ['emulators', () => this.emulators.stop()],
+      ];
+      for (const [component, step] of steps) {
+        try {
+          await step();
+        } catch (error) {
+          this.log({
+            level: 'warn',
+            component: 'pipeline',
+            message: `stopping ${component}: ${String(error)}`,
+          });
+        }
+      }
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The speed layer quarantines invalid records in the lake bucket (S3, the fauxqs emulator locally),
+ * while the local batch layer reads the lake from a directory. This copies every object under
+ * `quarantine/` from the bucket to the same key in the lake directory, so the `quarantine` table
+ * works locally as it does in Athena, and reads the quarantined records back for the replay outputs.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { QUARANTINE_PREFIX, type QuarantinedRecord } from '../lambdas/adapters/quarantine-writer';
+
+export interface QuarantineMirrorOptions {
+  readonly s3: S3Client;
+  readonly bucket: string;
+  readonly lakeDir: string;
+}
+
+export class QuarantineMirror {
+  /** Keys copied, with their ETag (a re-processed batch overwrites its object). */
+  private readonly copied = new Map<string, string>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: QuarantineMirrorOptions) {}
+
+  /** Copies new and changed objects; returns how many were copied. Calls never overlap. */
+  sync(): Promise<number> {
+    const run = this.queue.then(() => this.syncNow());
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Every quarantined record in the lake directory, each once: a retried batch split differently
+   * may quarantine a record in two objects, so records are deduplicated by (shardId, sequenceNumber).
+   */
+  async records(): Promise<QuarantinedRecord[]> {
+    await this.sync();
+    const unique = new Map<string, QuarantinedRecord>();
+    for (const key of [...this.copied.keys()].sort()) {
+      const text = await fs.promises.readFile(path.join(this.options.lakeDir, key), 'utf8');
+      for (const line of text.split('\n')) {
+        if (!line) continue;
+        const record = JSON.parse(line) as QuarantinedRecord;
+        const id = `${record.shardId}\n${record.sequenceNumber}`;
+        if (!unique.has(id)) unique.set(id, record);
+      }
+    }
+    return [...unique.values()];
+  }
+
+  private async syncNow(): Promise<number> {
+    let copied = 0;
+    let token: string | undefined;
+    do {
+      const page = await this.options.s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.options.bucket,
+          Prefix: QUARANTINE_PREFIX,
+          ContinuationToken: token,
+        }),
+      );
+      for (const object of page.Contents ?? []) {
+        const key = object.Key as string;
+        const tag = `${object.ETag ?? ''}/${object.Size ?? ''}`;
+        if (this.copied.get(key) === tag) continue;
+        const response = await this.options.s3.send(
+          new GetObjectCommand({ Bucket: this.options.bucket, Key: key }),
+        );
+        const body = await (
+          response.Body as { transformToByteArray(): Promise<Uint8Array> }
+        ).transformToByteArray();
+        const file = path.join(this.options.lakeDir, key);
+        await fs.promises.mkdir(path.dirname(file), { recursive: true });
+        const temporary = path.join(path.dirname(file), `.${path.basename(file)}.tmp`);
+        await fs.promises.writeFile(temporary, body);
+        await fs.promises.rename(temporary, file);
+        this.copied.set(key, tag);
+        copied++;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return copied;
+  }
+}
