@@ -1,0 +1,52 @@
+/**
+ * What the parts of the event source runner (local/event-source-runner.ts) share: the resolved
+ * settings, the record type, and the view of the runner that shard pollers and lanes use.
+ */
+import type { Context } from 'aws-lambda';
+import type {
+  EventSourceRunnerOptions,
+  RunnerCounters,
+  RunnerLogEvent,
+  RunnerLogLevel,
+} from '../event-source-runner';
+
+/** Runner options with every default filled in. */
+export type RunnerSettings = Required<Omit<EventSourceRunnerOptions, 'onFailure' | 'chaos' | 'onLog'>> &
+  Pick<EventSourceRunnerOptions, 'onFailure' | 'chaos' | 'onLog'>;
+
+/** A Kinesis record as read from a shard. */
+export interface StreamRecord {
+  readonly sequenceNumber: string;
+  readonly partitionKey: string;
+  readonly data: Uint8Array;
+  /** ApproximateArrivalTimestamp in epoch milliseconds. */
+  readonly arrivalMs: number;
+}
+
+/** Where a log entry comes from. */
+export interface LogOrigin {
+  readonly shardId?: string;
+  readonly lane?: number;
+}
+
+/** The runner as its shard pollers and lanes see it. */
+export interface RunnerHost {
+  readonly options: RunnerSettings;
+  readonly counters: RunnerCounters;
+  /** True once stop() was called (or before start()). */
+  readonly stopping: boolean;
+  readonly streamArn: string;
+  readonly region: string;
+  log(
+    level: RunnerLogLevel,
+    event: RunnerLogEvent,
+    message: string,
+    where?: LogOrigin,
+    details?: Record<string, unknown>,
+  ): void;
+  functionArn(): string;
+  /** Waits before a retry: doubling from retryBackoffMs per failure in a row, up to maxRetryBackoffMs. */
+  backoff(failuresInARow: number): Promise<void>;
+  /** A fresh Lambda context for one invocation. */
+  createContext(): Context;
+}

@@ -1,0 +1,277 @@
+/**
+ * Reads one shard of the stream for the event source runner: keeps an iterator (re-opening it when
+ * it expires), reads ahead into the shard's lanes, tracks which records are done, and reports the
+ * shard's checkpoint and lag.
+ */
+import {
+  ExpiredIteratorException,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  ResourceNotFoundException,
+  type _Record as KinesisRecord,
+} from '@aws-sdk/client-kinesis';
+import type { RunnerLogEvent, RunnerLogLevel, ShardMetrics, StartingPosition } from '../event-source-runner';
+import type { RunnerHost, StreamRecord } from './host';
+import { Lane } from './lane';
+import { Signal } from './signal';
+
+/** Reads one shard and feeds its lanes. */
+export class ShardPoller {
+  readonly lanes: Lane[];
+  private iterator: string | undefined;
+  private lastReadSequenceNumber: string | undefined;
+  private latestFrom: Date | undefined;
+  private ended = false;
+  private finishedFlag = false;
+  /** GetRecords calls started so far, and the number of the last one that found the shard's tip. */
+  private readsStarted = 0;
+  private lastCaughtUpRead = 0;
+  private millisBehindLatest = 0;
+  private checkpoint: string | undefined;
+  /** Records read and not yet done, oldest first; `done` marks completion out of order. */
+  private readonly outstanding: Array<{ readonly record: StreamRecord; done: boolean }> = [];
+  private readonly bySequence = new Map<string, { readonly record: StreamRecord; done: boolean }>();
+  private readonly wakeSignal = new Signal();
+  private readonly spaceSignal = new Signal();
+  private finishedResolve!: () => void;
+  readonly finished = new Promise<void>((resolve) => (this.finishedResolve = resolve));
+
+  constructor(
+    readonly runner: RunnerHost,
+    readonly shardId: string,
+    private readonly position: StartingPosition,
+    private readonly parents: readonly ShardPoller[],
+    /** A closed shard met with LATEST: there is nothing to read. */
+    skip: boolean,
+  ) {
+    const lanes = runner.options.parallelizationFactor;
+    this.lanes = Array.from({ length: lanes }, (_, index) => new Lane(this, index));
+    if (skip) this.finish();
+  }
+
+  get isFinished(): boolean {
+    return this.finishedFlag;
+  }
+
+  wake(): void {
+    this.wakeSignal.notify();
+    this.spaceSignal.notify();
+    for (const lane of this.lanes) lane.wake();
+  }
+
+  /** A mark for `idleSince`: reads started after it see everything put before it. */
+  readMark(): number {
+    return this.readsStarted;
+  }
+
+  /** True when nothing is pending and a read started after `mark` found the shard's tip. */
+  idleSince(mark: number): boolean {
+    if (this.finishedFlag) return true;
+    if (this.outstanding.length > 0 || this.lanes.some((lane) => lane.busy)) return false;
+    return this.ended || this.lastCaughtUpRead > mark;
+  }
+
+  metrics(): ShardMetrics {
+    const oldest = this.outstanding.find((entry) => !entry.done);
+    return {
+      shardId: this.shardId,
+      checkpoint: this.checkpoint,
+      lastReadSequenceNumber: this.lastReadSequenceNumber,
+      millisBehindLatest: this.millisBehindLatest,
+      iteratorAgeMs: oldest ? Math.max(0, Date.now() - oldest.record.arrivalMs) : 0,
+      pending: this.outstanding.filter((entry) => !entry.done).length,
+      inFlightBatches: this.lanes.filter((lane) => lane.busy).length,
+      finished: this.finishedFlag,
+    };
+  }
+
+  async openIterator(): Promise<void> {
+    if (this.finishedFlag || this.iterator) return;
+    if (this.parents.some((parent) => !parent.isFinished) && this.position === 'TRIM_HORIZON') return;
+    this.iterator = await this.getIterator();
+  }
+
+  async run(): Promise<void> {
+    if (this.finishedFlag) return;
+    // A child shard starts once its parents are read to their end, as on AWS.
+    await Promise.race([Promise.all(this.parents.map((parent) => parent.finished)), this.untilStopping()]);
+    if (this.runner.stopping) return;
+    try {
+      this.iterator ??= await this.getIterator();
+    } catch (error) {
+      this.log('error', 'shard.error', `cannot open an iterator: ${(error as Error).message}`);
+      return;
+    }
+    this.log('debug', 'shard.started', `polling ${this.shardId}`);
+    const lanes = this.lanes.map((lane) => lane.run());
+    await this.readLoop();
+    for (const lane of this.lanes) lane.wake();
+    await Promise.all(lanes);
+    if (this.ended && this.outstanding.length === 0) {
+      this.log('info', 'shard.closed', `${this.shardId} is closed and fully processed`);
+      this.finish();
+    }
+  }
+
+  /** Marks records done (succeeded or sent on) and advances the checkpoint past every done record. */
+  complete(records: readonly StreamRecord[]): void {
+    for (const record of records) {
+      const entry = this.bySequence.get(record.sequenceNumber);
+      if (entry) entry.done = true;
+    }
+    while (this.outstanding.length > 0 && this.outstanding[0].done) {
+      const entry = this.outstanding.shift() as { readonly record: StreamRecord; done: boolean };
+      this.bySequence.delete(entry.record.sequenceNumber);
+      this.checkpoint = entry.record.sequenceNumber;
+    }
+    this.spaceSignal.notify();
+  }
+
+  private log(level: RunnerLogLevel, event: RunnerLogEvent, message: string): void {
+    this.runner.log(level, event, message, { shardId: this.shardId });
+  }
+
+  /** True once the shard is read to its end; lanes then stop when empty. */
+  get readComplete(): boolean {
+    return this.ended;
+  }
+
+  private finish(): void {
+    this.finishedFlag = true;
+    this.finishedResolve();
+  }
+
+  private untilStopping(): Promise<void> {
+    return (async () => {
+      while (!this.runner.stopping) await this.wakeSignal.wait(1_000);
+    })();
+  }
+
+  private buffered(): number {
+    return this.lanes.reduce((sum, lane) => sum + lane.buffered, 0);
+  }
+
+  private async getIterator(): Promise<string> {
+    const base = { StreamName: this.runner.options.streamName, ShardId: this.shardId };
+    let input: ConstructorParameters<typeof GetShardIteratorCommand>[0];
+    if (this.lastReadSequenceNumber) {
+      input = {
+        ...base,
+        ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+        StartingSequenceNumber: this.lastReadSequenceNumber,
+      };
+    } else if (this.position === 'TRIM_HORIZON') {
+      input = { ...base, ShardIteratorType: 'TRIM_HORIZON' };
+    } else if (this.position === 'LATEST') {
+      // Re-opening LATEST later would skip what arrived in between; resume from when it was first taken.
+      input = this.latestFrom
+        ? { ...base, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: this.latestFrom }
+        : { ...base, ShardIteratorType: 'LATEST' };
+      this.latestFrom ??= new Date();
+    } else {
+      input = { ...base, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: this.position.atTimestamp };
+    }
+    const { ShardIterator } = await this.runner.options.kinesis.send(new GetShardIteratorCommand(input));
+    return ShardIterator as string;
+  }
+
+  private async readLoop(): Promise<void> {
+    const { batchSize, parallelizationFactor, pollIntervalMs, kinesis } = this.runner.options;
+    // Read ahead at least two batches per lane (as Lambda's poller does), and whole GetRecords pages
+    // when batches are small, so batch boundaries do not depend on how fast reads come back.
+    const highWater = Math.max(batchSize * parallelizationFactor * 2, 1_000);
+    let errorsInARow = 0;
+    while (!this.runner.stopping && !this.ended) {
+      const room = highWater - this.buffered();
+      if (room <= 0) {
+        await this.spaceSignal.wait(pollIntervalMs);
+        continue;
+      }
+      const read = ++this.readsStarted;
+      let output;
+      try {
+        this.runner.counters.getRecordsCalls++;
+        output = await kinesis.send(
+          new GetRecordsCommand({ ShardIterator: this.iterator, Limit: Math.min(10_000, room) }),
+        );
+        errorsInARow = 0;
+      } catch (error) {
+        this.runner.counters.getRecordsErrors++;
+        errorsInARow++;
+        if (await this.recoverFromReadError(error, errorsInARow)) continue;
+        return;
+      }
+      this.millisBehindLatest = output.MillisBehindLatest ?? 0;
+      const records = (output.Records ?? []).map(toStreamRecord);
+      for (const record of records) {
+        const entry = { record, done: false };
+        this.outstanding.push(entry);
+        this.bySequence.set(record.sequenceNumber, entry);
+        this.lanes[laneOf(record.partitionKey, parallelizationFactor)].push({ record, readAtMs: Date.now() });
+        this.lastReadSequenceNumber = record.sequenceNumber;
+      }
+      this.runner.counters.recordsRead += records.length;
+      this.iterator = output.NextShardIterator;
+      if (this.iterator === undefined) {
+        this.ended = true;
+        break;
+      }
+      if (records.length === 0 && this.millisBehindLatest === 0) {
+        this.lastCaughtUpRead = read;
+        await this.wakeSignal.wait(pollIntervalMs);
+      }
+    }
+  }
+
+  /** Returns false when the shard cannot be read any more. */
+  private async recoverFromReadError(error: unknown, errorsInARow: number): Promise<boolean> {
+    const message = (error as Error).message;
+    if (error instanceof ResourceNotFoundException) {
+      this.log('error', 'shard.error', `stream or shard is gone: ${message}`);
+      return false;
+    }
+    const expired =
+      error instanceof ExpiredIteratorException ||
+      ((error as Error).name === 'InvalidArgumentException' && /ShardIterator/i.test(message));
+    if (!expired) {
+      this.log('warn', 'shard.error', `GetRecords failed (${errorsInARow} in a row): ${message}`);
+      await this.wakeSignal.wait(
+        Math.min(5_000, this.runner.options.pollIntervalMs * 2 ** Math.min(errorsInARow, 5)),
+      );
+      return true;
+    }
+    try {
+      this.iterator = await this.getIterator();
+      this.runner.counters.iteratorRefreshes++;
+      this.log(
+        'info',
+        'iterator.refreshed',
+        `shard iterator expired; resumed after ${this.lastReadSequenceNumber ?? 'the start position'}`,
+      );
+    } catch (refreshError) {
+      this.log('warn', 'shard.error', `cannot refresh the iterator: ${(refreshError as Error).message}`);
+      await this.wakeSignal.wait(this.runner.options.pollIntervalMs);
+    }
+    return true;
+  }
+}
+
+function toStreamRecord(record: KinesisRecord): StreamRecord {
+  return {
+    sequenceNumber: record.SequenceNumber as string,
+    partitionKey: record.PartitionKey as string,
+    data: record.Data ?? new Uint8Array(),
+    arrivalMs: record.ApproximateArrivalTimestamp?.getTime() ?? Date.now(),
+  };
+}
+
+/** Stable lane of a partition key: records of one key always share a lane. */
+function laneOf(partitionKey: string, lanes: number): number {
+  if (lanes === 1) return 0;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < partitionKey.length; i++) {
+    hash ^= partitionKey.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % lanes;
+}
