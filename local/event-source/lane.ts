@@ -43,7 +43,8 @@ interface Segment {
 type Outcome =
   | { readonly kind: 'success' }
   | { readonly kind: 'partial'; readonly index: number }
-  | { readonly kind: 'error'; readonly error: unknown; readonly functionError: string };
+  /** `functionError` is set when the function itself failed (threw, crashed, timed out). */
+  | { readonly kind: 'error'; readonly error: unknown; readonly functionError?: 'Unhandled' };
 
 /** One sequential stream of batches within a shard (one per unit of parallelization factor). */
 export class Lane {
@@ -149,7 +150,7 @@ export class Lane {
         segment.lastResponse = {
           statusCode: 200,
           executedVersion: '$LATEST',
-          functionError: outcome.functionError,
+          ...(outcome.functionError ? { functionError: outcome.functionError } : {}),
         };
         if (bisectBatchOnError && segment.records.length > 1) {
           const half = Math.ceil(segment.records.length / 2);
@@ -284,8 +285,8 @@ export class Lane {
     if (failures === undefined || failures === null) return { kind: 'success' };
     const invalid = (why: string): Outcome => ({
       kind: 'error',
+      // The function returned normally; only its answer fails the batch.
       error: new InvalidBatchResponseError(`batchItemFailures ${why}: the whole batch failed`),
-      functionError: 'Unhandled',
     });
     if (!Array.isArray(failures)) return invalid('is not a list');
     if (failures.length === 0) return { kind: 'success' };
