@@ -1,0 +1,57 @@
+/**
+ * A stack holding the resources the observability constructs watch — the project's own constructs
+ * where they exist (stream, processor, table, lake, catalog, workgroup, raw landing, ops topic) and
+ * a stand-in state machine for the batch job — so the ops constructs can be tested on their own.
+ */
+import type { Stack } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { AggregatesTable } from '../../lib/aggregates-table';
+import { AnalyticsWorkgroup } from '../../lib/analytics-workgroup';
+import { LakeCatalog } from '../../lib/catalog';
+import { resolveConfig, toSpeedConfig } from '../../lib/config';
+import { DataLake } from '../../lib/data-lake';
+import { IngestStream } from '../../lib/ingest-stream';
+import { AlertsTopic } from '../../lib/alerts-topic';
+import { OpsTopic } from '../../lib/ops-topic';
+import { RawLanding } from '../../lib/raw-landing';
+import { StreamProcessor } from '../../lib/stream-processor';
+import { newStack } from './synth';
+
+export interface OpsFixture {
+  readonly stack: Stack;
+  readonly ingest: IngestStream;
+  readonly processor: StreamProcessor;
+  readonly aggregates: AggregatesTable;
+  readonly lake: DataLake;
+  readonly catalog: LakeCatalog;
+  readonly workgroup: AnalyticsWorkgroup;
+  readonly rawLanding: RawLanding;
+  readonly ops: OpsTopic;
+  readonly batchJob: sfn.StateMachine;
+}
+
+export function opsFixture(): OpsFixture {
+  const stack = newStack();
+  const ingest = new IngestStream(stack, 'IngestStream');
+  const lake = new DataLake(stack, 'DataLake');
+  const aggregates = new AggregatesTable(stack, 'AggregatesTable');
+  const alerts = new AlertsTopic(stack, 'AlertsTopic');
+  const ops = new OpsTopic(stack, 'OpsTopic');
+  const processor = new StreamProcessor(stack, 'StreamProcessor', {
+    stream: ingest.stream,
+    table: aggregates.table,
+    alertsTopic: alerts.topic,
+    lakeBucket: lake.bucket,
+    speedConfig: toSpeedConfig(resolveConfig({})),
+  });
+  const catalog = new LakeCatalog(stack, 'Catalog', { bucket: lake.bucket });
+  const workgroup = new AnalyticsWorkgroup(stack, 'Workgroup', {
+    bucket: lake.bucket,
+    database: catalog.database,
+  });
+  const rawLanding = new RawLanding(stack, 'RawLanding', { stream: ingest.stream, bucket: lake.bucket });
+  const batchJob = new sfn.StateMachine(stack, 'BatchJob', {
+    definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Build')),
+  });
+  return { stack, ingest, processor, aggregates, lake, catalog, workgroup, rawLanding, ops, batchJob };
+}
