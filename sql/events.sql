@@ -21,7 +21,8 @@
 --   of the record's arrival hour plus 15 minutes (Firehose's longest buffer, so every record of the
 --   object has arrived by then), plus maxClockSkew. Deterministic, so re-runs agree.
 -- Known differences from JavaScript: a record split by a raw newline is invalid here (raw landing
--- is line-based); with duplicate JSON keys the engines keep the first value, JSON.parse the last.
+-- is line-based); with duplicate JSON keys the engines keep the first value, JSON.parse the last;
+-- a string escaping an unpaired UTF-16 surrogate (\ud800) is invalid here, JSON.parse accepts it.
 --
 -- Deduplication: of the valid copies of an event id on this day, the one that arrived first is kept:
 -- the smallest object path (raw/dt=/hour=/<stream>-<version>-<arrival time>-<id>), then the smallest

@@ -20,8 +20,9 @@ export const TRINO_MACROS: readonly DialectMacro[] = [
   {
     name: 'json_parse',
     params: ['text'],
-    // Outside string literals, strict JSON has no NaN/Infinity tokens and no trailing commas.
-    body: `CASE WHEN regexp_matches(regexp_replace(text, '"(?:[^"\\\\]|\\\\.)*"', '', 'g'), '(?i)nan|inf|,\\s*[\\]}]') THEN NULL ELSE json(text) END`,
+    // Outside string literals (each replaced by "" first), strict JSON has no NaN/Infinity tokens
+    // and no trailing commas.
+    body: `CASE WHEN regexp_matches(regexp_replace(text, '"(?:[^"\\\\]|\\\\.)*"', '""', 'g'), '(?i)nan|inf|,\\s*[\\]}]') THEN NULL ELSE json(text) END`,
     note: "DuckDB's parser also accepts NaN, Infinity and trailing commas, which Trino (and JSON.parse) reject",
   },
   { name: 'json_format', params: ['doc'], body: 'CAST(doc AS VARCHAR)' },

@@ -168,13 +168,14 @@ export class LocalLake {
     const hive = `hive_partitioning = true, hive_types = ${partitionTypes}`;
     switch (table.format) {
       case 'raw-lines':
-        // One VARCHAR column per line: no quoting, a delimiter that valid JSON never contains
-        // unescaped, and lines that are not UTF-8 read as NULL (invalid records, like not_utf8).
+        // One VARCHAR per line, no quoting. The delimiter chr(1) never occurs unescaped in JSON; a
+        // line that holds one anyway gets a second column (`rest`) and is read as NULL, like a line
+        // that is not UTF-8: both are invalid records (not_json, not_utf8).
         return (
-          `SELECT line, ${partitions.join(', ')}, filename AS "$path" FROM read_csv(${quote(glob)}, ` +
-          `columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '', escape = '', header = false, ` +
-          `auto_detect = false, new_line = '\\n', strict_mode = false, ignore_errors = true, ` +
-          `filename = true, ${hive})`
+          `SELECT CASE WHEN rest IS NULL THEN line END AS line, ${partitions.join(', ')}, filename AS "$path" ` +
+          `FROM read_csv(${quote(glob)}, columns = {'line': 'VARCHAR', 'rest': 'VARCHAR'}, delim = chr(1), ` +
+          `quote = '', escape = '', header = false, auto_detect = false, new_line = '\\n', null_padding = true, ` +
+          `nullstr = chr(2), strict_mode = false, ignore_errors = true, filename = true, ${hive})`
         );
       case 'parquet':
         return (
