@@ -58,6 +58,12 @@ export function reportError(error: unknown): ErrorReport {
     };
   }
   if (error instanceof Error) {
+    if (error.name === 'CredentialsProviderError') {
+      return {
+        message: `no AWS credentials found (${oneLine(error.message)}); configure them (e.g. AWS_PROFILE) or target local mode with --local`,
+        exitCode: 1,
+      };
+    }
     if (error instanceof UserError || USER_FACING_NAMES.has(error.name))
       return { message: oneLine(error.message), exitCode: 1 };
     if (isAwsServiceError(error))

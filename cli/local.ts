@@ -365,6 +365,12 @@ export async function runLocal(options: LocalOptions): Promise<void> {
     }
   } finally {
     if (pump) await pump.stop().catch(() => undefined);
+    log.write({
+      level: 'info',
+      component: 'pipeline',
+      message: 'final counters',
+      details: { runner: pipeline.runner.metrics().counters, chaos: pipeline.chaos?.counters ?? null },
+    });
     removeSession(stateDir);
     if (dashboard) await dashboard.close();
     await pipeline.stop();

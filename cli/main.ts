@@ -4,7 +4,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { printError } from './errors';
+import { backfillCommand } from './backfill';
 import { localCommand } from './local';
+import { produceCommand } from './produce';
+import { queryCommand } from './query';
 
 export function buildProgram(): Command {
   const program = new Command('sluice')
@@ -13,7 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(`sluice: ${text.replace(/^error: /, '')}`) })
     .exitOverride();
-  for (const command of [localCommand()]) {
+  for (const command of [localCommand(), produceCommand(), queryCommand(), backfillCommand()]) {
     program.addCommand(
       command
         .exitOverride()

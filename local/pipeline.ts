@@ -44,6 +44,11 @@ export interface LocalPipelineOptions {
   readonly firehoseBufferIntervalMs?: number;
   /** Fixed emulator ports. @default - ephemeral ports */
   readonly emulatorPorts?: EmulatorPorts;
+  /**
+   * Emulators already running (e.g. in a child process, see local/emulator-process.ts); the
+   * pipeline stops them when it stops. @default - started in this process
+   */
+  readonly emulators?: RunningEmulators;
   /** Structured log lines (runner events, background errors). @default - dropped */
   readonly onLog?: (entry: PipelineLogEntry) => void;
 }
@@ -105,7 +110,7 @@ export class LocalPipeline {
 
     const config = options.config;
     const speedConfig = toSpeedConfig(config);
-    const emulators = await startEmulators({ ports: options.emulatorPorts });
+    const emulators = options.emulators ?? (await startEmulators({ ports: options.emulatorPorts }));
     const cleanup: Array<() => Promise<void> | void> = [() => emulators.stop()];
     try {
       // Emulators share this process's one thread: under a heavy replay a request can wait its turn

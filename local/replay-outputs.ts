@@ -78,6 +78,8 @@ export function stable(x: number): number {
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 export function toAggregateLine(a: StoredAggregate): AggregateLine {
+  // The average comes from the rounded sum, so it is as stable as the sum.
+  const sum = stable(a.sum);
   return {
     sensorId: a.sensorId,
     metric: a.metric,
@@ -85,10 +87,10 @@ export function toAggregateLine(a: StoredAggregate): AggregateLine {
     windowStart: iso(a.windowStart),
     windowEnd: iso(a.windowEnd),
     count: a.count,
-    sum: stable(a.sum),
+    sum,
     min: a.min,
     max: a.max,
-    avg: stable(a.sum / a.count),
+    avg: stable(sum / a.count),
   };
 }
 

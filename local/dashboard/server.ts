@@ -111,6 +111,10 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       });
       return;
     }
+    if (url.pathname === '/favicon.ico') {
+      response.writeHead(204).end();
+      return;
+    }
     if (url.pathname === '/api/snapshot') {
       snapshot().then(
         (body) =>

@@ -164,7 +164,7 @@
       var row = document.createElement('tr');
       row.className = 'alert-row';
       [
-        a.eventTime.replace('T', ' ').slice(0, 19),
+        a.eventTime.slice(11, 19),
         a.severity,
         a.ruleId,
         a.sensorId,

@@ -1,0 +1,189 @@
+/**
+ * The replay contract end to end: `sluice local --events FILE --once --out DIR [--chaos SEED]` on a
+ * file with out-of-order timestamps, anomalies, malformed, late and duplicate records. The outputs
+ * must equal an independent recomputation, and stay the same under the runner's fault injection.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DEFAULT_CONFIG, toSpeedConfig } from '../../lib/config';
+import { generateEventLines } from '../../local/demo-producer';
+import { runCli, type CliResult } from '../helpers/cli';
+import { close, recompute, type Expected } from '../helpers/recompute';
+
+const CHAOS_SEEDS = [11, 23, 37];
+const HOUR_MS = 3_600_000;
+
+interface Outputs {
+  readonly summary: Record<string, number>;
+  readonly aggregates: unknown[];
+  readonly alerts: unknown[];
+  readonly quarantine: unknown[];
+  readonly tables: Record<string, Array<Record<string, unknown>>>;
+}
+
+function readJsonl(file: string): Array<Record<string, unknown>> {
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+function readOutputs(dir: string): Outputs {
+  return {
+    summary: JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as Record<string, number>,
+    aggregates: readJsonl(path.join(dir, 'aggregates.jsonl')),
+    alerts: readJsonl(path.join(dir, 'alerts.jsonl')),
+    quarantine: readJsonl(path.join(dir, 'quarantine.jsonl')),
+    tables: Object.fromEntries(
+      ['events', 'sensor_stats_hourly', 'sensor_stats_daily'].map((t) => [t, readJsonl(path.join(dir, 'tables', `${t}.jsonl`))]),
+    ),
+  };
+}
+
+/** The events table without `arrival_hour`, which depends on when the replay ran. */
+function withoutArrival(rows: ReadonlyArray<Record<string, unknown>>): Array<Record<string, unknown>> {
+  return rows.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => key !== 'arrival_hour')));
+}
+
+function expectRowsClose(actual: ReadonlyArray<Record<string, unknown>>, expected: ReadonlyArray<Record<string, unknown>>): void {
+  expect(actual.length).toBe(expected.length);
+  const mismatches = actual.flatMap((row, i) =>
+    Object.keys({ ...row, ...expected[i] })
+      .filter((key) => !close(row[key], expected[i][key]) && JSON.stringify(row[key]) !== JSON.stringify(expected[i][key]))
+      .map((key) => ({ row: i, key, actual: row[key], expected: expected[i][key] })),
+  );
+  expect(mismatches.slice(0, 5)).toEqual([]);
+}
+
+let work: string;
+let lines: string[];
+let expected: Expected;
+let startedAt: number;
+let finishedAt: number;
+let plain: CliResult;
+let plainOutputs: Outputs;
+const chaos = new Map<number, { result: CliResult; outputs?: Outputs }>();
+
+function replay(out: string, extra: string[] = []): Promise<CliResult> {
+  return runCli(
+    ['local', '--events', path.join(work, 'events.ndjson'), '--once', '--out', out, '--state', `${out}-state`, '--quiet', ...extra],
+    { timeoutMs: 170_000 },
+  );
+}
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-replay-'));
+  startedAt = Date.now();
+  lines = generateEventLines({
+    count: 1_500,
+    nowMs: startedAt,
+    spanMs: 20 * 60_000,
+    disorderMs: 90_000,
+    seed: 20_261_121,
+    sensors: 12,
+    anomalyRate: 0.01,
+    invalidRate: 0.02,
+    lateRate: 0.02,
+    duplicateRate: 0.01,
+    idPrefix: 'replay',
+  });
+  fs.writeFileSync(path.join(work, 'events.ndjson'), `${lines.join('\n')}\n`);
+
+  plain = await replay(path.join(work, 'plain'));
+  plainOutputs = readOutputs(path.join(work, 'plain'));
+  const runs = await Promise.all(CHAOS_SEEDS.map((seed) => replay(path.join(work, `chaos-${seed}`), ['--chaos', String(seed)])));
+  CHAOS_SEEDS.forEach((seed, i) => {
+    const result = runs[i];
+    chaos.set(seed, { result, outputs: result.code === 0 ? readOutputs(path.join(work, `chaos-${seed}`)) : undefined });
+  });
+  finishedAt = Date.now();
+
+  const speed = toSpeedConfig(DEFAULT_CONFIG);
+  expected = recompute(lines, {
+    windows: speed.windows,
+    valueRules: speed.alertRules
+      .filter((r) => r.source === 'value')
+      .map((r) => ({ id: r.id, metric: r.metric, op: r.op, threshold: r.threshold, cooldownMs: r.cooldownMs, severity: r.severity })),
+    latenessMs: speed.latenessMs,
+    maxClockSkewMs: speed.maxClockSkewMs,
+    processingMs: startedAt,
+    arrivalDay: new Date(startedAt).toISOString().slice(0, 10),
+  });
+}, 600_000);
+
+afterAll(() => {
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('the replay exits 0 and prints the summary', () => {
+  expect(plain.stderr).toBe('');
+  expect(plain.code).toBe(0);
+  expect(JSON.parse(plain.stdout.trim())).toEqual(plainOutputs.summary);
+});
+
+test('summary counts equal the recomputation, and every record landed raw', () => {
+  expect(plainOutputs.summary).toEqual({ ...expected.summary, ingested: lines.length, rawLanded: lines.length });
+});
+
+test('aggregates equal the recomputation', () => {
+  expect(plainOutputs.aggregates.length).toBeGreaterThan(100);
+  expect(plainOutputs.aggregates).toEqual(expected.aggregates);
+});
+
+test('alerts equal the recomputation (two-way cooldown in stream order)', () => {
+  expect(plainOutputs.alerts.length).toBeGreaterThan(0);
+  expect(plainOutputs.alerts).toEqual(expected.alerts);
+});
+
+test('quarantine holds every malformed line with its reason, in file order', () => {
+  expect(plainOutputs.quarantine).toEqual(expected.quarantine);
+});
+
+test('the events table equals the recomputation and records the arrival hour', () => {
+  const crossedMidnight = new Date(startedAt).toISOString().slice(0, 10) !== new Date(finishedAt).toISOString().slice(0, 10);
+  if (crossedMidnight) return; // arrival dates differ within the run: the recomputation's one arrival day does not apply
+  const events = plainOutputs.tables.events;
+  const firstHour = Math.floor(startedAt / HOUR_MS) * HOUR_MS;
+  for (const row of events) {
+    const hour = Date.parse(String(row.arrival_hour));
+    expect(hour >= firstHour && hour <= finishedAt).toBe(true);
+  }
+  expect(withoutArrival(events)).toEqual(expected.tables.events);
+});
+
+test('hourly and daily statistics equal the recomputation', () => {
+  const crossedMidnight = new Date(startedAt).toISOString().slice(0, 10) !== new Date(finishedAt).toISOString().slice(0, 10);
+  if (crossedMidnight) return;
+  expectRowsClose(plainOutputs.tables.sensor_stats_hourly, expected.tables.sensor_stats_hourly);
+  expectRowsClose(plainOutputs.tables.sensor_stats_daily, expected.tables.sensor_stats_daily);
+});
+
+/** The runner's and chaos's final counters, from the run's log. */
+function finalCounters(out: string): { runner: Record<string, number>; chaos: Record<string, number> | null } {
+  const entries = readJsonl(path.join(`${out}-state`, 'sluice.log'));
+  const last = entries.filter((e) => e.message === 'final counters').pop();
+  return last?.details as { runner: Record<string, number>; chaos: Record<string, number> | null };
+}
+
+test.each(CHAOS_SEEDS)('--chaos %i injects crashes, throttles and redeliveries that the runner retries', (seed) => {
+  const { runner, chaos: faults } = finalCounters(path.join(work, `chaos-${seed}`));
+  expect(faults?.faultyInvocations).toBeGreaterThan(0);
+  expect(runner.retries + runner.redeliveries).toBeGreaterThan(0);
+  expect(runner.recordsSentToOnFailure).toBe(0);
+});
+
+test.each(CHAOS_SEEDS)('outputs under --chaos %i are identical to the run without chaos', (seed) => {
+  const run = chaos.get(seed);
+  expect(run?.result.stderr).toBe('');
+  expect(run?.result.code).toBe(0);
+  const outputs = run?.outputs as Outputs;
+  expect(outputs.summary).toEqual(plainOutputs.summary);
+  expect(outputs.aggregates).toEqual(plainOutputs.aggregates);
+  expect(outputs.alerts).toEqual(plainOutputs.alerts);
+  expect(outputs.quarantine).toEqual(plainOutputs.quarantine);
+  expect(withoutArrival(outputs.tables.events)).toEqual(withoutArrival(plainOutputs.tables.events));
+  expect(outputs.tables.sensor_stats_hourly).toEqual(plainOutputs.tables.sensor_stats_hourly);
+  expect(outputs.tables.sensor_stats_daily).toEqual(plainOutputs.tables.sensor_stats_daily);
+});
