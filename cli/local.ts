@@ -246,6 +246,7 @@ async function writeOutputs(
     rawLanded: await countRawRecords(pipeline.lakeDir),
     itemsWritten: aggregates.length,
     alerts: alerts.length,
+    drift: days.length > 0 ? pipeline.reconciliation.summary() : null,
   };
   await writeReplayOutputs(outDir, { aggregates, alerts, quarantine, tables, summary });
   return summary;

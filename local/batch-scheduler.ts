@@ -21,6 +21,11 @@ export interface BatchSchedulerOptions {
   readonly scheduledDays: () => string[];
   /** Runs before every batch run (e.g. copying quarantine objects into the lake). */
   readonly beforeRun?: () => Promise<void>;
+  /**
+   * Runs after every successful run, with the open lake and the days built, before the next run can
+   * start (e.g. the speed-vs-batch reconciliation). It reports its own failures; the run stays a success.
+   */
+  readonly afterRun?: (lake: LocalLake, days: readonly string[]) => Promise<unknown>;
   readonly onError?: (error: unknown) => void;
   /** @default Date.now */
   readonly now?: () => number;
@@ -108,6 +113,7 @@ export class BatchScheduler {
         this.lastError = null;
         this.state = 'idle';
         this.previews = await this.readPreviews(lake);
+        await this.options.afterRun?.(lake, days);
         return builds;
       } catch (error) {
         this.state = 'failed';

@@ -25,6 +25,7 @@ import { EventSourceRunner, eventSourceSettingsFromConfig, type RunnerLogEntry }
 import { startEmulators, type EmulatorPorts, type RunningEmulators } from './emulators/start';
 import { LocalFirehose } from './firehose';
 import { QuarantineMirror } from './quarantine-mirror';
+import { LocalReconciliation } from './reconcile';
 import { createLocalResources, type LocalResources } from './resources';
 import { SpeedAccounting } from './speed-accounting';
 
@@ -84,6 +85,8 @@ export class LocalPipeline {
     readonly quarantine: QuarantineMirror,
     readonly batch: BatchScheduler,
     readonly accounting: SpeedAccounting,
+    /** Speed-vs-batch drift, measured after every batch run. */
+    readonly reconciliation: LocalReconciliation,
     readonly chaos: Chaos | undefined,
     private readonly log: (entry: PipelineLogEntry) => void,
   ) {
@@ -184,6 +187,16 @@ export class LocalPipeline {
       cleanup.push(() => alerts.stop());
 
       const quarantine = new QuarantineMirror({ s3: clients.s3, bucket: resources.lakeBucketName, lakeDir });
+      const reconciliation = new LocalReconciliation({
+        dynamodb: clients.dynamodb,
+        tableName: resources.tableName,
+        lakeDir,
+        windows: speedConfig.windows,
+        tolerance: config.reconciliation.tolerance,
+        maxDifferences: config.reconciliation.maxDifferences,
+        onError: (error) =>
+          log({ level: 'error', component: 'batch', message: `reconciliation: ${String(error)}` }),
+      });
       const batch = new BatchScheduler({
         lakeDir,
         maxClockSkewMs: speedConfig.maxClockSkewMs,
@@ -193,6 +206,7 @@ export class LocalPipeline {
         beforeRun: async () => {
           await quarantine.sync();
         },
+        afterRun: (lake, days) => reconciliation.run(lake, days),
         onError: (error) => log({ level: 'error', component: 'batch', message: String(error) }),
       });
       batch.start();
@@ -211,6 +225,7 @@ export class LocalPipeline {
         quarantine,
         batch,
         accounting,
+        reconciliation,
         chaos,
         log,
       );

@@ -113,3 +113,83 @@ export async function reconcileLocal(options: LocalReconcileOptions): Promise<Re
   });
   return combineReports(reports, hourlyWindow ?? null, { tolerance, maxDifferences, now: now() });
 }
+
+/** The drift figures of a report, as summary.json and the dashboard show them: deterministic, no timestamps. */
+export interface DriftSummary {
+  readonly status: ReconciliationReport['status'];
+  readonly window: string | null;
+  readonly days: readonly string[];
+  readonly itemsCompared: number;
+  readonly itemsDiffering: number;
+  /** Rounded to 12 significant digits (sums folded in different batch splits differ in the last bits). */
+  readonly maxRelativeDifference: number;
+  readonly missingInSpeed: number;
+  readonly missingInBatch: number;
+  readonly message: string;
+}
+
+export function driftSummary(report: ReconciliationReport): DriftSummary {
+  return {
+    status: report.status,
+    window: report.window,
+    days: report.days,
+    itemsCompared: report.itemsCompared,
+    itemsDiffering: report.itemsDiffering,
+    maxRelativeDifference: Number(report.maxRelativeDifference.toPrecision(12)),
+    missingInSpeed: report.missingInSpeed,
+    missingInBatch: report.missingInBatch,
+    message: report.message,
+  };
+}
+
+export interface LocalReconciliationOptions extends Omit<
+  LocalReconcileOptions,
+  'lake' | 'days' | 'reportsLakeDir'
+> {
+  /** The local lake directory; each day's report goes to its `reports/reconciliation/`. */
+  readonly lakeDir: string;
+  /** Called when a reconciliation fails (the batch run it follows has succeeded regardless). */
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * Local mode's reconciliation step: run after each batch run over the days it built, keeping the
+ * latest report for the dashboard and summary.json.
+ */
+export class LocalReconciliation {
+  private report: ReconciliationReport | null = null;
+
+  constructor(private readonly options: LocalReconciliationOptions) {}
+
+  /** Reconciles `days` through an open lake (the batch runner's, between runs). */
+  async run(lake: LakeQueryRunner, days: readonly string[]): Promise<ReconciliationReport | undefined> {
+    try {
+      const o = this.options;
+      this.report = await reconcileLocal({
+        dynamodb: o.dynamodb,
+        tableName: o.tableName,
+        windows: o.windows,
+        tolerance: o.tolerance,
+        maxDifferences: o.maxDifferences,
+        now: o.now,
+        lake,
+        days,
+        reportsLakeDir: o.lakeDir,
+      });
+      return this.report;
+    } catch (error) {
+      this.options.onError?.(error);
+      return undefined;
+    }
+  }
+
+  /** The latest report, or null before the first batch run. */
+  get latest(): ReconciliationReport | null {
+    return this.report;
+  }
+
+  /** The latest drift figures, or null before the first batch run. */
+  summary(): DriftSummary | null {
+    return this.report ? driftSummary(this.report) : null;
+  }
+}

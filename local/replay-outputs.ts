@@ -8,7 +8,7 @@
  *   alerts.jsonl       alertId, ruleId, sensorId, metric, severity, value, threshold, eventTime
  *   quarantine.jsonl   reason, data (the raw record text; dataEncoding "base64" when not UTF-8)
  *   tables/<table>.jsonl  events, sensor_stats_hourly, sensor_stats_daily
- *   summary.json       lines, ingested, valid, invalid, late, rawLanded, itemsWritten, alerts
+ *   summary.json       lines, ingested, valid, invalid, late, rawLanded, itemsWritten, alerts, drift
  *
  * Floating-point results (sum, avg, table averages and deviations) are rounded to 12 significant
  * digits: the speed layer folds sums batch by batch, so a different split of the same records (a
@@ -23,6 +23,7 @@ import { CURATED_TABLES, RAW_PREFIX, type LakeColumnType } from '../lib/lake-tab
 import { parseStoredAggregate, type StoredAggregate } from '../lambdas/adapters/aggregate-store';
 import type { QuarantinedRecord } from '../lambdas/adapters/quarantine-writer';
 import type { ReceivedAlert } from './alert-collector';
+import type { DriftSummary } from './reconcile';
 
 export interface ReplaySummary {
   /** Records in the file (non-empty lines). */
@@ -38,6 +39,8 @@ export interface ReplaySummary {
   readonly itemsWritten: number;
   /** Distinct alerts. */
   readonly alerts: number;
+  /** Speed-vs-batch drift over the replay's days (local/reconcile.ts); null when the batch job did not run. */
+  readonly drift: DriftSummary | null;
 }
 
 export interface AggregateLine {

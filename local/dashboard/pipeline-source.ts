@@ -75,6 +75,7 @@ export class PipelineDashboardSource implements DashboardSource {
       })),
       quarantineByReason: accounting.invalidByReason,
       batch: batch.status(),
+      drift: this.pipeline.reconciliation.latest,
     };
   }
 

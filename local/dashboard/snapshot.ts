@@ -2,6 +2,7 @@
  * What the local dashboard shows, as one JSON document (`GET /api/snapshot`, and every second on the
  * `GET /api/stream` server-sent event stream). The page (static/app.js) only renders it.
  */
+import type { ReconciliationReport } from '../../core/reconcile';
 
 export interface DashboardTotals {
   /** Records read by the speed layer (each counted once, however often it was retried). */
@@ -78,6 +79,11 @@ export interface DashboardSnapshot {
   readonly recentAlerts: readonly DashboardAlert[];
   readonly quarantineByReason: Readonly<Record<string, number>>;
   readonly batch: BatchStatus;
+  /**
+   * Speed-vs-batch drift after the latest batch run (local/reconcile.ts), with its largest
+   * differences; null before the first run.
+   */
+  readonly drift?: ReconciliationReport | null;
 }
 
 /** Where the dashboard server gets its data. */

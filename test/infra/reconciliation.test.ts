@@ -143,7 +143,7 @@ describe('reconciliation', () => {
     const report = new AwsSolutionsChecks().validateScope(f.stack.node.root);
 
     const mine = report.violations.filter((v) =>
-      v.violatingResources.some((r) => r.constructPath.startsWith('Test/Reconciliation')),
+      v.violatingResources.some((r) => (r.constructPath ?? '').startsWith('Test/Reconciliation')),
     );
     expect(mine).toEqual([]);
   });

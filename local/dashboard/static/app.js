@@ -191,6 +191,56 @@
     charts.quarantine.update();
   }
 
+  function renderDrift(drift) {
+    var meta = document.getElementById('drift-meta');
+    var table = document.getElementById('drift-table');
+    var body = document.getElementById('drift-body');
+    body.innerHTML = '';
+    if (!drift) {
+      meta.textContent = 'No batch run yet.';
+      meta.className = 'drift-meta';
+      table.style.display = 'none';
+      return;
+    }
+    meta.textContent =
+      drift.status === 'compared'
+        ? 'drift: ' +
+          fmt(drift.itemsDiffering) +
+          ' of ' +
+          fmt(drift.itemsCompared) +
+          ' hourly items differ · max relative difference ' +
+          Number(drift.maxRelativeDifference).toPrecision(3) +
+          ' · window ' +
+          drift.window +
+          ' · ' +
+          drift.days.join(', ')
+        : drift.message;
+    meta.className = 'drift-meta' + (drift.itemsDiffering > 0 ? ' differs' : '');
+    var shown = drift.differences.slice(0, 8);
+    table.style.display = shown.length ? '' : 'none';
+    shown.forEach(function (d) {
+      var tr = document.createElement('tr');
+      var side = function (v) {
+        return v ? fmtValue(v[d.field]) : '–';
+      };
+      [
+        d.sensorId,
+        d.metric,
+        d.hourStart.replace('T', ' ').slice(0, 16),
+        d.kind,
+        d.field,
+        side(d.speed),
+        side(d.batch),
+        Number(d.relativeDifference).toPrecision(3),
+      ].forEach(function (v) {
+        var td = document.createElement('td');
+        td.textContent = v;
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+  }
+
   function renderBatch(batch) {
     var meta = 'state: ' + batch.state;
     if (batch.lastRunAt)
@@ -270,6 +320,7 @@
     renderAlerts(snapshot.recentAlerts);
     renderQuarantine(snapshot.quarantineByReason);
     renderBatch(snapshot.batch);
+    renderDrift(snapshot.drift);
   }
 
   function setStatus(live, text) {

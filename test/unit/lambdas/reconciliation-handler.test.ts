@@ -97,8 +97,9 @@ describe('reconciliation handler', () => {
     const added: Array<[string, number]> = [];
     jest.spyOn(metrics, 'addMetric').mockImplementation((name, _unit, value) => {
       added.push([name, value]);
+      return metrics;
     });
-    jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => undefined);
+    jest.spyOn(metrics, 'publishStoredMetrics').mockImplementation(() => metrics);
     // Unit level: a stand-in that answers every Query with the given items (the integration test
     // runs the same handler against dynalite).
     const dynamodb = { send: async () => ({ Items: options.items ?? [] }) } as unknown as DynamoDBClient;
