@@ -259,9 +259,9 @@ export function estimate(workload: Workload, settings: Settings, prices: Prices 
   );
   add(
     'CloudWatch',
-    '13 custom metrics, 14 alarm metrics, 1 dashboard',
+    '13 custom metrics, 12 alarm metrics, 1 dashboard',
     13 * prices.cloudwatchCustomMetricMonth +
-      14 * prices.cloudwatchAlarmMetricMonth +
+      12 * prices.cloudwatchAlarmMetricMonth +
       prices.cloudwatchDashboardMonth,
   );
   add('KMS', '3 customer-managed keys', 3 * prices.kmsKeyMonth);
