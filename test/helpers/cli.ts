@@ -23,16 +23,26 @@ function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 /** Runs `sluice <args>` to completion. */
-export function runCli(args: readonly string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: childEnv(options.env) });
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: childEnv(options.env),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`sluice ${args.join(' ')} did not finish within ${options.timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+      reject(
+        new Error(
+          `sluice ${args.join(' ')} did not finish within ${options.timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+        ),
+      );
     }, options.timeoutMs ?? 110_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -75,7 +85,11 @@ export function startCli(args: readonly string[], options: { env?: NodeJS.Proces
       new Promise((resolve, reject) => {
         const deadline = setTimeout(() => {
           cleanup();
-          reject(new Error(`no ${pattern} on stdout within ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+          reject(
+            new Error(
+              `no ${pattern} on stdout within ${timeoutMs} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+            ),
+          );
         }, timeoutMs);
         const check = (): void => {
           const match = stdout.match(pattern);
@@ -86,7 +100,9 @@ export function startCli(args: readonly string[], options: { env?: NodeJS.Proces
         };
         const onExit = (): void => {
           cleanup();
-          reject(new Error(`sluice exited before printing ${pattern}\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+          reject(
+            new Error(`sluice exited before printing ${pattern}\nstdout:\n${stdout}\nstderr:\n${stderr}`),
+          );
         };
         const cleanup = (): void => {
           clearTimeout(deadline);

@@ -57,7 +57,8 @@ export function check(line: string, nowMs: number, maxClockSkewMs: number): Chec
   } catch {
     return { ok: false, reason: 'not_json' };
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return { ok: false, reason: 'not_object' };
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    return { ok: false, reason: 'not_object' };
   const o = doc as Record<string, unknown>;
   const str = (field: string, valid: (s: string) => boolean, required: boolean): string | undefined => {
     const v = o[field];
@@ -77,12 +78,21 @@ export function check(line: string, nowMs: number, maxClockSkewMs: number): Chec
   const ts = o.timestamp;
   if (ts === undefined || ts === null) return { ok: false, reason: 'missing_field:timestamp' };
   if (typeof ts !== 'string' && typeof ts !== 'number') return { ok: false, reason: 'bad_type:timestamp' };
-  const eventTime = typeof ts === 'number' ? (Number.isInteger(ts) && ts >= 0 ? ts : NaN) : ISO.test(ts) ? Date.parse(ts) : NaN;
+  const eventTime =
+    typeof ts === 'number'
+      ? Number.isInteger(ts) && ts >= 0
+        ? ts
+        : NaN
+      : ISO.test(ts)
+        ? Date.parse(ts)
+        : NaN;
   if (!Number.isFinite(eventTime)) return { ok: false, reason: 'bad_value:timestamp' };
   const attributes = o.attributes;
   if (attributes !== undefined && attributes !== null) {
-    if (typeof attributes !== 'object' || Array.isArray(attributes)) return { ok: false, reason: 'bad_type:attributes' };
-    if (!Object.values(attributes).every((v) => typeof v === 'string')) return { ok: false, reason: 'bad_value:attributes' };
+    if (typeof attributes !== 'object' || Array.isArray(attributes))
+      return { ok: false, reason: 'bad_type:attributes' };
+    if (!Object.values(attributes).every((v) => typeof v === 'string'))
+      return { ok: false, reason: 'bad_value:attributes' };
   }
   if (eventTime > nowMs + maxClockSkewMs) return { ok: false, reason: 'future_timestamp' };
   return {
@@ -131,7 +141,14 @@ function stats(values: readonly number[]): Record<string, number | null> {
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export interface Expected {
-  readonly summary: { lines: number; valid: number; invalid: number; late: number; itemsWritten: number; alerts: number };
+  readonly summary: {
+    lines: number;
+    valid: number;
+    invalid: number;
+    late: number;
+    itemsWritten: number;
+    alerts: number;
+  };
   readonly aggregates: Array<Record<string, unknown>>;
   readonly alerts: Array<Record<string, unknown>>;
   readonly quarantine: Array<{ reason: string; data: string }>;
@@ -155,13 +172,36 @@ export function recompute(lines: readonly string[], options: RecomputeOptions): 
   }
 
   // Speed layer: every valid, non-late record (duplicates included) in every covering window.
-  const items = new Map<string, { sensorId: string; metric: string; window: string; start: number; end: number; count: number; cents: number; min: number; max: number }>();
+  const items = new Map<
+    string,
+    {
+      sensorId: string;
+      metric: string;
+      window: string;
+      start: number;
+      end: number;
+      count: number;
+      cents: number;
+      min: number;
+      max: number;
+    }
+  >();
   for (const e of speed) {
     for (const w of options.windows) {
       const latest = Math.floor(e.eventTime / w.hopMs) * w.hopMs;
       for (let start = latest; start > e.eventTime - w.sizeMs; start -= w.hopMs) {
         const key = `${e.sensorId}|${e.metric}|${w.name}|${start}`;
-        const item = items.get(key) ?? { sensorId: e.sensorId, metric: e.metric, window: w.name, start, end: start + w.sizeMs, count: 0, cents: 0, min: Infinity, max: -Infinity };
+        const item = items.get(key) ?? {
+          sensorId: e.sensorId,
+          metric: e.metric,
+          window: w.name,
+          start,
+          end: start + w.sizeMs,
+          count: 0,
+          cents: 0,
+          min: Infinity,
+          max: -Infinity,
+        };
         item.count++;
         item.cents += cents(e.value);
         item.min = Math.min(item.min, e.value);
@@ -171,7 +211,13 @@ export function recompute(lines: readonly string[], options: RecomputeOptions): 
     }
   }
   const aggregates = [...items.values()]
-    .sort((a, b) => compare(a.sensorId, b.sensorId) || compare(a.metric, b.metric) || compare(a.window, b.window) || a.start - b.start)
+    .sort(
+      (a, b) =>
+        compare(a.sensorId, b.sensorId) ||
+        compare(a.metric, b.metric) ||
+        compare(a.window, b.window) ||
+        a.start - b.start,
+    )
     .map((i) => ({
       sensorId: i.sensorId,
       metric: i.metric,
@@ -234,34 +280,52 @@ export function recompute(lines: readonly string[], options: RecomputeOptions): 
       value: e.value,
       unit: e.unit ?? null,
       event_time: iso(e.eventTime),
-      attributes: e.attributes ? Object.fromEntries(Object.entries(e.attributes).sort((a, b) => compare(a[0], b[0]))) : null,
+      attributes: e.attributes
+        ? Object.fromEntries(Object.entries(e.attributes).sort((a, b) => compare(a[0], b[0])))
+        : null,
       dt: day(e.eventTime),
     }))
     .sort(
       (a, b) =>
-        compare(a.dt, b.dt) || compare(a.sensor_id, b.sensor_id) || compare(a.metric, b.metric) || compare(a.event_time, b.event_time) || compare(a.event_id, b.event_id),
+        compare(a.dt, b.dt) ||
+        compare(a.sensor_id, b.sensor_id) ||
+        compare(a.metric, b.metric) ||
+        compare(a.event_time, b.event_time) ||
+        compare(a.event_id, b.event_id),
     );
-  const group = (keyOf: (e: (typeof events)[number]) => string): Map<string, Array<(typeof events)[number]>> => {
+  const group = (
+    keyOf: (e: (typeof events)[number]) => string,
+  ): Map<string, Array<(typeof events)[number]>> => {
     const groups = new Map<string, Array<(typeof events)[number]>>();
     for (const e of events) groups.set(keyOf(e), [...(groups.get(keyOf(e)) ?? []), e]);
     return groups;
   };
   const hourOf = (t: string): string => `${t.slice(0, 13)}:00:00.000Z`;
-  const hourly = [...group((e) => `${e.dt}|${e.sensor_id}|${e.metric}|${hourOf(e.event_time)}`).values()].map((list) => ({
-    sensor_id: list[0].sensor_id,
-    metric: list[0].metric,
-    hour_start: hourOf(list[0].event_time),
-    ...stats(list.map((e) => e.value)),
-    dt: list[0].dt,
-  }));
-  hourly.sort((a, b) => compare(a.dt, b.dt) || compare(a.sensor_id, b.sensor_id) || compare(a.metric, b.metric) || compare(a.hour_start, b.hour_start));
+  const hourly = [...group((e) => `${e.dt}|${e.sensor_id}|${e.metric}|${hourOf(e.event_time)}`).values()].map(
+    (list) => ({
+      sensor_id: list[0].sensor_id,
+      metric: list[0].metric,
+      hour_start: hourOf(list[0].event_time),
+      ...stats(list.map((e) => e.value)),
+      dt: list[0].dt,
+    }),
+  );
+  hourly.sort(
+    (a, b) =>
+      compare(a.dt, b.dt) ||
+      compare(a.sensor_id, b.sensor_id) ||
+      compare(a.metric, b.metric) ||
+      compare(a.hour_start, b.hour_start),
+  );
   const daily = [...group((e) => `${e.dt}|${e.sensor_id}|${e.metric}`).values()].map((list) => ({
     sensor_id: list[0].sensor_id,
     metric: list[0].metric,
     ...stats(list.map((e) => e.value)),
     dt: list[0].dt,
   }));
-  daily.sort((a, b) => compare(a.dt, b.dt) || compare(a.sensor_id, b.sensor_id) || compare(a.metric, b.metric));
+  daily.sort(
+    (a, b) => compare(a.dt, b.dt) || compare(a.sensor_id, b.sensor_id) || compare(a.metric, b.metric),
+  );
 
   return {
     summary: {

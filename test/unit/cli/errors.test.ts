@@ -1,0 +1,51 @@
+import { ConfigError } from '../../../lib/config';
+import { reportError, UsageError, UserError } from '../../../cli/errors';
+
+test('a user error is its message on one line with exit code 1', () => {
+  expect(reportError(new UserError('no local Sluice is running'))).toEqual({
+    message: 'no local Sluice is running',
+    exitCode: 1,
+  });
+});
+
+test('a usage error is a user error', () => {
+  expect(reportError(new UsageError('--once needs --events FILE')).exitCode).toBe(1);
+});
+
+test('a config error lists every issue on one line', () => {
+  const report = reportError(
+    new ConfigError(['stage: got "X"; must be lowercase', 'lateness: got "1"; must be a duration']),
+  );
+  expect(report).toEqual({
+    message:
+      'Invalid Sluice config: stage: got "X"; must be lowercase; lateness: got "1"; must be a duration',
+    exitCode: 1,
+  });
+});
+
+test('an AWS service error is shown with its name and exit code 1', () => {
+  const error = Object.assign(new Error('Stream x under account 1 not found.'), {
+    name: 'ResourceNotFoundException',
+    $metadata: { httpStatusCode: 400 },
+  });
+  expect(reportError(error)).toEqual({
+    message: 'AWS ResourceNotFoundException: Stream x under account 1 not found.',
+    exitCode: 1,
+  });
+});
+
+test('missing AWS credentials point to --local', () => {
+  const error = Object.assign(new Error('Could not load credentials from any providers'), {
+    name: 'CredentialsProviderError',
+  });
+  expect(reportError(error).message).toMatch(/no AWS credentials found.*--local/);
+});
+
+test('an unexpected error exits 2 and keeps its stack for SLUICE_DEBUG', () => {
+  const report = reportError(new TypeError('x is undefined'));
+  expect(report.exitCode).toBe(2);
+  expect(report.message).toBe(
+    'unexpected error: TypeError: x is undefined (set SLUICE_DEBUG=1 for the stack trace)',
+  );
+  expect(report.stack).toContain('TypeError');
+});
