@@ -11,7 +11,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CreateStreamCommand, type KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
+import {
+  CreateStreamCommand,
+  waitUntilStreamExists,
+  type KinesisClient,
+  PutRecordsCommand,
+} from '@aws-sdk/client-kinesis';
 import { LocalLake } from '../../local/batch/duckdb-runner';
 import { formatDay } from '../../local/batch/sql-template';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
@@ -143,6 +148,10 @@ beforeAll(async () => {
   emulators = await startEmulatorProcess();
   clients = createLocalClients(emulators.endpoints);
   await clients.kinesis.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 3 }));
+  await waitUntilStreamExists(
+    { client: clients.kinesis, maxWaitTime: 30, minDelay: 0.1, maxDelay: 0.2 },
+    { StreamName: STREAM },
+  );
   lakeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-batch-pipeline-'));
 
   const nowMs = Date.now();
