@@ -36,7 +36,7 @@ export function nagFindings(app: App, scope: IConstruct): string[] {
     .validateScope(app)
     .violations.flatMap((v) =>
       v.violatingResources
-        .filter((r) => r.constructPath.startsWith(prefix))
+        .filter((r) => (r.constructPath ?? '').startsWith(prefix))
         .map((r) => `${v.ruleName} ${r.constructPath}`),
     );
 }
