@@ -2,69 +2,27 @@
  * The replay contract end to end: `sluice local --events FILE --once --out DIR [--chaos SEED]` on a
  * file with out-of-order timestamps, anomalies, malformed, late and duplicate records. The outputs
  * must equal an independent recomputation, and stay the same under the runner's fault injection.
+ * (The same check on 100,000 events is test/e2e/replay-100k.test.ts, run on demand.)
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DEFAULT_CONFIG, toSpeedConfig } from '../../lib/config';
 import { generateEventLines } from '../../local/demo-producer';
 import { runCli, type CliResult } from '../helpers/cli';
-import { close, recompute, type Expected } from '../helpers/recompute';
+import type { Expected } from '../helpers/recompute';
+import {
+  contractSummary,
+  crossedMidnight,
+  expectedOutputs,
+  readJsonl,
+  readOutputs,
+  rowMismatches,
+  withoutArrival,
+  type ReplayOutputs,
+} from '../helpers/replay-check';
 
 const CHAOS_SEEDS = [11, 23, 37];
 const HOUR_MS = 3_600_000;
-
-interface Outputs {
-  readonly summary: Record<string, number>;
-  readonly aggregates: unknown[];
-  readonly alerts: unknown[];
-  readonly quarantine: unknown[];
-  readonly tables: Record<string, Array<Record<string, unknown>>>;
-}
-
-function readJsonl(file: string): Array<Record<string, unknown>> {
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map((line) => JSON.parse(line) as Record<string, unknown>);
-}
-
-function readOutputs(dir: string): Outputs {
-  return {
-    summary: JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as Record<string, number>,
-    aggregates: readJsonl(path.join(dir, 'aggregates.jsonl')),
-    alerts: readJsonl(path.join(dir, 'alerts.jsonl')),
-    quarantine: readJsonl(path.join(dir, 'quarantine.jsonl')),
-    tables: Object.fromEntries(
-      ['events', 'sensor_stats_hourly', 'sensor_stats_daily'].map((t) => [
-        t,
-        readJsonl(path.join(dir, 'tables', `${t}.jsonl`)),
-      ]),
-    ),
-  };
-}
-
-/** The events table without `arrival_hour`, which depends on when the replay ran. */
-function withoutArrival(rows: ReadonlyArray<Record<string, unknown>>): Array<Record<string, unknown>> {
-  return rows.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => key !== 'arrival_hour')));
-}
-
-function expectRowsClose(
-  actual: ReadonlyArray<Record<string, unknown>>,
-  expected: ReadonlyArray<Record<string, unknown>>,
-): void {
-  expect(actual.length).toBe(expected.length);
-  const mismatches = actual.flatMap((row, i) =>
-    Object.keys({ ...row, ...expected[i] })
-      .filter(
-        (key) =>
-          !close(row[key], expected[i][key]) && JSON.stringify(row[key]) !== JSON.stringify(expected[i][key]),
-      )
-      .map((key) => ({ row: i, key, actual: row[key], expected: expected[i][key] })),
-  );
-  expect(mismatches.slice(0, 5)).toEqual([]);
-}
 
 let work: string;
 let lines: string[];
@@ -72,8 +30,8 @@ let expected: Expected;
 let startedAt: number;
 let finishedAt: number;
 let plain: CliResult;
-let plainOutputs: Outputs;
-const chaos = new Map<number, { result: CliResult; outputs?: Outputs }>();
+let plainOutputs: ReplayOutputs;
+const chaos = new Map<number, { result: CliResult; outputs?: ReplayOutputs }>();
 
 function replay(out: string, extra: string[] = []): Promise<CliResult> {
   return runCli(
@@ -91,6 +49,16 @@ function replay(out: string, extra: string[] = []): Promise<CliResult> {
     ],
     { timeoutMs: 170_000 },
   );
+}
+
+/** The runner's and chaos's final counters, from the run's log. */
+function finalCounters(out: string): {
+  runner: Record<string, number>;
+  chaos: Record<string, number> | null;
+} {
+  const entries = readJsonl(path.join(`${out}-state`, 'sluice.log'));
+  const last = entries.filter((e) => e.message === 'final counters').pop();
+  return last?.details as { runner: Record<string, number>; chaos: Record<string, number> | null };
 }
 
 beforeAll(async () => {
@@ -124,44 +92,12 @@ beforeAll(async () => {
     });
   });
   finishedAt = Date.now();
-
-  const speed = toSpeedConfig(DEFAULT_CONFIG);
-  expected = recompute(lines, {
-    windows: speed.windows,
-    valueRules: speed.alertRules
-      .filter((r) => r.source === 'value')
-      .map((r) => ({
-        id: r.id,
-        metric: r.metric,
-        op: r.op,
-        threshold: r.threshold,
-        cooldownMs: r.cooldownMs,
-        severity: r.severity,
-      })),
-    latenessMs: speed.latenessMs,
-    maxClockSkewMs: speed.maxClockSkewMs,
-    processingMs: startedAt,
-    arrivalDay: new Date(startedAt).toISOString().slice(0, 10),
-  });
+  expected = expectedOutputs(lines, startedAt);
 }, 600_000);
 
 afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
-
-/** The summary fields of the replay contract (summary.json may carry more). */
-const SUMMARY_FIELDS = [
-  'lines',
-  'ingested',
-  'valid',
-  'invalid',
-  'late',
-  'rawLanded',
-  'itemsWritten',
-  'alerts',
-];
-const contractSummary = (summary: Record<string, unknown>): Record<string, unknown> =>
-  Object.fromEntries(SUMMARY_FIELDS.map((field) => [field, summary[field]]));
 
 test('the replay exits 0 and prints the summary', () => {
   expect(plain.stderr).toBe('');
@@ -192,9 +128,7 @@ test('quarantine holds every malformed line with its reason, in file order', () 
 });
 
 test('the events table equals the recomputation and records the arrival hour', () => {
-  const crossedMidnight =
-    new Date(startedAt).toISOString().slice(0, 10) !== new Date(finishedAt).toISOString().slice(0, 10);
-  if (crossedMidnight) return; // arrival dates differ within the run: the recomputation's one arrival day does not apply
+  if (crossedMidnight(startedAt, finishedAt)) return;
   const events = plainOutputs.tables.events;
   const firstHour = Math.floor(startedAt / HOUR_MS) * HOUR_MS;
   for (const row of events) {
@@ -205,38 +139,27 @@ test('the events table equals the recomputation and records the arrival hour', (
 });
 
 test('hourly and daily statistics equal the recomputation', () => {
-  const crossedMidnight =
-    new Date(startedAt).toISOString().slice(0, 10) !== new Date(finishedAt).toISOString().slice(0, 10);
-  if (crossedMidnight) return;
-  expectRowsClose(plainOutputs.tables.sensor_stats_hourly, expected.tables.sensor_stats_hourly);
-  expectRowsClose(plainOutputs.tables.sensor_stats_daily, expected.tables.sensor_stats_daily);
+  if (crossedMidnight(startedAt, finishedAt)) return;
+  expect(rowMismatches(plainOutputs.tables.sensor_stats_hourly, expected.tables.sensor_stats_hourly)).toEqual(
+    [],
+  );
+  expect(rowMismatches(plainOutputs.tables.sensor_stats_daily, expected.tables.sensor_stats_daily)).toEqual(
+    [],
+  );
 });
 
-/** The runner's and chaos's final counters, from the run's log. */
-function finalCounters(out: string): {
-  runner: Record<string, number>;
-  chaos: Record<string, number> | null;
-} {
-  const entries = readJsonl(path.join(`${out}-state`, 'sluice.log'));
-  const last = entries.filter((e) => e.message === 'final counters').pop();
-  return last?.details as { runner: Record<string, number>; chaos: Record<string, number> | null };
-}
-
-test.each(CHAOS_SEEDS)(
-  '--chaos %i injects crashes, throttles and redeliveries that the runner retries',
-  (seed) => {
-    const { runner, chaos: faults } = finalCounters(path.join(work, `chaos-${seed}`));
-    expect(faults?.faultyInvocations).toBeGreaterThan(0);
-    expect(runner.retries + runner.redeliveries).toBeGreaterThan(0);
-    expect(runner.recordsSentToOnFailure).toBe(0);
-  },
-);
+test.each(CHAOS_SEEDS)('--chaos %i injects faults that the runner retries', (seed) => {
+  const { runner, chaos: faults } = finalCounters(path.join(work, `chaos-${seed}`));
+  expect(faults?.faultyInvocations).toBeGreaterThan(0);
+  expect(runner.retries + runner.redeliveries).toBeGreaterThan(0);
+  expect(runner.recordsSentToOnFailure).toBe(0);
+});
 
 test.each(CHAOS_SEEDS)('outputs under --chaos %i are identical to the run without chaos', (seed) => {
   const run = chaos.get(seed);
   expect(run?.result.stderr).toBe('');
   expect(run?.result.code).toBe(0);
-  const outputs = run?.outputs as Outputs;
+  const outputs = run?.outputs as ReplayOutputs;
   expect(outputs.summary).toEqual(plainOutputs.summary);
   expect(outputs.aggregates).toEqual(plainOutputs.aggregates);
   expect(outputs.alerts).toEqual(plainOutputs.alerts);

@@ -1,0 +1,108 @@
+/**
+ * Reading a replay's output directory (the contract of `sluice local --events FILE --once --out DIR`)
+ * and comparing it with the independent recomputation (recompute.ts).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DEFAULT_CONFIG, toSpeedConfig } from '../../lib/config';
+import { close, recompute, type Expected } from './recompute';
+
+export interface ReplayOutputs {
+  readonly summary: Record<string, number>;
+  readonly aggregates: Array<Record<string, unknown>>;
+  readonly alerts: Array<Record<string, unknown>>;
+  readonly quarantine: Array<Record<string, unknown>>;
+  readonly tables: Record<string, Array<Record<string, unknown>>>;
+}
+
+/** The summary fields of the replay contract (summary.json may carry more). */
+export const SUMMARY_FIELDS = [
+  'lines',
+  'ingested',
+  'valid',
+  'invalid',
+  'late',
+  'rawLanded',
+  'itemsWritten',
+  'alerts',
+];
+
+export function contractSummary(summary: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(SUMMARY_FIELDS.map((field) => [field, summary[field]]));
+}
+
+export function readJsonl(file: string): Array<Record<string, unknown>> {
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+export function readOutputs(dir: string): ReplayOutputs {
+  return {
+    summary: JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as Record<string, number>,
+    aggregates: readJsonl(path.join(dir, 'aggregates.jsonl')),
+    alerts: readJsonl(path.join(dir, 'alerts.jsonl')),
+    quarantine: readJsonl(path.join(dir, 'quarantine.jsonl')),
+    tables: Object.fromEntries(
+      ['events', 'sensor_stats_hourly', 'sensor_stats_daily'].map((t) => [
+        t,
+        readJsonl(path.join(dir, 'tables', `${t}.jsonl`)),
+      ]),
+    ),
+  };
+}
+
+/** The events table without `arrival_hour`, which depends on when the replay ran. */
+export function withoutArrival(rows: ReadonlyArray<Record<string, unknown>>): Array<Record<string, unknown>> {
+  return rows.map((row) => Object.fromEntries(Object.entries(row).filter(([key]) => key !== 'arrival_hour')));
+}
+
+/** Fields of `actual` rows that differ from `expected` beyond floating-point noise (first few). */
+export function rowMismatches(
+  actual: ReadonlyArray<Record<string, unknown>>,
+  expected: ReadonlyArray<Record<string, unknown>>,
+): Array<{ row: number; key: string; actual: unknown; expected: unknown }> {
+  if (actual.length !== expected.length) {
+    return [{ row: -1, key: 'length', actual: actual.length, expected: expected.length }];
+  }
+  return actual
+    .flatMap((row, i) =>
+      Object.keys({ ...row, ...expected[i] })
+        .filter(
+          (key) =>
+            !close(row[key], expected[i][key]) &&
+            JSON.stringify(row[key]) !== JSON.stringify(expected[i][key]),
+        )
+        .map((key) => ({ row: i, key, actual: row[key], expected: expected[i][key] })),
+    )
+    .slice(0, 5);
+}
+
+/** What the default config's pipeline must produce from `lines`, replayed at `processingMs`. */
+export function expectedOutputs(lines: readonly string[], processingMs: number): Expected {
+  const speed = toSpeedConfig(DEFAULT_CONFIG);
+  return recompute(lines, {
+    windows: speed.windows,
+    valueRules: speed.alertRules
+      .filter((r) => r.source === 'value')
+      .map((r) => ({
+        id: r.id,
+        metric: r.metric,
+        op: r.op,
+        threshold: r.threshold,
+        cooldownMs: r.cooldownMs,
+        severity: r.severity,
+      })),
+    latenessMs: speed.latenessMs,
+    maxClockSkewMs: speed.maxClockSkewMs,
+    processingMs,
+    arrivalDay: new Date(processingMs).toISOString().slice(0, 10),
+  });
+}
+
+/** Whether the replay ran across midnight UTC (then the recomputation's single arrival day does not apply). */
+export function crossedMidnight(startedAt: number, finishedAt: number): boolean {
+  return new Date(startedAt).toISOString().slice(0, 10) !== new Date(finishedAt).toISOString().slice(0, 10);
+}
