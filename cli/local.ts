@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { durationMs, loadConfig, type SluiceConfig } from '../lib/config';
 import { TrafficGenerator } from '../local/demo-producer';
 import { startDashboardServer, type DashboardServer } from '../local/dashboard/server';
@@ -75,11 +75,10 @@ export function localCommand(): Command {
     .option('--rate <n>', 'demo events per second', numberOption(0.1, 100_000), 40)
     .option('--sensors <n>', 'demo sensors', integerOption(1, 100_000), 12)
     .option('--seed <n>', 'seed of the demo traffic (default: random)', integerOption(0, 2 ** 32 - 1))
-    .option(
-      '--batch-every <duration>',
-      'time between batch job runs',
-      durationOption(5_000, 86_400_000),
-      120_000,
+    .addOption(
+      new Option('--batch-every <duration>', 'time between batch job runs, e.g. 30s, 5m')
+        .argParser(durationOption(5_000, 86_400_000))
+        .default(120_000, '2m'),
     )
     .option('--no-batch', 'do not run the batch job on a schedule')
     .option(

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { durationMs, loadConfig } from '../lib/config';
 import { generateEventLines, TrafficGenerator } from '../local/demo-producer';
 import { createLocalClients, destroyLocalClients } from '../local/endpoints';
@@ -40,7 +40,11 @@ export function produceCommand(): Command {
     )
     .option('--rate <n>', 'events per second', numberOption(0.1, 1_000_000), 100)
     .option('--sensors <n>', 'number of sensors', integerOption(1, 100_000), 20)
-    .option('--duration <duration>', 'how long to produce', durationOption(1_000, 7 * 86_400_000), 60_000)
+    .addOption(
+      new Option('--duration <duration>', 'how long to produce, e.g. 30s, 5m')
+        .argParser(durationOption(1_000, 7 * 86_400_000))
+        .default(60_000, '60s'),
+    )
     .option(
       '--count <n>',
       'send exactly this many events (instead of --duration)',
