@@ -1,12 +1,16 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Size, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { AggregatesTable } from './aggregates-table';
 import { AlertsTopic } from './alerts-topic';
+import { AnalyticsWorkgroup } from './analytics-workgroup';
+import { BatchJob } from './batch-job';
+import { LakeCatalog } from './catalog';
 import { durationMs, type SluiceConfig, toSpeedConfig } from './config';
 import { DataLake } from './data-lake';
 import { IngestStream } from './ingest-stream';
 import { OpsTopic } from './ops-topic';
+import { RawLanding } from './raw-landing';
 import { StreamProcessor } from './stream-processor';
 
 export interface SluiceStackProps extends StackProps {
@@ -33,6 +37,14 @@ export class SluiceStack extends Stack {
   public readonly ops: OpsTopic;
   /** Kinesis ──► stream-processor Lambda ──► DynamoDB / SNS alerts / S3 quarantine; on failure ──► SQS DLQ */
   public readonly processor: StreamProcessor;
+  /** Kinesis ──► Firehose ──► S3 raw/ (gzip NDJSON by arrival hour) */
+  public readonly rawLanding: RawLanding;
+  /** Glue database and tables (partition projection) over raw/, curated/ and quarantine/ */
+  public readonly catalog: LakeCatalog;
+  /** Athena workgroup (enforced settings, scan limit) and saved queries */
+  public readonly analytics: AnalyticsWorkgroup;
+  /** EventBridge Scheduler ──► Step Functions ──► Athena: rebuilds curated tables daily */
+  public readonly batchJob: BatchJob;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps) {
     super(scope, id, {
@@ -75,8 +87,32 @@ export class SluiceStack extends Stack {
 
     // ── batch layer ─────────────────────────────────────────────────────────────────────────────
     // Kinesis ──► Firehose ──► S3 raw/; Glue tables; Athena workgroup; scheduled batch job.
-    // Wire the batch-layer constructs here, from this.ingest.stream, this.lake (bucket,
-    // encryptionKey, LAKE_PREFIXES), this.ops and this.config.
+    this.rawLanding = new RawLanding(this, 'RawLanding', {
+      stream: this.ingest.stream,
+      bucket: this.lake.bucket,
+      bufferInterval: seconds(config.firehose.bufferInterval),
+      bufferSize: Size.mebibytes(config.firehose.bufferSizeMiB),
+      logRetention: config.logRetentionDays as logs.RetentionDays,
+    });
+    this.catalog = new LakeCatalog(this, 'Catalog', {
+      bucket: this.lake.bucket,
+      databaseName: `sluice_${config.stage.replace(/-/g, '_')}`,
+    });
+    this.analytics = new AnalyticsWorkgroup(this, 'AnalyticsWorkgroup', {
+      bucket: this.lake.bucket,
+      database: this.catalog.database,
+      workGroupName: `sluice-${config.stage}`,
+      bytesScannedCutoffPerQuery: config.batch.bytesScannedCutoffPerQuery,
+    });
+    this.batchJob = new BatchJob(this, 'BatchJob', {
+      bucket: this.lake.bucket,
+      catalog: this.catalog,
+      workgroup: this.analytics,
+      opsTopic: this.ops.topic,
+      schedule: config.batch.schedule,
+      maxClockSkew: seconds(config.maxClockSkew),
+      logRetention: config.logRetentionDays as logs.RetentionDays,
+    });
 
     // ── observability ───────────────────────────────────────────────────────────────────────────
     // Dashboard and alarms (from the resources' metric methods) ──► this.ops.topic: wire here.
@@ -92,5 +128,8 @@ export class SluiceStack extends Stack {
     new CfnOutput(this, 'OpsTopicArn', { value: this.ops.topic.topicArn });
     new CfnOutput(this, 'LakeBucketName', { value: this.lake.bucket.bucketName });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.processor.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'GlueDatabaseName', { value: this.catalog.database.databaseName });
+    new CfnOutput(this, 'AthenaWorkGroupName', { value: this.analytics.workGroupName });
+    new CfnOutput(this, 'BatchStateMachineArn', { value: this.batchJob.stateMachine.stateMachineArn });
   }
 }

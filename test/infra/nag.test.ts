@@ -112,7 +112,42 @@ describe('cdk-nag AwsSolutions checks', () => {
       .sort();
 
     expect(ids).toEqual([
+      'BatchJob/StateMachine AwsSolutions-SF2',
+      'BatchJob/StateMachine/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      'BatchJob/StateMachine/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+      'BatchJob/StateMachine/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:Abort*]',
+      'BatchJob/StateMachine/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:DeleteObject*]',
+      'BatchJob/StateMachine/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:GetBucket*]',
+      'BatchJob/StateMachine/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:GetObject*]',
+      'BatchJob/StateMachine/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:List*]',
+      'BatchJob/StateMachine/Role/DefaultPolicy AwsSolutions-IAM5[Resource::*]',
+      expect.stringMatching(
+        /^BatchJob\/StateMachine\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/athena-results\/\*\]$/,
+      ),
+      expect.stringMatching(
+        /^BatchJob\/StateMachine\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/curated\/events\/\*\]$/,
+      ),
+      expect.stringMatching(
+        /^BatchJob\/StateMachine\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/curated\/sensor_stats_daily\/\*\]$/,
+      ),
+      expect.stringMatching(
+        /^BatchJob\/StateMachine\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/curated\/sensor_stats_hourly\/\*\]$/,
+      ),
+      expect.stringMatching(
+        /^BatchJob\/StateMachine\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/raw\/\*\]$/,
+      ),
       'DataLake/AccessLogs AwsSolutions-S1',
+      'RawLanding/DeliveryStream AwsSolutions-KDF1',
+      'RawLanding/DeliveryStream/S3 Destination Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      'RawLanding/DeliveryStream/S3 Destination Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+      'RawLanding/DeliveryStream/S3 Destination Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:Abort*]',
+      'RawLanding/DeliveryStream/S3 Destination Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:DeleteObject*]',
+      'RawLanding/DeliveryStream/S3 Destination Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:GetBucket*]',
+      'RawLanding/DeliveryStream/S3 Destination Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:GetObject*]',
+      'RawLanding/DeliveryStream/S3 Destination Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:List*]',
+      expect.stringMatching(
+        /^RawLanding\/DeliveryStream\/S3 Destination Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/\*\]$/,
+      ),
       'StreamProcessor/DeadLetterQueue AwsSolutions-SQS3',
       'StreamProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       'StreamProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
