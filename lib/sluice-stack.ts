@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Size, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { findHourlyWindow } from '../core/reconcile';
 import { AggregatesTable } from './aggregates-table';
 import { AlertsTopic } from './alerts-topic';
 import { AnalyticsWorkgroup } from './analytics-workgroup';
@@ -9,8 +10,11 @@ import { LakeCatalog } from './catalog';
 import { durationMs, type SluiceConfig, toSpeedConfig } from './config';
 import { DataLake } from './data-lake';
 import { IngestStream } from './ingest-stream';
+import { OpsAlarms } from './ops-alarms';
+import { OpsDashboard } from './ops-dashboard';
 import { OpsTopic } from './ops-topic';
 import { RawLanding } from './raw-landing';
+import { Reconciliation } from './reconciliation';
 import { StreamProcessor } from './stream-processor';
 
 export interface SluiceStackProps extends StackProps {
@@ -45,6 +49,12 @@ export class SluiceStack extends Stack {
   public readonly analytics: AnalyticsWorkgroup;
   /** EventBridge Scheduler ──► Step Functions ──► Athena: rebuilds curated tables daily */
   public readonly batchJob: BatchJob;
+  /** Batch run succeeded ──► reconciliation λ: speed-vs-batch drift (metrics, S3 report) */
+  public readonly reconciliation: Reconciliation;
+  /** CloudWatch alarms ──► ops topic */
+  public readonly alarms: OpsAlarms;
+  /** CloudWatch dashboard `Sluice-<stage>` */
+  public readonly dashboard: OpsDashboard;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps) {
     super(scope, id, {
@@ -115,7 +125,49 @@ export class SluiceStack extends Stack {
     });
 
     // ── observability ───────────────────────────────────────────────────────────────────────────
-    // Dashboard and alarms (from the resources' metric methods) ──► this.ops.topic: wire here.
+    // Batch run succeeded ──► reconciliation λ (Athena + DynamoDB) ──► drift metrics, S3 report.
+    this.reconciliation = new Reconciliation(this, 'Reconciliation', {
+      table: this.aggregates.table,
+      bucket: this.lake.bucket,
+      catalog: this.catalog,
+      workgroup: this.analytics,
+      batchJob: this.batchJob.stateMachine,
+      hourlyWindow: findHourlyWindow(toSpeedConfig(config).windows)?.name,
+      aggregateTtl: seconds(config.aggregateTtl),
+      tolerance: config.reconciliation.tolerance,
+      maxDifferences: config.reconciliation.maxDifferences,
+      logRetention: config.logRetentionDays as logs.RetentionDays,
+    });
+    // Dashboard and alarms (from the resources' metric methods) ──► this.ops.topic.
+    const watched = {
+      processor: this.processor.function,
+      deadLetterQueue: this.processor.deadLetterQueue,
+      table: this.aggregates.table,
+      deliveryStream: this.rawLanding.deliveryStream,
+      batchJob: this.batchJob.stateMachine,
+      reconciliation: this.reconciliation,
+    };
+    const runbookUrl = config.alarms.runbookUrl || undefined;
+    this.alarms = new OpsAlarms(this, 'OpsAlarms', {
+      ...watched,
+      topic: this.ops.topic,
+      runbookUrl,
+      thresholds: {
+        iteratorAge: seconds(config.alarms.iteratorAge),
+        processorErrors: config.alarms.processorErrors,
+        firehoseDataFreshness: seconds(config.alarms.firehoseDataFreshness),
+        dynamoDbThrottles: config.alarms.dynamoDbThrottles,
+        invalidEventRatio: config.alarms.invalidEventRatio,
+        reconciliationDrift: config.alarms.reconciliationDrift,
+      },
+    });
+    this.dashboard = new OpsDashboard(this, 'OpsDashboard', {
+      ...watched,
+      stream: this.ingest.stream,
+      workGroupName: this.analytics.workGroupName,
+      alarms: [...Object.values(this.alarms.alarms), this.batchJob.timedOutAlarm],
+      runbookUrl,
+    });
 
     this.addOutputs();
   }
@@ -131,5 +183,7 @@ export class SluiceStack extends Stack {
     new CfnOutput(this, 'GlueDatabaseName', { value: this.catalog.database.databaseName });
     new CfnOutput(this, 'AthenaWorkGroupName', { value: this.analytics.workGroupName });
     new CfnOutput(this, 'BatchStateMachineArn', { value: this.batchJob.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'ReconciliationFunctionName', { value: this.reconciliation.function.functionName });
+    new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName });
   }
 }

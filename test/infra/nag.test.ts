@@ -148,6 +148,22 @@ describe('cdk-nag AwsSolutions checks', () => {
       expect.stringMatching(
         /^RawLanding\/DeliveryStream\/S3 Destination Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/\*\]$/,
       ),
+      'Reconciliation/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      'Reconciliation/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+      'Reconciliation/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:Abort*]',
+      'Reconciliation/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:DeleteObject*]',
+      'Reconciliation/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:GetBucket*]',
+      'Reconciliation/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:GetObject*]',
+      'Reconciliation/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:List*]',
+      expect.stringMatching(
+        /^Reconciliation\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/athena-results\/\*\]$/,
+      ),
+      expect.stringMatching(
+        /^Reconciliation\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/curated\/sensor_stats_hourly\/\*\]$/,
+      ),
+      expect.stringMatching(
+        /^Reconciliation\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/reports\/reconciliation\/\*\]$/,
+      ),
       'StreamProcessor/DeadLetterQueue AwsSolutions-SQS3',
       'StreamProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       'StreamProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
