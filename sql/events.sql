@@ -37,7 +37,7 @@ decoded AS (
   SELECT
     line,
     source_path,
-    round(to_unixtime(from_iso8601_timestamp(arrival_dt || 'T' || arrival_hour || ':00:00Z')) * 1000) AS arrival_hour_ms,
+    (date_diff('day', DATE '1970-01-01', CAST(arrival_dt AS DATE)) * 24 + CAST(arrival_hour AS BIGINT)) * 3600000 AS arrival_hour_ms,
     CASE
       WHEN from_utf8(to_utf8(line)) = line
         AND (length(line) <= 16384 OR length(to_hex(to_utf8(line))) <= 131072)
@@ -46,18 +46,18 @@ decoded AS (
   FROM raw
 ),
 fields AS (
+  -- Each field once as a JSON value; scalars are then read from that small value, not the record.
   SELECT
     line,
     source_path,
     arrival_hour_ms,
-    doc,
-    json_format(json_extract(doc, '$.eventId')) AS event_id_json,
-    json_format(json_extract(doc, '$.sensorId')) AS sensor_id_json,
-    json_format(json_extract(doc, '$.metric')) AS metric_json,
-    json_format(json_extract(doc, '$.value')) AS value_json,
-    json_format(json_extract(doc, '$.unit')) AS unit_json,
-    json_format(json_extract(doc, '$.timestamp')) AS timestamp_json,
-    json_format(json_extract(doc, '$.attributes')) AS attributes_json
+    json_extract(doc, '$.eventId') AS event_id_value,
+    json_extract(doc, '$.sensorId') AS sensor_id_value,
+    json_extract(doc, '$.metric') AS metric_value,
+    json_extract(doc, '$.value') AS value_value,
+    json_extract(doc, '$.unit') AS unit_value,
+    json_extract(doc, '$.timestamp') AS timestamp_value,
+    json_extract(doc, '$.attributes') AS attributes_value
   FROM decoded
   WHERE substr(json_format(doc), 1, 1) = '{'
 ),
@@ -66,27 +66,33 @@ typed AS (
     line,
     source_path,
     arrival_hour_ms,
-    CASE WHEN event_id_json LIKE '"%' THEN json_extract_scalar(doc, '$.eventId') END AS event_id,
-    CASE WHEN sensor_id_json LIKE '"%' THEN json_extract_scalar(doc, '$.sensorId') END AS sensor_id,
-    CASE WHEN metric_json LIKE '"%' THEN json_extract_scalar(doc, '$.metric') END AS metric,
-    CASE WHEN regexp_like(value_json, '\A-?[0-9]') THEN TRY_CAST(json_extract_scalar(doc, '$.value') AS DOUBLE) END AS value,
-    unit_json IS NULL OR unit_json = 'null' AS unit_absent,
-    CASE WHEN unit_json LIKE '"%' THEN json_extract_scalar(doc, '$.unit') END AS unit,
+    CASE WHEN json_format(event_id_value) LIKE '"%' THEN json_extract_scalar(event_id_value, '$') END AS event_id,
+    CASE WHEN json_format(sensor_id_value) LIKE '"%' THEN json_extract_scalar(sensor_id_value, '$') END AS sensor_id,
+    CASE WHEN json_format(metric_value) LIKE '"%' THEN json_extract_scalar(metric_value, '$') END AS metric,
     CASE
-      WHEN timestamp_json LIKE '"%'
+      WHEN regexp_like(json_format(value_value), '\A-?[0-9]') THEN TRY_CAST(json_extract_scalar(value_value, '$') AS DOUBLE)
+    END AS value,
+    unit_value IS NULL OR json_format(unit_value) = 'null' AS unit_absent,
+    CASE WHEN json_format(unit_value) LIKE '"%' THEN json_extract_scalar(unit_value, '$') END AS unit,
+    CASE
+      WHEN json_format(timestamp_value) LIKE '"%'
         AND regexp_like(
-          json_extract_scalar(doc, '$.timestamp'),
+          json_extract_scalar(timestamp_value, '$'),
           '\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})\z'
         )
-      THEN json_extract_scalar(doc, '$.timestamp')
+      THEN json_extract_scalar(timestamp_value, '$')
     END AS iso_timestamp,
     CASE
-      WHEN regexp_like(timestamp_json, '\A-?[0-9]') THEN TRY_CAST(json_extract_scalar(doc, '$.timestamp') AS DOUBLE)
+      WHEN regexp_like(json_format(timestamp_value), '\A-?[0-9]')
+      THEN TRY_CAST(json_extract_scalar(timestamp_value, '$') AS DOUBLE)
     END AS epoch_timestamp,
-    attributes_json IS NULL OR attributes_json = 'null' AS attributes_absent,
+    attributes_value IS NULL OR json_format(attributes_value) = 'null' AS attributes_absent,
     CASE
-      WHEN regexp_like(attributes_json, '\A\{("([^"\\]|\\.)*":"([^"\\]|\\.)*"(,"([^"\\]|\\.)*":"([^"\\]|\\.)*")*)?\}\z')
-      THEN try(CAST(json_extract(doc, '$.attributes') AS MAP(VARCHAR, VARCHAR)))
+      WHEN regexp_like(
+        json_format(attributes_value),
+        '\A\{("([^"\\]|\\.)*":"([^"\\]|\\.)*"(,"([^"\\]|\\.)*":"([^"\\]|\\.)*")*)?\}\z'
+      )
+      THEN try(CAST(attributes_value AS MAP(VARCHAR, VARCHAR)))
     END AS attributes
   FROM fields
 ),
@@ -118,7 +124,7 @@ timed AS (
         AND ts_minute BETWEEN 0 AND 59 AND ts_second BETWEEN 0 AND 59
         AND (ts_hour BETWEEN 0 AND 23 OR (ts_hour = 24 AND ts_minute = 0 AND ts_second = 0 AND replace(ts_fraction, '0', '') = ''))
         AND ts_offset_hours BETWEEN 0 AND 23 AND ts_offset_minutes BETWEEN 0 AND 59
-      THEN round(to_unixtime(from_iso8601_timestamp(substr(iso_timestamp, 1, 7) || '-01T00:00:00Z')) * 1000)
+      THEN date_diff('day', DATE '1970-01-01', CAST(substr(iso_timestamp, 1, 7) || '-01' AS DATE)) * 86400000
         + (ts_day - 1) * 86400000 + ts_hour * 3600000 + ts_minute * 60000 + ts_second * 1000
         + CAST(substr(ts_fraction || '000', 1, 3) AS BIGINT)
         - ts_offset_sign * (ts_offset_hours * 60 + ts_offset_minutes) * 60000
@@ -129,11 +135,13 @@ timed AS (
 valid AS (
   SELECT line, source_path, arrival_hour_ms, event_id, sensor_id, metric, value, unit, attributes, CAST(event_ms AS BIGINT) AS event_ms
   FROM timed
-  WHERE length(event_id) + regexp_count(event_id, '[' || chr(65536) || '-' || chr(1114111) || ']') BETWEEN 1 AND 128
+  -- UTF-16 length = code points + those beyond U+FFFF (counted only for strings long enough to matter)
+  WHERE length(event_id) BETWEEN 1 AND 128
+    AND (length(event_id) <= 64 OR length(event_id) + regexp_count(event_id, '[' || chr(65536) || '-' || chr(1114111) || ']') <= 128)
     AND regexp_like(sensor_id, '\A[A-Za-z0-9._:-]{1,128}\z')
     AND regexp_like(metric, '\A[A-Za-z0-9._-]{1,64}\z')
     AND is_finite(value)
-    AND (unit_absent OR length(unit) + regexp_count(unit, '[' || chr(65536) || '-' || chr(1114111) || ']') <= 16)
+    AND (unit_absent OR length(unit) <= 8 OR length(unit) + regexp_count(unit, '[' || chr(65536) || '-' || chr(1114111) || ']') <= 16)
     AND event_ms BETWEEN 0 AND 253402300799999
     AND (attributes_absent OR attributes IS NOT NULL)
     AND event_ms <= arrival_hour_ms + 3600000 + 900000 + {{max_clock_skew_ms}}
@@ -141,8 +149,8 @@ valid AS (
 of_day AS (
   SELECT *
   FROM valid
-  WHERE event_ms >= round(to_unixtime(from_iso8601_timestamp('{{day}}T00:00:00Z')) * 1000)
-    AND event_ms < round(to_unixtime(from_iso8601_timestamp('{{day}}T00:00:00Z')) * 1000) + 86400000
+  WHERE event_ms >= date_diff('day', DATE '1970-01-01', DATE '{{day}}') * 86400000
+    AND event_ms < date_diff('day', DATE '1970-01-01', DATE '{{day}}') * 86400000 + 86400000
 ),
 ranked AS (
   SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY source_path, line) AS copy_rank
