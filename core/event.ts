@@ -72,11 +72,50 @@ export function decodeRecord(data: string | Uint8Array, nowMs: number, maxClockS
   return validateEvent(parsed, nowMs, maxClockSkewMs);
 }
 
+function digits(text: string, from: number, count: number): number {
+  let n = 0;
+  for (let i = from; i < from + count; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+/**
+ * Fast path for the form producers nearly always send, `YYYY-MM-DDTHH:MM:SS.sssZ` with every field
+ * in its ordinary range; anything else returns `undefined` and takes the general path.
+ */
+function parseCanonicalIso(t: string): number | undefined {
+  if (t.length !== 24 || t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45 || t.charCodeAt(10) !== 84)
+    return undefined;
+  if (
+    t.charCodeAt(13) !== 58 ||
+    t.charCodeAt(16) !== 58 ||
+    t.charCodeAt(19) !== 46 ||
+    t.charCodeAt(23) !== 90
+  )
+    return undefined;
+  const year = digits(t, 0, 4);
+  const month = digits(t, 5, 2);
+  const day = digits(t, 8, 2);
+  const hour = digits(t, 11, 2);
+  const minute = digits(t, 14, 2);
+  const second = digits(t, 17, 2);
+  const ms = digits(t, 20, 3);
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || day > 28 || hour < 0 || hour > 23)
+    return undefined;
+  if (minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) return undefined;
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+}
+
 /** Returns the event time in epoch ms, or `undefined` when the timestamp is not allowed. */
 export function parseTimestamp(timestamp: string | number): number | undefined {
   if (typeof timestamp === 'number') {
     return Number.isInteger(timestamp) && timestamp >= 0 && timestamp <= MAX_EPOCH_MS ? timestamp : undefined;
   }
+  const canonical = parseCanonicalIso(timestamp);
+  if (canonical !== undefined) return canonical;
   if (!ISO_TIMESTAMP_PATTERN.test(timestamp)) return undefined;
   const ms = Date.parse(timestamp);
   return Number.isFinite(ms) && ms >= 0 && ms <= MAX_EPOCH_MS ? ms : undefined;

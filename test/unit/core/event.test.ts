@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { decodeRecord, isLate, MAX_EVENT_BYTES, validateEvent } from '../../../core/event';
+import { decodeRecord, isLate, MAX_EVENT_BYTES, parseTimestamp, validateEvent } from '../../../core/event';
 import { sensorEvent } from '../../helpers/factories';
 
 const NOW = Date.parse('2026-11-21T12:00:00Z');
@@ -140,5 +140,30 @@ describe('isLate', () => {
     const onTime = validateEvent(sensorEvent({ timestamp: NOW - 3_600_000 }), NOW, SKEW);
     expect(late.ok && isLate(late.event, NOW, 3_600_000)).toBe(true);
     expect(onTime.ok && isLate(onTime.event, NOW, 3_600_000)).toBe(false);
+  });
+});
+
+describe('parseTimestamp', () => {
+  test('the fast path for canonical ISO timestamps agrees with Date.parse', () => {
+    fc.assert(
+      fc.property(
+        fc.date({
+          min: new Date('1970-01-01T00:00:00Z'),
+          max: new Date('9999-12-31T23:59:59Z'),
+          noInvalidDate: true,
+        }),
+        (d) => {
+          const iso = d.toISOString();
+          return parseTimestamp(iso) === Date.parse(iso);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('out-of-range fields fall back to the general rules', () => {
+    expect(parseTimestamp('2026-02-30T10:00:00.000Z')).toBe(Date.parse('2026-02-30T10:00:00.000Z'));
+    expect(parseTimestamp('2026-11-21T10:60:00.000Z')).toBeUndefined();
+    expect(parseTimestamp('2026-13-21T10:00:00.000Z')).toBeUndefined();
   });
 });
