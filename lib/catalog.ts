@@ -34,6 +34,14 @@ const NDJSON_FORMAT = new glue.DataFormat({
   classificationString: glue.ClassificationString.JSON,
 });
 
+const GLUE_READ = [
+  'glue:GetDatabase',
+  'glue:GetTable',
+  'glue:GetPartition',
+  'glue:GetPartitions',
+  'glue:BatchGetPartition',
+];
+const GLUE_WRITE = ['glue:BatchCreatePartition', 'glue:CreatePartition', 'glue:UpdatePartition'];
 const HOURS = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, '0'));
 const DATABASE_NAME = /^[a-z0-9_]{1,255}$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -115,8 +123,9 @@ export class LakeCatalog extends Construct implements ILakeCatalog {
   private grantTable(grantee: iam.IGrantable, table: glue.S3Table, write: boolean): void {
     if (write) table.grantReadWrite(grantee);
     else table.grantRead(grantee);
-    // Glue checks table actions against the catalog and database too, not the table alone.
-    table.grantToUnderlyingResources(grantee, ['glue:GetDatabase', 'glue:GetTable', 'glue:GetPartitions']);
+    // Glue authorizes table and partition actions against the catalog and the database as well as
+    // the table; S3Table's grants name the table only.
+    table.grantToUnderlyingResources(grantee, write ? [...GLUE_READ, ...GLUE_WRITE] : GLUE_READ);
   }
 
   private addTable(spec: LakeTableSpec, bucket: s3.IBucket, start: string): glue.S3Table {
