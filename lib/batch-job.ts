@@ -77,6 +77,11 @@ export interface BatchJobProps {
  * one day, `{"from": "YYYY-MM-DD", "to": "YYYY-MM-DD"}` every day of the range (a backfill).
  * The SQL is `sql/<table>.sql`, read at synth time and embedded; only `{{day}}` and `{{next_day}}`
  * are filled in at run time. Failures are published to the ops topic with the failing day and cause.
+ *
+ * A scheduled run early on D+1 sees the records that arrived by then; records of day D that arrive
+ * later on D+1 are picked up by running the day again (`{"day": "D"}`) before D+2 ends. Records
+ * arriving two or more days after their event day are never included (they stay in `raw_events`).
+ * Runs started while another run builds the same day race on its partitions: run one at a time.
  */
 export class BatchJob extends Construct {
   public readonly stateMachine: sfn.StateMachine;
