@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Size, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -8,6 +8,9 @@ import { DEFAULT_CONFIG, durationMs } from './config';
 import { RAW_PREFIX } from './lake-tables';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
 import { checkDuration, checkInteger } from './validation';
+
+/** The construct id of aws-cdk-lib's (stack-level) Firehose CIDR mapping. */
+const FIREHOSE_CIDR_MAPPING_ID = '@aws-cdk--aws-kinesisfirehose.CidrBlocks'; // '/' becomes '--' in construct ids
 
 /**
  * Where Firehose writes, by arrival time (UTC): `raw/dt=YYYY-MM-DD/hour=HH/`. Firehose takes the
@@ -85,6 +88,10 @@ export class RawLanding extends Construct {
     });
     this.deliveryStream = deliveryStream;
     this.acknowledgeFindings(deliveryStream, props.bucket);
+    // The DeliveryStream L2 always adds a region -> Firehose CIDR mapping for `connections`, which only
+    // VPC destinations (Redshift, Splunk, HTTP) use. Nothing here references it, and an unreferenced
+    // mapping fails CloudFormation validation (W7001), so it is removed rather than acknowledged.
+    Stack.of(this).node.tryRemoveChild(FIREHOSE_CIDR_MAPPING_ID);
   }
 
   private acknowledgeFindings(deliveryStream: firehose.DeliveryStream, bucket: s3.IBucket): void {

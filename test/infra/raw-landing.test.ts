@@ -21,6 +21,12 @@ function s3Destination(template: Template): Record<string, unknown> {
 }
 
 describe('RawLanding', () => {
+  test('leaves no unreferenced Firehose CIDR mapping in the template (CloudFormation W7001)', () => {
+    const { template } = landing();
+
+    expect(Object.keys(template.toJSON().Mappings ?? {})).toEqual([]);
+  });
+
   test('reads the ingest stream', () => {
     const { template, ingest } = landing();
 
