@@ -288,7 +288,10 @@ export async function runLocal(options: LocalOptions): Promise<void> {
     chaosSeed: options.chaos,
     batchIntervalMs: options.once || !options.batch ? undefined : options.batchEvery,
     // The first run waits for Firehose's first delivery.
-    firstBatchDelayMs: Math.min(options.batchEvery, (options.firehoseInterval ?? 60_000) + 15_000),
+    firstBatchDelayMs: Math.min(
+      options.batchEvery,
+      (options.firehoseInterval ?? durationMs(config.firehose.bufferInterval)) + 15_000,
+    ),
     firehoseBufferIntervalMs: options.firehoseInterval,
     onLog: log.write,
   });
