@@ -689,7 +689,9 @@ describe('failures', () => {
     expect(documents[0].requestContext.approximateInvokeCount).toBeGreaterThan(1);
     expect(documents.reduce((n, d) => n + d.KinesisBatchInfo.batchSize, 0)).toBe(3);
     expect(documents[0].KinesisBatchInfo.startSequenceNumber).toBe(failing[0].sequenceNumber);
-    expect(documents[documents.length - 1].KinesisBatchInfo.endSequenceNumber).toBe(failing[2].sequenceNumber);
+    expect(documents[documents.length - 1].KinesisBatchInfo.endSequenceNumber).toBe(
+      failing[2].sequenceNumber,
+    );
     expect(seqs(events[events.length - 1])).toEqual([later.sequenceNumber]);
   });
 
