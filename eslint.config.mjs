@@ -31,17 +31,9 @@ export default tseslint.config(
     languageOptions: {
       sourceType: 'script',
       globals: Object.fromEntries(
-        [
-          'window',
-          'document',
-          'fetch',
-          'setTimeout',
-          'clearTimeout',
-          'setInterval',
-          'console',
-          'Chart',
-          'EventSource',
-        ].map((name) => [name, 'readonly']),
+        ['window', 'document', 'fetch', 'setTimeout', 'clearTimeout', 'setInterval', 'console'].map(
+          (name) => [name, 'readonly'],
+        ),
       ),
     },
   },
