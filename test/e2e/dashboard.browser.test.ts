@@ -7,20 +7,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { ensureChromium, launchChromium } from '../helpers/chromium';
 import { ROOT, runCli, startCli, type RunningCli } from '../helpers/cli';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let state: string;
 let profile: string;
@@ -74,11 +63,7 @@ async function produce(args: string[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: run scripts/install-chromium.sh (apt-get install chromium) first`,
-    );
-  }
+  ensureChromium();
   state = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-dashboard-'));
   profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-chromium-'));
   local = startCli([
@@ -108,15 +93,10 @@ beforeAll(async () => {
     '--seed',
     '1',
   ]);
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1400, height: 1100 },
-  });
+  context = await launchChromium(profile, { width: 1400, height: 1100 });
   page = await context.newPage();
   await page.goto(dashboardUrl);
-}, 120_000);
+}, 720_000);
 
 afterAll(async () => {
   await context?.close();

@@ -7,19 +7,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { ReconciliationReport } from '../../core/reconcile';
 import { startDashboardServer, type DashboardServer } from '../../local/dashboard/server';
 import type { DashboardSnapshot } from '../../local/dashboard/snapshot';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-];
+import { launchChromium } from '../helpers/chromium';
 
 const DRIFT: ReconciliationReport = {
   days: ['2026-11-20'],
@@ -71,13 +63,10 @@ let current: DashboardSnapshot = snapshot(null);
 beforeAll(async () => {
   server = await startDashboardServer({ source: { snapshot: async () => current }, intervalMs: 200 });
   profile = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-drift-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
-  });
+  context = await launchChromium(profile);
   page = await context.newPage();
   await page.goto(server.url);
-}, 60_000);
+}, 720_000);
 
 afterAll(async () => {
   await context?.close();
