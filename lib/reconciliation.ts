@@ -1,12 +1,11 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Duration, Stack, Token } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -15,6 +14,7 @@ import type { IQueryWorkgroup } from './analytics-workgroup';
 import type { ILakeCatalog } from './catalog';
 import { DEFAULT_CONFIG, durationMs } from './config';
 import { SENSOR_STATS_HOURLY } from './lake-tables';
+import { addBundledFunction } from './bundled-function';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
 import {
   type ReconciliationMetricName,
@@ -25,7 +25,6 @@ import {
 import { checkDuration, checkInteger, SluicePropsError } from './validation';
 
 const HANDLER_ENTRY = path.join(__dirname, '..', 'lambdas', 'reconciliation', 'handler.ts');
-const PROJECT_ROOT = path.join(__dirname, '..');
 
 /** Where reports go in the lake (same value as `RECONCILIATION_REPORTS_PREFIX` of the handler). */
 export const RECONCILIATION_REPORTS_PREFIX = 'reports/reconciliation/';
@@ -52,6 +51,13 @@ export interface ReconciliationProps {
    * @default Duration.days(7)
    */
   readonly aggregateTtl?: Duration;
+  /**
+   * The speed layer skips events older than this when processed (config `lateness`), whole
+   * seconds, 1 minute–365 days. An hour the batch layer has and the speed layer lacks is not drift
+   * when it starts more than this before the run: every event of it may have been late.
+   * @default Duration.hours(24)
+   */
+  readonly lateness?: Duration;
   /**
    * Relative differences at or below this count as equal, 0 up to (not including) 1 (config
    * `reconciliation.tolerance`).
@@ -102,6 +108,7 @@ export class Reconciliation extends Construct implements IReconciliationMetrics 
     const tolerance = props.tolerance ?? DEFAULT_CONFIG.reconciliation.tolerance;
     const maxDifferences = props.maxDifferences ?? DEFAULT_CONFIG.reconciliation.maxDifferences;
     const aggregateTtl = props.aggregateTtl ?? Duration.millis(durationMs(DEFAULT_CONFIG.aggregateTtl));
+    const lateness = props.lateness ?? Duration.millis(durationMs(DEFAULT_CONFIG.lateness));
     const timeout = props.timeout ?? Duration.minutes(5);
     if (!Token.isUnresolved(tolerance) && !(tolerance >= 0 && tolerance < 1)) {
       throw new SluicePropsError(
@@ -113,6 +120,7 @@ export class Reconciliation extends Construct implements IReconciliationMetrics 
     }
     checkInteger(this, 'maxDifferences', maxDifferences, 0, 1000);
     checkDuration(this, 'timeout', timeout, 60, 900, 'seconds');
+    checkDuration(this, 'lateness', lateness, 60, 365 * 86_400, 'seconds');
     if (props.hourlyWindow !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(props.hourlyWindow)) {
       throw new SluicePropsError(
         this,
@@ -122,30 +130,18 @@ export class Reconciliation extends Construct implements IReconciliationMetrics 
       );
     }
 
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // An own role instead of AWSLambdaBasicExecutionRole, whose logs:* grants cover every log group.
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description:
-        'Sluice reconciliation: reads hourly stats (Athena) and hourly windows (DynamoDB), writes reports',
-    });
-    this.logGroup.grantWrite(role);
-
-    const fn = new nodejs.NodejsFunction(this, 'Function', {
+    const {
+      function: fn,
+      role,
+      logGroup,
+    } = addBundledFunction(this, {
       entry: HANDLER_ENTRY,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+      description: 'Sluice reconciliation: drift between the speed layer and the batch layer per day',
+      roleDescription:
+        'Sluice reconciliation: reads hourly stats (Athena) and hourly windows (DynamoDB), writes reports',
       memorySize: 512,
       timeout,
-      role,
-      logGroup: this.logGroup,
-      description: 'Sluice reconciliation: drift between the speed layer and the batch layer per day',
+      logRetention: props.logRetention,
       environment: {
         TABLE_NAME: props.table.tableName,
         LAKE_BUCKET: props.bucket.bucketName,
@@ -153,24 +149,15 @@ export class Reconciliation extends Construct implements IReconciliationMetrics 
         GLUE_DATABASE: props.catalog.database.databaseName,
         HOURLY_WINDOW: props.hourlyWindow ?? '',
         AGGREGATE_TTL_MS: String(aggregateTtl.toMilliseconds()),
+        LATENESS_MS: String(lateness.toMilliseconds()),
         RECONCILE_TOLERANCE: String(tolerance),
         RECONCILE_MAX_DIFFERENCES: String(maxDifferences),
         POWERTOOLS_SERVICE_NAME: RECONCILIATION_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: SLUICE_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        externalModules: [],
-        format: nodejs.OutputFormat.CJS,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        forceDockerBundling: false,
-        logLevel: nodejs.LogLevel.WARNING,
       },
     });
+    this.logGroup = logGroup;
     this.function = fn;
 
     props.table.grant(fn, 'dynamodb:Query');

@@ -1,12 +1,11 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -14,11 +13,11 @@ import { Construct } from 'constructs';
 import { SPEED_CONFIG_ENV, type SpeedConfig } from '../core/speed-config';
 import { DEFAULT_CONFIG, durationMs } from './config';
 import { LAKE_PREFIXES } from './data-lake';
+import { addBundledFunction } from './bundled-function';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
 import { checkDuration, checkInteger, SluicePropsError } from './validation';
 
 const HANDLER_ENTRY = path.join(__dirname, '..', 'lambdas', 'stream-processor', 'handler.ts');
-const PROJECT_ROOT = path.join(__dirname, '..');
 
 /** Lambda allows 4 KB for all environment variables together; leave room for names, ARNs and Powertools. */
 const MAX_SPEED_CONFIG_BYTES = 3 * 1024;
@@ -131,33 +130,19 @@ export class StreamProcessor extends Construct {
       );
     }
 
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-
-    // An own role instead of the AWSLambdaBasicExecutionRole managed policy, whose logs:* grants
-    // cover every log group in the account; this one may write only to the function's log group.
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description:
-        'Sluice stream processor: reads the ingest stream, writes aggregates, alerts and quarantine',
-    });
-    this.logGroup.grantWrite(role);
-
-    const fn = new nodejs.NodejsFunction(this, 'Function', {
+    const {
+      function: fn,
+      role,
+      logGroup,
+    } = addBundledFunction(this, {
       entry: HANDLER_ENTRY,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
-      runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+      description: 'Sluice speed layer: windowed aggregates and alerts from the ingest stream',
+      roleDescription:
+        'Sluice stream processor: reads the ingest stream, writes aggregates, alerts and quarantine',
       memorySize,
       timeout,
-      role,
-      logGroup: this.logGroup,
-      tracing: props.tracing ?? lambda.Tracing.DISABLED,
-      description: 'Sluice speed layer: windowed aggregates and alerts from the ingest stream',
+      logRetention: props.logRetention,
+      tracing: props.tracing,
       environment: {
         TABLE_NAME: props.table.tableName,
         ALERTS_TOPIC_ARN: props.alertsTopic.topicArn,
@@ -166,22 +151,9 @@ export class StreamProcessor extends Construct {
         POWERTOOLS_SERVICE_NAME: 'stream-processor',
         POWERTOOLS_METRICS_NAMESPACE: 'Sluice',
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
-        // Stack traces in the logs point at the TypeScript sources (the bundle ships its source map).
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        // Everything, AWS SDK and Powertools included, is bundled: the deployed code runs the exact
-        // versions the tests ran, whatever the runtime happens to ship.
-        externalModules: [],
-        format: nodejs.OutputFormat.CJS,
-        target: 'node24',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        forceDockerBundling: false,
-        logLevel: nodejs.LogLevel.WARNING,
       },
     });
+    this.logGroup = logGroup;
     this.function = fn;
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
