@@ -13,7 +13,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/clien
 import { resolveConfig, toSpeedConfig, type SluiceConfig } from '../../lib/config';
 import { createHandler } from '../../lambdas/stream-processor/handler';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
-import { Chaos, applyChaos } from '../../local/chaos';
+import { Chaos, applyChaos, mulberry32 } from '../../local/chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
 import { EventSourceRunner, type KinesisOnFailureRecord } from '../../local/event-source-runner';
 import { createLocalResources, type LocalResources } from '../../local/resources';
@@ -53,18 +53,6 @@ function testConfig(stage: string): SluiceConfig {
   });
 }
 
-/** A deterministic PRNG for the generated traffic (independent of the chaos PRNG). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Line {
   readonly text: string;
   readonly partitionKey: string;
@@ -76,7 +64,7 @@ interface Line {
 
 /** Traffic: many sensors, out-of-order timestamps, malformed lines of known kinds, late events. */
 function generateTraffic(count: number, sensors: number, now: number, seed: number): Line[] {
-  const random = prng(seed);
+  const random = mulberry32(seed); // the traffic's own PRNG, separate from the chaos instance's
   const lines: Line[] = [];
   const malformed: Array<(i: number) => { text: string; reason: string }> = [
     (i) => ({ text: `garbage line ${i} {`, reason: 'not_json' }),
