@@ -7,7 +7,8 @@
  */
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { toSpeedConfig, DEFAULT_CONFIG } from '../lib/config';
-import { processBatch, type BatchPorts } from '../lambdas/stream-processor/process-batch';
+import { processBatch } from '../lambdas/stream-processor/process-batch';
+import { fakePorts } from '../test/helpers/batch-ports';
 
 const BATCH = 10_000;
 const SENSORS = 100;
@@ -50,29 +51,7 @@ function makeBatch(round: number): KinesisStreamRecord[] {
   return records;
 }
 
-let updates = 0;
-const ports: BatchPorts = {
-  quarantine: { write: async () => undefined },
-  aggregates: {
-    apply: async (partials) =>
-      [...partials.entries()].map(([id, p]) => {
-        updates += 1;
-        return {
-          id,
-          applied: p.count,
-          alreadyApplied: 0,
-          written: true,
-          conflicts: 0,
-          state: { ...p, marks: {}, version: 1 },
-        };
-      }),
-  },
-  alerts: {
-    record: async (groups) => groups.map((group) => ({ group, toPublish: [] })),
-    clearPending: async () => undefined,
-  },
-  publisher: { publish: async () => undefined },
-};
+const { ports, calls } = fakePorts();
 
 async function main(): Promise<void> {
   const batches = Array.from({ length: ROUNDS + 1 }, (_, r) => makeBatch(r));
@@ -87,7 +66,7 @@ async function main(): Promise<void> {
   const parseSeconds = Number(process.hrtime.bigint() - parseStart) / 1e9;
 
   await processBatch(batches[0], ports, config, now); // warm-up
-  updates = 0;
+  calls.applied.length = 0;
   let events = 0;
   const start = process.hrtime.bigint();
   for (const batch of batches.slice(1)) {
@@ -110,7 +89,7 @@ async function main(): Promise<void> {
   );
   console.log(`  ratio handler / ceiling         ${(handlerRate / parseRate).toFixed(2)} (target >= 0.5)`);
   console.log(
-    `  DynamoDB updates per 1,000 events: ${((updates / events) * 1000).toFixed(1)} (one per touched item)`,
+    `  DynamoDB updates per 1,000 events: ${((calls.applied.length / events) * 1000).toFixed(1)} (one per touched item)`,
   );
   console.log(
     `    vs one update per event:         1,000.0 (and ${(windowsPerEvent * 1000).toLocaleString('en-US')} per event-window)`,

@@ -1,7 +1,6 @@
-import { processBatch, type BatchPorts } from '../../../lambdas/stream-processor/process-batch';
-import type { ItemOutcome } from '../../../lambdas/adapters/aggregate-store';
-import type { GroupOutcome } from '../../../lambdas/adapters/alert-store';
+import { processBatch } from '../../../lambdas/stream-processor/process-batch';
 import type { SpeedConfig } from '../../../core/speed-config';
+import { fakePorts } from '../../helpers/batch-ports';
 import { kinesisEvent, sensorEvent } from '../../helpers/factories';
 
 const NOW = Date.parse('2026-11-21T10:30:00Z');
@@ -23,58 +22,6 @@ const CONFIG: SpeedConfig = {
   maxClockSkewMs: 300_000,
   aggregateTtlMs: 86_400_000,
 };
-
-/** Ports that succeed, recording what they were asked to do; `failItem` makes one aggregate item fail. */
-function fakePorts(options: { failItem?: string; failQuarantine?: boolean; failPublish?: boolean } = {}) {
-  const calls = { quarantined: 0, applied: [] as string[], published: [] as string[] };
-  const ports: BatchPorts = {
-    quarantine: {
-      write: async (records) => {
-        if (options.failQuarantine) throw new Error('S3 down');
-        calls.quarantined += records.length;
-        return 'key';
-      },
-    },
-    aggregates: {
-      apply: async (partials) =>
-        [...partials.entries()].map(([id, p]): ItemOutcome => {
-          calls.applied.push(id);
-          return id.startsWith(options.failItem ?? '\u0000')
-            ? {
-                id,
-                applied: 0,
-                alreadyApplied: 0,
-                written: false,
-                conflicts: 0,
-                error: new Error('throttled'),
-              }
-            : {
-                id,
-                applied: p.count,
-                alreadyApplied: 0,
-                written: true,
-                conflicts: 0,
-                state: { ...p, marks: {}, version: 1 },
-              };
-        }),
-    },
-    alerts: {
-      record: async (groups) =>
-        groups.map((group): GroupOutcome => ({
-          group,
-          toPublish: group.breaches.map((b) => ({ ...b, alertId: `a-${b.eventTime}` })),
-        })),
-      clearPending: async () => undefined,
-    },
-    publisher: {
-      publish: async (alert) => {
-        if (options.failPublish) throw new Error('SNS throttled');
-        calls.published.push(alert.alertId);
-      },
-    },
-  };
-  return { ports, calls };
-}
 
 const at = (minute: number, seconds = 0) =>
   new Date(Date.parse('2026-11-21T10:00:00Z') + minute * 60_000 + seconds * 1000).toISOString();
