@@ -5,8 +5,26 @@
  *
  * Why they differ at all: the speed layer counts every stream record exactly once, so a producer
  * that sends one event twice (same `eventId`) is counted twice; the batch layer deduplicates by
- * `eventId` and is the source of truth. Events later than `lateness` are skipped by the speed layer
- * and kept by the batch layer. The drift measures both.
+ * `eventId` and is the source of truth. The drift measures that.
+ *
+ * What is not drift, and therefore not compared (`ReconcileOptions`):
+ * - **Unsettled hours** (`settledBefore`). An hour is only compared once it has ended at or before
+ *   `settledBefore`. A later hour may still be filling in on one side: while the pipeline runs, the
+ *   speed layer is ahead of the batch layer, which only sees what Firehose had landed when the batch
+ *   job read it (and the speed layer itself lags a little behind the stream). Such hours are counted
+ *   as `itemsUnsettled`. The daily job on AWS compares finished days (`settledBefore` = now); local
+ *   mode, while it runs, compares hours that ended a safe margin before the batch run.
+ * - **Late-only hours** (`lateBefore` = the reconciliation time minus `lateness`). Events older than
+ *   `lateness` when processed are skipped by the speed layer by design and kept by the batch layer.
+ *   An event can only have been late if its event time lies before `lateBefore`, so an hour present
+ *   only in the batch layer that STARTS before `lateBefore` is expected to be missing from the speed
+ *   layer (every event of it may have been late) and is counted as `itemsLateOnly`, not as a
+ *   difference. (The start, not the end: late events 10 minutes beyond `lateness` lie in an hour that
+ *   can end after `lateBefore`.) An hour both layers have is always compared, late events or not:
+ *   late events mixed into an hour the speed layer has still show as a `mismatch`.
+ *
+ * An hour only in the speed layer is always a difference once settled: the batch layer sees every
+ * record the speed layer does.
  */
 
 /** One hour of one sensor's metric, as either layer reports it. */
@@ -66,10 +84,26 @@ export interface ReconcileOptions {
    * @default 20
    */
   readonly maxDifferences?: number;
+  /**
+   * Epoch ms: only hours that END at or before it are compared; later hours may still be filling in
+   * on one side and are counted as `itemsUnsettled`.
+   * @default - no limit: every hour is compared
+   */
+  readonly settledBefore?: number;
+  /**
+   * Epoch ms, the reconciliation time minus `lateness`: events with an event time before it may have
+   * been skipped as late. An hour only in the batch layer that STARTS before it is counted as
+   * `itemsLateOnly`, not as a difference.
+   * @default - none: every hour only in the batch layer is a difference
+   */
+  readonly lateBefore?: number;
 }
 
 export interface Comparison {
-  /** Hours present in either layer. */
+  /**
+   * Hours actually compared: present in either layer, settled, and not late-only. The hours not
+   * compared are `itemsUnsettled` and `itemsLateOnly`.
+   */
   readonly itemsCompared: number;
   /** Hours that differ by more than the tolerance, missing hours included. */
   readonly itemsDiffering: number;
@@ -77,6 +111,10 @@ export interface Comparison {
   readonly maxRelativeDifference: number;
   readonly missingInSpeed: number;
   readonly missingInBatch: number;
+  /** Hours ending after `settledBefore`: still filling in on one side, not compared. */
+  readonly itemsUnsettled: number;
+  /** Settled hours only in the batch layer that start before `lateBefore`: every event late, not compared. */
+  readonly itemsLateOnly: number;
   /** The largest differences, largest first (ties: by sensor, metric, hour). */
   readonly differences: readonly HourDifference[];
 }
@@ -151,10 +189,19 @@ function byLargestFirst(a: HourDifference, b: HourDifference): number {
   );
 }
 
+const HOUR_MS = 3_600_000;
+
+function checkInstant(name: string, value: number | undefined): void {
+  if (value !== undefined && Number.isNaN(value)) {
+    throw new ReconcileInputError(`${name} must be epoch milliseconds (given ${value})`);
+  }
+}
+
 /**
  * Compares the two layers hour by hour. An hour present in one layer only differs by 1 (as if its
- * count were 0 on the other side). Throws `ReconcileInputError` for a side with two rows of one
- * hour or a non-finite number.
+ * count were 0 on the other side). Hours ending after `settledBefore` and batch-only hours starting
+ * before `lateBefore` are counted, not compared (module comment). Throws `ReconcileInputError` for a
+ * side with two rows of one hour or a non-finite number.
  */
 export function compareHourly(
   speedRows: readonly HourlyStats[],
@@ -167,6 +214,10 @@ export function compareHourly(
   if (!Number.isInteger(maxDifferences) || maxDifferences < 0) {
     throw new ReconcileInputError(`maxDifferences must be an integer, 0 or more (given ${maxDifferences})`);
   }
+  checkInstant('settledBefore', options.settledBefore);
+  checkInstant('lateBefore', options.lateBefore);
+  const settledBefore = options.settledBefore ?? Number.POSITIVE_INFINITY;
+  const lateBefore = options.lateBefore ?? Number.NEGATIVE_INFINITY;
   const speed = index('speed layer', speedRows);
   const batch = index('batch layer', batchRows);
   const keys = new Set([...speed.keys(), ...batch.keys()]);
@@ -174,10 +225,20 @@ export function compareHourly(
   const differences: HourDifference[] = [];
   let missingInSpeed = 0;
   let missingInBatch = 0;
+  let itemsUnsettled = 0;
+  let itemsLateOnly = 0;
   for (const key of keys) {
     const s = speed.get(key);
     const b = batch.get(key);
     const row = (s ?? b) as HourlyStats;
+    if (row.hourStart + HOUR_MS > settledBefore) {
+      itemsUnsettled += 1;
+      continue;
+    }
+    if (!s && row.hourStart < lateBefore) {
+      itemsLateOnly += 1;
+      continue;
+    }
     const speedValues = s ? valuesOf(s) : null;
     const batchValues = b ? valuesOf(b) : null;
     const { field, difference } =
@@ -200,16 +261,17 @@ export function compareHourly(
   }
   differences.sort(byLargestFirst);
   return {
-    itemsCompared: keys.size,
+    itemsCompared: keys.size - itemsUnsettled - itemsLateOnly,
     itemsDiffering: differences.length,
     maxRelativeDifference: differences.length > 0 ? differences[0].relativeDifference : 0,
     missingInSpeed,
     missingInBatch,
+    itemsUnsettled,
+    itemsLateOnly,
     differences: differences.slice(0, maxDifferences),
   };
 }
 
-const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 const DAY_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -266,11 +328,16 @@ export function comparedReport(
 ): ReconciliationReport {
   const range =
     days.length === 0 ? 'no days' : days.length === 1 ? days[0] : `${days[0]}..${days[days.length - 1]}`;
+  const notCompared = [
+    ...(comparison.itemsLateOnly > 0 ? [`${comparison.itemsLateOnly} late-only`] : []),
+    ...(comparison.itemsUnsettled > 0 ? [`${comparison.itemsUnsettled} still filling in`] : []),
+  ];
   const message =
-    comparison.itemsDiffering === 0
+    (comparison.itemsDiffering === 0
       ? `${range}: ${comparison.itemsCompared} hourly items agree (window ${window})`
       : `${range}: ${comparison.itemsDiffering} of ${comparison.itemsCompared} hourly items differ ` +
-        `(window ${window}), largest relative difference ${comparison.maxRelativeDifference.toPrecision(3)}`;
+        `(window ${window}), largest relative difference ${comparison.maxRelativeDifference.toPrecision(3)}`) +
+    (notCompared.length > 0 ? `; not compared: ${notCompared.join(', ')}` : '');
   return {
     days: [...days],
     window,
@@ -300,6 +367,8 @@ export function noHourlyWindowReport(
     maxRelativeDifference: 0,
     missingInSpeed: 0,
     missingInBatch: 0,
+    itemsUnsettled: 0,
+    itemsLateOnly: 0,
     differences: [],
   };
 }
@@ -317,8 +386,14 @@ export function combineReports(
   const days = reports.flatMap((r) => r.days);
   if (window === null) return noHourlyWindowReport(days, options.tolerance, options.now);
   const compared = reports.filter((r) => r.status === 'compared');
-  const sum = (field: 'itemsCompared' | 'itemsDiffering' | 'missingInSpeed' | 'missingInBatch'): number =>
-    compared.reduce((total, r) => total + r[field], 0);
+  type CountField =
+    | 'itemsCompared'
+    | 'itemsDiffering'
+    | 'missingInSpeed'
+    | 'missingInBatch'
+    | 'itemsUnsettled'
+    | 'itemsLateOnly';
+  const sum = (field: CountField): number => compared.reduce((total, r) => total + r[field], 0);
   const differences = compared.flatMap((r) => r.differences).sort(byLargestFirst);
   const comparison: Comparison = {
     itemsCompared: sum('itemsCompared'),
@@ -326,6 +401,8 @@ export function combineReports(
     maxRelativeDifference: Math.max(0, ...compared.map((r) => r.maxRelativeDifference)),
     missingInSpeed: sum('missingInSpeed'),
     missingInBatch: sum('missingInBatch'),
+    itemsUnsettled: sum('itemsUnsettled'),
+    itemsLateOnly: sum('itemsLateOnly'),
     differences: differences.slice(0, options.maxDifferences),
   };
   return comparedReport(days, window, comparison, options.tolerance, options.now);

@@ -134,6 +134,7 @@ export class SluiceStack extends Stack {
       batchJob: this.batchJob.stateMachine,
       hourlyWindow: findHourlyWindow(toSpeedConfig(config).windows)?.name,
       aggregateTtl: seconds(config.aggregateTtl),
+      lateness: seconds(config.lateness),
       tolerance: config.reconciliation.tolerance,
       maxDifferences: config.reconciliation.maxDifferences,
       logRetention: config.logRetentionDays as logs.RetentionDays,

@@ -22,13 +22,36 @@ export interface BatchSchedulerOptions {
   /** Runs before every batch run (e.g. copying quarantine objects into the lake). */
   readonly beforeRun?: () => Promise<void>;
   /**
-   * Runs after every successful run, with the open lake and the days built, before the next run can
-   * start (e.g. the speed-vs-batch reconciliation). It reports its own failures; the run stays a success.
+   * Runs after every successful run, with the open lake, the days built and when the run read the
+   * lake, before the next run can start (e.g. the speed-vs-batch reconciliation). It reports its own
+   * failures; the run stays a success.
    */
-  readonly afterRun?: (lake: LocalLake, days: readonly string[]) => Promise<unknown>;
+  readonly afterRun?: (lake: LocalLake, days: readonly string[], run: BatchRunInfo) => Promise<unknown>;
   readonly onError?: (error: unknown) => void;
   /** @default Date.now */
   readonly now?: () => number;
+}
+
+/** What a batch run saw of the lake, for the steps after it (the reconciliation). */
+export interface BatchRunInfo {
+  /** When the run started reading the lake, epoch ms: it saw every object landed before. */
+  readonly startedAt: number;
+  /**
+   * The caller's word that every record put so far was processed by the speed layer and landed in
+   * the lake before the run (`BatchRunOptions.allLanded`).
+   */
+  readonly allLanded: boolean;
+}
+
+export interface BatchRunOptions {
+  /** Told as each day finishes. */
+  readonly onDay?: (build: DayBuild, index: number) => void;
+  /**
+   * The pipeline was settled (`LocalPipeline.settle`) right before and nothing is being put: every
+   * record the speed layer has is in the lake, so the reconciliation can compare every hour.
+   * @default false: the run happens while records flow, and the latest hours are still filling in
+   */
+  readonly allLanded?: boolean;
 }
 
 /** Dashboard previews: which columns, newest rows first. */
@@ -96,24 +119,25 @@ export class BatchScheduler {
     this.lake = undefined;
   }
 
-  /** Rebuilds `days` now (after any run in progress); `onDay` is told as each day finishes. */
-  run(days: readonly string[], onDay?: (build: DayBuild, index: number) => void): Promise<DayBuild[]> {
+  /** Rebuilds `days` now (after any run in progress). */
+  run(days: readonly string[], options: BatchRunOptions = {}): Promise<DayBuild[]> {
     return this.exclusive(async () => {
       this.state = 'running';
       try {
         await this.options.beforeRun?.();
         const lake = await this.openLake();
+        const run: BatchRunInfo = { startedAt: this.now(), allLanded: options.allLanded === true };
         const builds: DayBuild[] = [];
         for (const day of days) {
           builds.push(await lake.runDay(day));
-          onDay?.(builds[builds.length - 1], builds.length - 1);
+          options.onDay?.(builds[builds.length - 1], builds.length - 1);
         }
         this.lastRunAt = this.now();
         this.lastRunDays = [...days];
         this.lastError = null;
         this.state = 'idle';
         this.previews = await this.readPreviews(lake);
-        await this.options.afterRun?.(lake, days);
+        await this.options.afterRun?.(lake, days, run);
         return builds;
       } catch (error) {
         this.state = 'failed';

@@ -25,7 +25,7 @@ import { EventSourceRunner, eventSourceSettingsFromConfig, type RunnerLogEntry }
 import { startEmulators, type EmulatorPorts, type RunningEmulators } from './emulators/start';
 import { LocalFirehose } from './firehose';
 import { QuarantineMirror } from './quarantine-mirror';
-import { LocalReconciliation } from './reconcile';
+import { LocalReconciliation, settledBeforeOf } from './reconcile';
 import { createLocalResources, type LocalResources } from './resources';
 import { SpeedAccounting } from './speed-accounting';
 
@@ -165,12 +165,14 @@ export class LocalPipeline {
       await runner.start();
       cleanup.push(() => runner.stop());
 
+      const firehoseIntervalMs =
+        options.firehoseBufferIntervalMs ?? durationMs(config.firehose.bufferInterval);
       const firehose = new LocalFirehose({
         kinesis: clients.kinesis,
         streamName: resources.streamName,
         lakeDir,
         bufferSizeBytes: config.firehose.bufferSizeMiB * 1024 * 1024,
-        bufferIntervalMs: options.firehoseBufferIntervalMs ?? durationMs(config.firehose.bufferInterval),
+        bufferIntervalMs: firehoseIntervalMs,
         onError: (error) => log({ level: 'warn', component: 'firehose', message: String(error) }),
       });
       firehose.start();
@@ -206,7 +208,14 @@ export class LocalPipeline {
         beforeRun: async () => {
           await quarantine.sync();
         },
-        afterRun: (lake, days) => reconciliation.run(lake, days),
+        // What is not drift (core/reconcile.ts): hours that ended too recently for the run to
+        // have seen all their records (unless the pipeline was settled first, as in a --once
+        // replay), and hours only the batch layer has whose events were all late.
+        afterRun: (lake, days, run) =>
+          reconciliation.run(lake, days, {
+            settledBefore: settledBeforeOf(run, firehoseIntervalMs),
+            lateBefore: Date.now() - speedConfig.latenessMs,
+          }),
         onError: (error) => log({ level: 'error', component: 'batch', message: String(error) }),
       });
       batch.start();

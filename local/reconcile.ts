@@ -20,6 +20,7 @@ import { hourlyStatsQuery, parseHourlyStatsRow, type QueryRow } from '../lambdas
 import { reconciliationReportKey, reportBody } from '../lambdas/adapters/report-store';
 import { reconcileDay } from '../lambdas/reconciliation/reconcile-day';
 import { LocalLake } from './batch/duckdb-runner';
+import type { BatchRunInfo } from './batch-scheduler';
 
 /** Anything that runs SQL over the lake's tables: an open `LocalLake`, or the local batch scheduler. */
 export interface LakeQueryRunner {
@@ -55,6 +56,18 @@ export interface LocalReconcileOptions {
    * @default - the lake directory when `lake` is given as `{lakeDir}`; otherwise nothing is written
    */
   readonly reportsLakeDir?: string;
+  /**
+   * Epoch ms: only hours that end at or before it are compared; later ones are counted as still
+   * filling in (`ReconcileOptions.settledBefore`).
+   * @default - no limit: every hour is compared
+   */
+  readonly settledBefore?: number;
+  /**
+   * Epoch ms, now minus config `lateness`: an hour only in the batch layer that starts before it is
+   * late-only, not a difference (`ReconcileOptions.lateBefore`).
+   * @default - none: every hour only in the batch layer is a difference
+   */
+  readonly lateBefore?: number;
   /** @default Date.now */
   readonly now?: () => number;
 }
@@ -104,6 +117,8 @@ export async function reconcileLocal(options: LocalReconcileOptions): Promise<Re
         hourlyWindow,
         tolerance,
         maxDifferences,
+        settledBefore: options.settledBefore,
+        lateBefore: options.lateBefore,
         now,
       });
       if (reportsLakeDir !== undefined) writeReport(reportsLakeDir, day, report);
@@ -125,6 +140,10 @@ export interface DriftSummary {
   readonly maxRelativeDifference: number;
   readonly missingInSpeed: number;
   readonly missingInBatch: number;
+  /** Hours not compared yet: still filling in on one side. */
+  readonly itemsUnsettled: number;
+  /** Hours not compared: only in the batch layer, every event late (skipped by the speed layer). */
+  readonly itemsLateOnly: number;
   readonly message: string;
 }
 
@@ -138,18 +157,51 @@ export function driftSummary(report: ReconciliationReport): DriftSummary {
     maxRelativeDifference: Number(report.maxRelativeDifference.toPrecision(12)),
     missingInSpeed: report.missingInSpeed,
     missingInBatch: report.missingInBatch,
+    itemsUnsettled: report.itemsUnsettled,
+    itemsLateOnly: report.itemsLateOnly,
     message: report.message,
   };
 }
 
 export interface LocalReconciliationOptions extends Omit<
   LocalReconcileOptions,
-  'lake' | 'days' | 'reportsLakeDir'
+  'lake' | 'days' | 'reportsLakeDir' | 'settledBefore' | 'lateBefore'
 > {
   /** The local lake directory; each day's report goes to its `reports/reconciliation/`. */
   readonly lakeDir: string;
   /** Called when a reconciliation fails (the batch run it follows has succeeded regardless). */
   readonly onError?: (error: unknown) => void;
+}
+
+/** Which hours one reconciliation compares (`ReconcileOptions`). */
+export interface ReconcileHours {
+  /** @default - no limit: every hour is compared */
+  readonly settledBefore?: number;
+  /** @default - none: every hour only in the batch layer is a difference */
+  readonly lateBefore?: number;
+}
+
+/**
+ * Beyond the Firehose buffer interval, how long after an hour ends a running pipeline compares it:
+ * covers the local Firehose's poll and write, the speed layer's lag behind the stream, and events
+ * that arrive a little after their event time (the demo's are up to 2 s out of order). Events that
+ * arrive later than this after their event time (but within `lateness`) can still show as drift in a
+ * running pipeline; a settled run (`--once`, or `--out` on Ctrl-C) compares every hour exactly.
+ */
+export const RUNNING_SETTLE_MARGIN_MS = 120_000;
+
+/**
+ * Which hours a reconciliation after a batch run can compare (`settledBefore`): every hour after a
+ * run that saw everything landed; otherwise hours that ended the Firehose buffer interval plus a
+ * margin before the run started. Records put within the buffer interval before the run may be in
+ * the speed layer and not yet in the lake, and their hours are still filling in on the batch side.
+ */
+export function settledBeforeOf(
+  run: BatchRunInfo,
+  firehoseIntervalMs: number,
+  marginMs = RUNNING_SETTLE_MARGIN_MS,
+): number | undefined {
+  return run.allLanded ? undefined : run.startedAt - firehoseIntervalMs - marginMs;
 }
 
 /**
@@ -161,8 +213,15 @@ export class LocalReconciliation {
 
   constructor(private readonly options: LocalReconciliationOptions) {}
 
-  /** Reconciles `days` through an open lake (the batch runner's, between runs). */
-  async run(lake: LakeQueryRunner, days: readonly string[]): Promise<ReconciliationReport | undefined> {
+  /**
+   * Reconciles `days` through an open lake (the batch runner's, between runs); `hours` says which
+   * hours are settled and which batch-only hours are late-only.
+   */
+  async run(
+    lake: LakeQueryRunner,
+    days: readonly string[],
+    hours: ReconcileHours = {},
+  ): Promise<ReconciliationReport | undefined> {
     try {
       const o = this.options;
       this.report = await reconcileLocal({
@@ -175,6 +234,8 @@ export class LocalReconciliation {
         lake,
         days,
         reportsLakeDir: o.lakeDir,
+        settledBefore: hours.settledBefore,
+        lateBefore: hours.lateBefore,
       });
       return this.report;
     } catch (error) {

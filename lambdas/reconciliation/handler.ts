@@ -45,6 +45,11 @@ export interface ReconciliationDeps {
   readonly hourlyWindow: string | undefined;
   /** Aggregates expire this long after their window ends (config `aggregateTtl`), ms. */
   readonly aggregateTtlMs: number;
+  /**
+   * The speed layer skips events older than this when processed (config `lateness`), ms. A
+   * batch-only hour starting more than this before the run is late-only, not drift.
+   */
+  readonly latenessMs: number;
   readonly tolerance: number;
   readonly maxDifferences: number;
   /** @default Date.now */
@@ -181,7 +186,8 @@ export function createHandler(deps: ReconciliationDeps): ReconciliationHandler {
     const reconciled: ReconciledDay[] = [];
     const skipped: SkippedDay[] = [];
     for (const day of requestedDays(event)) {
-      const reason = whyNotComparable(day, now(), deps.aggregateTtlMs);
+      const at = now();
+      const reason = whyNotComparable(day, at, deps.aggregateTtlMs);
       if (reason) {
         logger.info('Day skipped', { day, reason });
         skipped.push({ day, reason });
@@ -194,6 +200,9 @@ export function createHandler(deps: ReconciliationDeps): ReconciliationHandler {
         hourlyWindow: deps.hourlyWindow,
         tolerance: deps.tolerance,
         maxDifferences: deps.maxDifferences,
+        // Only finished days get here: every hour of the day has ended.
+        settledBefore: at,
+        lateBefore: at - deps.latenessMs,
         now,
       });
       const key = await deps.reports.write(day, report);
@@ -204,6 +213,8 @@ export function createHandler(deps: ReconciliationDeps): ReconciliationHandler {
         status: report.status,
         itemsCompared: report.itemsCompared,
         itemsDiffering: report.itemsDiffering,
+        itemsLateOnly: report.itemsLateOnly,
+        itemsUnsettled: report.itemsUnsettled,
         maxRelativeDifference: report.maxRelativeDifference,
       });
       reconciled.push({ day, key, report });
@@ -246,6 +257,7 @@ export const handler: ReconciliationHandler = (event) => {
     // Empty: no tumbling one-hour window is configured.
     hourlyWindow: process.env.HOURLY_WINDOW || undefined,
     aggregateTtlMs: numberEnv('AGGREGATE_TTL_MS'),
+    latenessMs: numberEnv('LATENESS_MS'),
     tolerance: numberEnv('RECONCILE_TOLERANCE'),
     maxDifferences: numberEnv('RECONCILE_MAX_DIFFERENCES'),
   });

@@ -27,6 +27,17 @@ export interface ReconcileDayDeps {
   readonly tolerance: number;
   /** How many of the largest differences the report lists. */
   readonly maxDifferences: number;
+  /**
+   * Epoch ms: only hours that end at or before it are compared (`ReconcileOptions.settledBefore`).
+   * @default - no limit
+   */
+  readonly settledBefore?: number;
+  /**
+   * Epoch ms, the reconciliation time minus `lateness`: a batch-only hour starting before it is
+   * late-only, not a difference (`ReconcileOptions.lateBefore`).
+   * @default - none
+   */
+  readonly lateBefore?: number;
   /** @default Date.now */
   readonly now?: () => number;
   /** DynamoDB queries in flight at once. @default 16 */
@@ -47,6 +58,8 @@ export async function reconcileDay(day: string, deps: ReconcileDayDeps): Promise
   const comparison = compareHourly(speed, batch, {
     tolerance: deps.tolerance,
     maxDifferences: deps.maxDifferences,
+    settledBefore: deps.settledBefore,
+    lateBefore: deps.lateBefore,
   });
   return comparedReport([day], window, comparison, deps.tolerance, now());
 }

@@ -25,6 +25,8 @@ const DRIFT: ReconciliationReport = {
   maxRelativeDifference: 0.25,
   missingInSpeed: 0,
   missingInBatch: 0,
+  itemsUnsettled: 0,
+  itemsLateOnly: 0,
   differences: [
     {
       sensorId: 'sensor-007',
@@ -110,6 +112,30 @@ test('after a run the panel shows the drift and the differing hours', async () =
     '3.00',
     '0.250',
   ]);
+});
+
+test('the drift line says how many hours were not compared, and why', async () => {
+  current = snapshot({
+    ...DRIFT,
+    itemsCompared: 12,
+    itemsDiffering: 0,
+    maxRelativeDifference: 0,
+    itemsLateOnly: 3,
+    itemsUnsettled: 2,
+    differences: [],
+  });
+
+  await page.waitForFunction(
+    "document.getElementById('drift-meta')?.textContent?.includes('not compared')",
+    null,
+    { timeout: 20_000 },
+  );
+
+  expect(await page.locator('#drift-meta').textContent()).toBe(
+    'drift: 0 of 12 hourly items differ · max relative difference 0.00 · window 1h · 2026-11-20' +
+      ' · not compared: 3 late-only, 2 still filling in',
+  );
+  expect(await page.locator('#drift-meta').getAttribute('class')).toBe('drift-meta');
 });
 
 test('without an hourly window the panel shows the reason', async () => {

@@ -34,6 +34,7 @@ type Statement = { Action: string | string[]; Resource: unknown };
 describe('reconciliation', () => {
   const { f, reconciliation } = build({
     aggregateTtl: Duration.days(3),
+    lateness: Duration.hours(6),
     tolerance: 0.001,
     maxDifferences: 5,
   });
@@ -67,6 +68,7 @@ describe('reconciliation', () => {
       GLUE_DATABASE: { Ref: logicalId(f.catalog.database) },
       HOURLY_WINDOW: '1h',
       AGGREGATE_TTL_MS: String(3 * 86_400_000),
+      LATENESS_MS: String(6 * 3_600_000),
       RECONCILE_TOLERANCE: '0.001',
       RECONCILE_MAX_DIFFERENCES: '5',
       POWERTOOLS_SERVICE_NAME: 'reconciliation',
@@ -180,6 +182,12 @@ describe('reconciliation validation', () => {
   test('fails for a timeout under a minute', () => {
     expect(() => build({ timeout: Duration.seconds(30) })).toThrow(
       /timeout must be a whole number of seconds between 60 and 900/,
+    );
+  });
+
+  test('fails for a lateness under a minute', () => {
+    expect(() => build({ lateness: Duration.seconds(30) })).toThrow(
+      /lateness must be a whole number of seconds between 60 and 31536000/,
     );
   });
 

@@ -164,6 +164,41 @@ describe('local reconciliation', () => {
     );
   });
 
+  test('hours whose events were all late are late-only, not drift', async () => {
+    // Events of hour 00 are more than the 24h lateness older than NOW: the speed layer skips them.
+    const late: RawSensorEvent[] = [10, 25, 40].map((minute, i) => ({
+      eventId: `late-${i}`,
+      sensorId: 'sensor-9',
+      metric: 'temperature',
+      value: 20 + i,
+      timestamp: new Date(DAY_START + minute * 60_000).toISOString(),
+    }));
+    const { tableName, lakeDir, windows } = await prepare({
+      stage: 'rec-late',
+      records: [...events(), ...late],
+    });
+    const options = { dynamodb: clients.dynamodb, tableName, lake: { lakeDir }, days: [DAY], windows };
+
+    const strict = await reconcileLocal(options);
+    const report = await reconcileLocal({ ...options, lateBefore: NOW - 24 * HOUR });
+
+    expect(strict).toMatchObject({ itemsDiffering: 1, missingInSpeed: 1 });
+    expect(report).toMatchObject({ itemsDiffering: 0, missingInSpeed: 0, itemsLateOnly: 1 });
+    expect(report.itemsCompared).toBe(strict.itemsCompared - 1);
+  });
+
+  test('compares only the hours that ended by settledBefore', async () => {
+    const { tableName, lakeDir, windows } = await prepare({ stage: 'rec-settled', records: events() });
+    const options = { dynamodb: clients.dynamodb, tableName, lake: { lakeDir }, days: [DAY], windows };
+
+    const all = await reconcileLocal(options);
+    const early = await reconcileLocal({ ...options, settledBefore: DAY_START + 6 * HOUR });
+
+    expect(early.itemsUnsettled).toBeGreaterThan(0);
+    expect(early.itemsCompared + early.itemsUnsettled).toBe(all.itemsCompared);
+    expect(early.itemsDiffering).toBe(0);
+  });
+
   test('writes the day report into the lake where the Lambda writes it in the bucket', async () => {
     const { tableName, lakeDir, windows } = await prepare({ stage: 'rec-file', records: events() });
 
@@ -247,6 +282,7 @@ describe('reconciliation Lambda handler', () => {
         tableName,
         hourlyWindow: findHourlyWindow(windows)?.name,
         aggregateTtlMs: 7 * 24 * HOUR,
+        latenessMs: 24 * HOUR,
         tolerance: 1e-6,
         maxDifferences: 20,
         now: () => NOW,
@@ -260,6 +296,47 @@ describe('reconciliation Lambda handler', () => {
 
       expect(result.reconciled.map((r) => [r.day, r.report.itemsDiffering])).toEqual([[DAY, 1]]);
       expect(written).toHaveLength(1);
+    } finally {
+      lake.close();
+    }
+  });
+
+  test('does not count an hour whose events were all late as drift', async () => {
+    const late: RawSensorEvent = {
+      eventId: 'late-lambda',
+      sensorId: 'sensor-8',
+      metric: 'temperature',
+      value: 21,
+      timestamp: new Date(DAY_START + 15 * 60_000).toISOString(),
+    };
+    const { tableName, lakeDir, windows } = await prepare({
+      stage: 'rec-lambda-late',
+      records: [...events(), late],
+    });
+    const lake = await LocalLake.open({ lakeDir });
+    try {
+      const handler = createReconciliation({
+        athena: {
+          rows: async (sql) =>
+            (await lake.query(sql)).map((row) =>
+              Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v === null ? null : String(v)])),
+            ),
+        },
+        dynamodb: clients.dynamodb,
+        reports: { write: async (day) => `reports/reconciliation/dt=${day}.json` },
+        tableName,
+        hourlyWindow: findHourlyWindow(windows)?.name,
+        aggregateTtlMs: 7 * 24 * HOUR,
+        latenessMs: 24 * HOUR,
+        tolerance: 1e-6,
+        maxDifferences: 20,
+        now: () => NOW,
+        logger: new Logger({ logLevel: 'SILENT' }),
+      });
+
+      const result = await handler({ day: DAY });
+
+      expect(result.reconciled[0].report).toMatchObject({ itemsDiffering: 0, itemsLateOnly: 1 });
     } finally {
       lake.close();
     }

@@ -191,6 +191,15 @@
     charts.quarantine.update();
   }
 
+  // Hours the reconciliation counted but did not compare: batch-only hours whose events were all
+  // late (skipped by the speed layer by design), and recent hours still filling in on one side.
+  function notCompared(drift) {
+    var parts = [];
+    if (drift.itemsLateOnly > 0) parts.push(fmt(drift.itemsLateOnly) + ' late-only');
+    if (drift.itemsUnsettled > 0) parts.push(fmt(drift.itemsUnsettled) + ' still filling in');
+    return parts.length ? ' · not compared: ' + parts.join(', ') : '';
+  }
+
   function renderDrift(drift) {
     var meta = document.getElementById('drift-meta');
     var table = document.getElementById('drift-table');
@@ -213,7 +222,8 @@
           ' · window ' +
           drift.window +
           ' · ' +
-          drift.days.join(', ')
+          drift.days.join(', ') +
+          notCompared(drift)
         : drift.message;
     meta.className = 'drift-meta' + (drift.itemsDiffering > 0 ? ' differs' : '');
     var shown = drift.differences.slice(0, 8);

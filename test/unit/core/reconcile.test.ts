@@ -60,6 +60,8 @@ describe('compareHourly', () => {
       maxRelativeDifference: 0,
       missingInSpeed: 0,
       missingInBatch: 0,
+      itemsUnsettled: 0,
+      itemsLateOnly: 0,
       differences: [],
     });
   });
@@ -229,6 +231,191 @@ describe('compareHourly', () => {
   });
 });
 
+describe('compareHourly: hours still filling in (settledBefore)', () => {
+  test('an hour ending after settledBefore is counted as unsettled, not compared', () => {
+    // Hour 5 ends at 06:00; the speed layer is ahead of the batch layer there.
+    const result = compareHourly([speed(5, 9, 9)], [batch(5, 4, 1)], { settledBefore: T0 + 6 * HOUR - 1 });
+
+    expect(result).toMatchObject({ itemsCompared: 0, itemsDiffering: 0, itemsUnsettled: 1 });
+  });
+
+  test('an hour ending exactly at settledBefore is compared', () => {
+    const result = compareHourly([speed(5, 9, 9)], [batch(5, 4, 1)], { settledBefore: T0 + 6 * HOUR });
+
+    expect(result).toMatchObject({ itemsCompared: 1, itemsDiffering: 1, itemsUnsettled: 0 });
+  });
+
+  test('a speed-only hour that has not ended yet is unsettled, not missing in batch', () => {
+    const result = compareHourly([speed(5, 2, 2)], [], { settledBefore: T0 + 5 * HOUR + 60_000 });
+
+    expect(result).toMatchObject({ missingInBatch: 0, itemsUnsettled: 1 });
+  });
+
+  test('a mismatch in a settled hour is found while later hours are unsettled', () => {
+    const result = compareHourly(
+      [speed(1, 4, 18, 2, 6), speed(2, 7, 7)],
+      [batch(1, 3, 4, 2, 6), batch(2, 5, 1)],
+      { settledBefore: T0 + 2 * HOUR },
+    );
+
+    expect(result).toMatchObject({ itemsCompared: 1, itemsDiffering: 1, itemsUnsettled: 1 });
+    expect(result.differences[0]).toMatchObject({ kind: 'mismatch', hourStart: '2026-11-20T01:00:00.000Z' });
+  });
+
+  test('rejects a settledBefore that is not a number', () => {
+    expect(() => compareHourly([], [], { settledBefore: Number.NaN })).toThrow(
+      /settledBefore must be epoch milliseconds/,
+    );
+  });
+});
+
+describe('compareHourly: hours whose events were all late (lateBefore)', () => {
+  test('a batch-only hour ending before lateBefore is late-only, not missing in speed', () => {
+    const result = compareHourly([], [batch(1, 2, 1)], { lateBefore: T0 + 3 * HOUR });
+
+    expect(result).toMatchObject({
+      itemsCompared: 0,
+      itemsDiffering: 0,
+      missingInSpeed: 0,
+      itemsLateOnly: 1,
+      differences: [],
+    });
+  });
+
+  test('a batch-only hour that starts before lateBefore and ends after it is late-only', () => {
+    // Events 10 minutes beyond lateness: their hour can end after lateBefore.
+    const result = compareHourly([], [batch(1, 2, 1)], { lateBefore: T0 + HOUR + 10 * 60_000 });
+
+    expect(result).toMatchObject({ itemsDiffering: 0, itemsLateOnly: 1 });
+  });
+
+  test('a batch-only hour starting at or after lateBefore is missing in speed', () => {
+    const result = compareHourly([], [batch(1, 2, 1)], { lateBefore: T0 + HOUR });
+
+    expect(result).toMatchObject({ itemsDiffering: 1, missingInSpeed: 1, itemsLateOnly: 0 });
+  });
+
+  test('an hour both layers have is compared however old it is', () => {
+    // Some of the hour's events were late: the speed layer has fewer than the batch layer.
+    const result = compareHourly([speed(1, 2, 2)], [batch(1, 3, 1)], { lateBefore: T0 + 10 * HOUR });
+
+    expect(result).toMatchObject({ itemsCompared: 1, itemsDiffering: 1, itemsLateOnly: 0 });
+  });
+
+  test('a speed-only hour before lateBefore is still missing in batch', () => {
+    const result = compareHourly([speed(1, 2, 2)], [], { lateBefore: T0 + 10 * HOUR });
+
+    expect(result).toMatchObject({ itemsDiffering: 1, missingInBatch: 1, itemsLateOnly: 0 });
+  });
+
+  test('an unsettled batch-only hour counts as unsettled, not late-only', () => {
+    const result = compareHourly([], [batch(1, 2, 1)], {
+      lateBefore: T0 + 10 * HOUR,
+      settledBefore: T0 + HOUR,
+    });
+
+    expect(result).toMatchObject({ itemsUnsettled: 1, itemsLateOnly: 0 });
+  });
+
+  test('rejects a lateBefore that is not a number', () => {
+    expect(() => compareHourly([], [], { lateBefore: Number.NaN })).toThrow(
+      /lateBefore must be epoch milliseconds/,
+    );
+  });
+});
+
+describe('compareHourly with settledBefore and lateBefore (properties)', () => {
+  type Row = { sensorId: string; hour: number; count: number; mean: number };
+  const row: fc.Arbitrary<Row> = fc.record({
+    sensorId: fc.constantFrom('a', 'b'),
+    hour: fc.integer({ min: 0, max: 47 }),
+    count: fc.integer({ min: 1, max: 50 }),
+    mean: fc.integer({ min: -100, max: 100 }),
+  });
+  const side = fc.uniqueArray(row, { selector: (r) => `${r.sensorId}/${r.hour}`, maxLength: 40 });
+  const instant = fc.integer({ min: -2 * HOUR, max: 50 * HOUR }).map((offset) => T0 + offset);
+  const toSpeed = (r: Row): HourlyStats =>
+    speed(r.hour, r.count, r.count * r.mean, r.mean, r.mean, r.sensorId);
+  const toBatch = (r: Row): HourlyStats => batch(r.hour, r.count, r.mean, r.mean, r.mean, r.sensorId);
+  const startOf = (d: { hourStart: string }): number => Date.parse(d.hourStart);
+
+  test('every hour is compared, unsettled or late-only, exactly one of them', () => {
+    fc.assert(
+      fc.property(side, side, instant, instant, (s, b, settledBefore, lateBefore) => {
+        const keys = new Set([...s, ...b].map((r) => `${r.sensorId}/${r.hour}`));
+        const result = compareHourly(s.map(toSpeed), b.map(toBatch), { settledBefore, lateBefore });
+        return result.itemsCompared + result.itemsUnsettled + result.itemsLateOnly === keys.size;
+      }),
+    );
+  });
+
+  test('an hour ending after settledBefore is never counted as differing', () => {
+    fc.assert(
+      fc.property(side, side, instant, (s, b, settledBefore) => {
+        const result = compareHourly(s.map(toSpeed), b.map(toBatch), {
+          settledBefore,
+          maxDifferences: 1000,
+        });
+        return result.differences.every((d) => startOf(d) + HOUR <= settledBefore);
+      }),
+    );
+  });
+
+  test('a batch-only hour ending before lateBefore is never counted as differing', () => {
+    fc.assert(
+      fc.property(side, instant, (b, lateBefore) => {
+        const result = compareHourly([], b.map(toBatch), { lateBefore });
+        const ended = b.filter((r) => T0 + (r.hour + 1) * HOUR <= lateBefore).length;
+        return result.itemsLateOnly >= ended && result.itemsDiffering === b.length - result.itemsLateOnly;
+      }),
+    );
+  });
+
+  test('a mismatch in a settled hour is always found, whatever lateBefore says', () => {
+    fc.assert(
+      fc.property(
+        side.filter((rows) => rows.length > 0),
+        fc.nat(),
+        instant,
+        (rows, pick, lateBefore) => {
+          const target = rows[pick % rows.length];
+          const settledBefore = T0 + (target.hour + 1) * HOUR;
+          // One duplicate in the speed layer: one more event of the same value.
+          const speedRows = rows.map((r) => toSpeed(r === target ? { ...r, count: r.count + 1 } : r));
+          const result = compareHourly(speedRows, rows.map(toBatch), {
+            settledBefore,
+            lateBefore,
+          });
+          return (
+            result.itemsDiffering === 1 &&
+            result.differences[0].kind === 'mismatch' &&
+            startOf(result.differences[0]) === T0 + target.hour * HOUR
+          );
+        },
+      ),
+    );
+  });
+
+  test('a settled speed-only hour is always a difference', () => {
+    fc.assert(
+      fc.property(side, instant, instant, (s, settledBefore, lateBefore) => {
+        const result = compareHourly(s.map(toSpeed), [], {
+          settledBefore,
+          lateBefore,
+          maxDifferences: 1000,
+        });
+        const settled = s.filter((r) => T0 + (r.hour + 1) * HOUR <= settledBefore).length;
+        return (
+          result.missingInBatch === settled &&
+          result.itemsDiffering === settled &&
+          result.itemsLateOnly === 0 &&
+          result.differences.every((d) => d.kind === 'missing_in_batch')
+        );
+      }),
+    );
+  });
+});
+
 describe('findHourlyWindow', () => {
   test('picks the first tumbling one-hour window', () => {
     const windows = [
@@ -272,10 +459,29 @@ describe('reports', () => {
     );
   });
 
+  test('the message says how many hours were not compared, and why', () => {
+    const comparison = compareHourly([speed(2, 2, 2), speed(3, 2, 2)], [batch(0, 1, 1), batch(2, 2, 1)], {
+      lateBefore: T0 + HOUR,
+      settledBefore: T0 + 3 * HOUR,
+    });
+
+    const report = comparedReport(['2026-11-20'], '1h', comparison, 1e-6, T0);
+
+    expect(report.message).toBe(
+      '2026-11-20: 1 hourly items agree (window 1h); not compared: 1 late-only, 1 still filling in',
+    );
+  });
+
   test('without an hourly window the report says so and compares nothing', () => {
     const report = noHourlyWindowReport(['2026-11-20'], 1e-6, T0);
 
-    expect(report).toMatchObject({ status: 'no_hourly_window', window: null, itemsCompared: 0 });
+    expect(report).toMatchObject({
+      status: 'no_hourly_window',
+      window: null,
+      itemsCompared: 0,
+      itemsUnsettled: 0,
+      itemsLateOnly: 0,
+    });
     expect(report.message).toMatch(/^no hourly window configured/);
   });
 });
@@ -308,6 +514,33 @@ describe('combineReports', () => {
       maxRelativeDifference: 0.5,
     });
     expect(combined.message).toMatch(/^2026-11-20\.\.2026-11-21: 1 of 2 hourly items differ/);
+  });
+
+  test('adds up the hours not compared', () => {
+    const day1 = comparedReport(
+      ['2026-11-19'],
+      '1h',
+      compareHourly([], [batch(-20, 2, 1), batch(-19, 1, 1)], { lateBefore: T0 }),
+      1e-6,
+      T0,
+    );
+    const day2 = comparedReport(
+      ['2026-11-20'],
+      '1h',
+      compareHourly([speed(1, 2, 2)], [batch(0, 2, 1)], { lateBefore: T0 + HOUR, settledBefore: T0 + HOUR }),
+      1e-6,
+      T0,
+    );
+
+    const combined = combineReports([day1, day2], '1h', options);
+
+    expect(combined).toMatchObject({
+      itemsCompared: 0,
+      itemsDiffering: 0,
+      itemsLateOnly: 3,
+      itemsUnsettled: 1,
+    });
+    expect(combined.message).toMatch(/not compared: 3 late-only, 1 still filling in$/);
   });
 
   test('without days, compares nothing and finds no drift', () => {

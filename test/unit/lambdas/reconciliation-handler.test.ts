@@ -90,7 +90,7 @@ describe('whyNotComparable', () => {
 describe('reconciliation handler', () => {
   const silentLogger = new Logger({ logLevel: 'SILENT' });
 
-  function fixture(options: { hourlyWindow?: string; items?: object[] }) {
+  function fixture(options: { hourlyWindow?: string; items?: object[]; latenessMs?: number }) {
     const written: Array<{ day: string; report: ReconciliationReport }> = [];
     const queries: string[] = [];
     const metrics = new Metrics({ namespace: 'Sluice', serviceName: 'reconciliation' });
@@ -130,6 +130,7 @@ describe('reconciliation handler', () => {
       tableName: 'aggregates',
       hourlyWindow: 'hourlyWindow' in options ? options.hourlyWindow : '1h',
       aggregateTtlMs: 7 * DAY,
+      latenessMs: options.latenessMs ?? DAY,
       tolerance: 1e-6,
       maxDifferences: 20,
       now: () => D + DAY + 3 * HOUR,
@@ -166,6 +167,32 @@ describe('reconciliation handler', () => {
 
     expect(result.reconciled.map((r) => r.key)).toEqual(['reports/reconciliation/dt=2026-11-20.json']);
     expect(written[0].report).toMatchObject({ days: ['2026-11-20'], itemsCompared: 1, itemsDiffering: 0 });
+  });
+
+  test('an hour only the batch layer has, starting within lateness of the run, is drift', async () => {
+    // The run is at D + 27h; the hour D + 5h started 22h before it, within the 24h lateness.
+    const { handler, written } = fixture({ items: [], latenessMs: DAY });
+
+    await handler({ day: '2026-11-20' });
+
+    expect(written[0].report).toMatchObject({ itemsDiffering: 1, missingInSpeed: 1, itemsLateOnly: 0 });
+  });
+
+  test('an hour only the batch layer has, starting more than lateness before the run, is late-only', async () => {
+    // With a 20h lateness, events before D + 7h were late when the speed layer saw them.
+    const { handler, written } = fixture({ items: [], latenessMs: 20 * HOUR });
+
+    await handler({ day: '2026-11-20' });
+
+    expect(written[0].report).toMatchObject({ itemsCompared: 0, itemsDiffering: 0, itemsLateOnly: 1 });
+  });
+
+  test('compares every hour of a finished day', async () => {
+    const { handler, written } = fixture({ items: [item(3, 12)] });
+
+    await handler({ day: '2026-11-20' });
+
+    expect(written[0].report).toMatchObject({ itemsCompared: 1, itemsUnsettled: 0 });
   });
 
   test('reads the batch layer for the reconciled day only', async () => {
