@@ -79,27 +79,37 @@ export function aggregateValue(
   }
 }
 
+/** The breach of one per-event (`source: "value"`) rule by one event, if it breaches. */
+export function valueBreach(event: SensorEvent, rule: AlertRule): Breach | undefined {
+  if (
+    rule.source !== 'value' ||
+    rule.metric !== event.metric ||
+    !compare(event.value, rule.op, rule.threshold)
+  ) {
+    return undefined;
+  }
+  return {
+    ruleId: rule.id,
+    sensorId: event.sensorId,
+    metric: event.metric,
+    severity: rule.severity,
+    value: event.value,
+    threshold: rule.threshold,
+    op: rule.op,
+    eventTime: event.eventTime,
+    source: 'value',
+    aggregate: 'value',
+    eventId: event.eventId,
+  };
+}
+
 /** Breaches of per-event (`source: "value"`) rules, in the order of `events`. */
 export function valueBreaches(events: readonly SensorEvent[], rules: readonly AlertRule[]): Breach[] {
-  const valueRules = rules.filter((r) => r.source === 'value');
   const breaches: Breach[] = [];
-  if (valueRules.length === 0) return breaches;
   for (const event of events) {
-    for (const rule of valueRules) {
-      if (rule.metric !== event.metric || !compare(event.value, rule.op, rule.threshold)) continue;
-      breaches.push({
-        ruleId: rule.id,
-        sensorId: event.sensorId,
-        metric: event.metric,
-        severity: rule.severity,
-        value: event.value,
-        threshold: rule.threshold,
-        op: rule.op,
-        eventTime: event.eventTime,
-        source: 'value',
-        aggregate: 'value',
-        eventId: event.eventId,
-      });
+    for (const rule of rules) {
+      const breach = valueBreach(event, rule);
+      if (breach) breaches.push(breach);
     }
   }
   return breaches;

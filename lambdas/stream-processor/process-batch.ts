@@ -10,7 +10,7 @@ import {
   type PartialAggregate,
   type PositionedEvent,
 } from '../../core/aggregate';
-import { groupBreaches, valueBreaches, windowBreaches, type Alert, type Breach } from '../../core/alerts';
+import { groupBreaches, valueBreach, windowBreaches, type Alert, type Breach } from '../../core/alerts';
 import { decodeRecord, isLate, type InvalidReason } from '../../core/event';
 import { laneId } from '../../core/sequence';
 import type { AlertRule, SpeedConfig } from '../../core/speed-config';
@@ -138,10 +138,10 @@ export async function processBatch(
   const shardOfRecord = shardCache();
   for (let index = 0; index < records.length; index++) {
     const record = records[index];
-    const decoded = { record, shardId: shardOfRecord(record) };
+    const shardId = shardOfRecord(record);
     const result = decodeRecord(record.kinesis.data, nowMs, config.maxClockSkewMs);
     if (!result.ok) {
-      invalid.push(quarantined(decoded, result.reason));
+      invalid.push(quarantined({ record, shardId }, result.reason));
       invalidIndices.push(index);
       invalidByReason[result.reason] = (invalidByReason[result.reason] ?? 0) + 1;
       outcomes[index] = 'invalid';
@@ -154,7 +154,7 @@ export async function processBatch(
     }
     events.push({
       event: result.event,
-      lane: laneOf(lanes, decoded.shardId, record.kinesis.partitionKey),
+      lane: laneOf(lanes, shardId, record.kinesis.partitionKey),
       sequenceNumber: record.kinesis.sequenceNumber,
       index,
     });
@@ -201,8 +201,9 @@ export async function processBatch(
   const valueRules = config.alertRules.filter((r) => r.source === 'value');
   if (valueRules.length > 0) {
     for (const positioned of events) {
-      if (!valueRules.some((r) => r.metric === positioned.event.metric)) continue;
-      for (const breach of valueBreaches([positioned.event], valueRules)) {
+      for (const rule of valueRules) {
+        const breach = valueBreach(positioned.event, rule);
+        if (!breach) continue;
         breaches.push(breach);
         sources.set(breach, [positioned.index]);
       }
