@@ -107,34 +107,79 @@ type Accumulator = { -readonly [K in keyof Omit<PartialAggregate, 'lanes'>]: Par
   laneList: { lane: string; first: string; last: string }[];
 };
 
+/** One (sensorId, metric) while folding: its accumulators, and the window instances of its last event. */
+interface Series {
+  /** Per window spec: windowStart -> accumulator. */
+  readonly perWindow: Map<number, Accumulator>[];
+  /** Per window spec: the latest start covering the series' last event. */
+  readonly latestStarts: number[];
+  /** Every accumulator the last event was folded into. */
+  instances: Accumulator[];
+}
+
+function fold(acc: Accumulator, value: number, eventTime: number, lane: string, sequence: string): void {
+  acc.count += 1;
+  acc.sum += value;
+  if (value < acc.min) acc.min = value;
+  if (value > acc.max) acc.max = value;
+  if (eventTime < acc.firstEventTime) acc.firstEventTime = eventTime;
+  if (eventTime > acc.lastEventTime) acc.lastEventTime = eventTime;
+  let range = acc.laneList[0];
+  if (range.lane !== lane) range = acc.laneList.find((l) => l.lane === lane) ?? range;
+  if (range.lane !== lane) acc.laneList.push({ lane, first: sequence, last: sequence });
+  else if (compareSequences(sequence, range.last) > 0) range.last = sequence;
+  else if (compareSequences(sequence, range.first) < 0) range.first = sequence;
+}
+
 /**
  * Folds events into one partial aggregate per (sensorId, metric, window, windowStart).
  * This is the stream processor's hot loop: it accumulates in place, looks window instances up by
- * number in per-series maps, and compares sequence numbers without padding them. The result equals merging
+ * number in per-series maps (or reuses the previous event's), and compares sequence numbers
+ * without padding them. The result equals merging
  * the single-event partials one by one.
  */
 export function aggregateBatch(
   events: readonly PositionedEvent[],
   windows: readonly WindowSpec[],
 ): Map<string, PartialAggregate> {
-  // sensorId|metric -> per window spec -> windowStart -> accumulator
-  const series = new Map<string, Map<number, Accumulator>[]>();
+  const series = new Map<string, Series>();
   for (const { event, lane, sequenceNumber: sequence } of events) {
     const { sensorId, metric, value, eventTime } = event;
     const seriesKey = `${sensorId}|${metric}`;
-    let perWindow = series.get(seriesKey);
-    if (!perWindow) {
-      perWindow = windows.map(() => new Map<number, Accumulator>());
-      series.set(seriesKey, perWindow);
+    let current = series.get(seriesKey);
+    if (!current) {
+      current = {
+        perWindow: windows.map(() => new Map<number, Accumulator>()),
+        latestStarts: windows.map(() => Number.NaN),
+        instances: [],
+      };
+      series.set(seriesKey, current);
     }
+    // Events of one series mostly arrive in time order, so consecutive events usually fall into the
+    // same window instances: when every window's latest start is unchanged, reuse the instances.
+    let sameInstances = current.instances.length > 0;
+    for (let w = 0; w < windows.length; w++) {
+      const latestStart = Math.floor(eventTime / windows[w].hopMs) * windows[w].hopMs;
+      if (latestStart !== current.latestStarts[w]) {
+        current.latestStarts[w] = latestStart;
+        sameInstances = false;
+      }
+    }
+    if (sameInstances) {
+      for (const acc of current.instances) fold(acc, value, eventTime, lane, sequence);
+      continue;
+    }
+    const instances: Accumulator[] = [];
     for (let w = 0; w < windows.length; w++) {
       const { name, sizeMs, hopMs } = windows[w];
-      const accs = perWindow[w];
-      const latestStart = Math.floor(eventTime / hopMs) * hopMs;
+      const accs = current.perWindow[w];
+      const latestStart = current.latestStarts[w];
       for (let start = latestStart - sizeMs + hopMs; start <= latestStart; start += hopMs) {
-        const acc = accs.get(start);
-        if (!acc) {
-          accs.set(start, {
+        let acc = accs.get(start);
+        if (acc) {
+          fold(acc, value, eventTime, lane, sequence);
+        } else {
+          acc = {
             sensorId,
             metric,
             window: name,
@@ -147,25 +192,16 @@ export function aggregateBatch(
             firstEventTime: eventTime,
             lastEventTime: eventTime,
             laneList: [{ lane, first: sequence, last: sequence }],
-          });
-          continue;
+          };
+          accs.set(start, acc);
         }
-        acc.count += 1;
-        acc.sum += value;
-        if (value < acc.min) acc.min = value;
-        if (value > acc.max) acc.max = value;
-        if (eventTime < acc.firstEventTime) acc.firstEventTime = eventTime;
-        if (eventTime > acc.lastEventTime) acc.lastEventTime = eventTime;
-        let range = acc.laneList[0];
-        if (range.lane !== lane) range = acc.laneList.find((l) => l.lane === lane) ?? range;
-        if (range.lane !== lane) acc.laneList.push({ lane, first: sequence, last: sequence });
-        else if (compareSequences(sequence, range.last) > 0) range.last = sequence;
-        else if (compareSequences(sequence, range.first) < 0) range.first = sequence;
+        instances.push(acc);
       }
     }
+    current.instances = instances;
   }
   const partials = new Map<string, PartialAggregate>();
-  for (const perWindow of series.values()) {
+  for (const { perWindow } of series.values()) {
     for (const accs of perWindow) {
       for (const { laneList, ...acc } of accs.values()) {
         const lanes: Record<string, LaneRange> = {};
