@@ -132,10 +132,30 @@ test('the drift line says how many hours were not compared, and why', async () =
   );
 
   expect(await page.locator('#drift-meta').textContent()).toBe(
-    'drift: 0 of 12 hourly items differ · max relative difference 0.00 · window 1h · 2026-11-20' +
-      ' · not compared: 3 late-only, 2 still filling in',
+    'drift: none · 12 hourly items agree · window 1h · 2026-11-20 · not compared: 3 late-only, 2 still filling in',
   );
   expect(await page.locator('#drift-meta').getAttribute('class')).toBe('drift-meta');
+});
+
+test('before any hour has settled, the panel says there was nothing to compare yet', async () => {
+  current = snapshot({
+    ...DRIFT,
+    itemsCompared: 0,
+    itemsDiffering: 0,
+    maxRelativeDifference: 0,
+    itemsUnsettled: 16,
+    differences: [],
+  });
+
+  await page.waitForFunction(
+    "document.getElementById('drift-meta')?.textContent?.includes('16 still filling in')",
+    null,
+    { timeout: 20_000 },
+  );
+
+  expect(await page.locator('#drift-meta').textContent()).toBe(
+    'drift: none · no settled hour to compare yet · window 1h · 2026-11-20 · not compared: 16 still filling in',
+  );
 });
 
 test('without an hourly window the panel shows the reason', async () => {

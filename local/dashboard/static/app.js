@@ -211,14 +211,20 @@
       table.style.display = 'none';
       return;
     }
-    meta.textContent =
-      drift.status === 'compared'
-        ? 'drift: ' +
-          fmt(drift.itemsDiffering) +
+    var agreement =
+      drift.itemsDiffering > 0
+        ? fmt(drift.itemsDiffering) +
           ' of ' +
           fmt(drift.itemsCompared) +
           ' hourly items differ · max relative difference ' +
-          Number(drift.maxRelativeDifference).toPrecision(3) +
+          Number(drift.maxRelativeDifference).toPrecision(3)
+        : drift.itemsCompared > 0
+          ? 'none · ' + fmt(drift.itemsCompared) + ' hourly items agree'
+          : 'none · no settled hour to compare yet';
+    meta.textContent =
+      drift.status === 'compared'
+        ? 'drift: ' +
+          agreement +
           ' · window ' +
           drift.window +
           ' · ' +
