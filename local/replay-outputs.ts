@@ -14,6 +14,7 @@
  * digits: the speed layer folds sums batch by batch, so a different split of the same records (a
  * retry, a bisection) can change the last bits of a sum but not its first twelve digits.
  */
+import type { AlertMessage } from '../lambdas/adapters/alert-publisher';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
@@ -56,16 +57,11 @@ export interface AggregateLine {
   readonly avg: number;
 }
 
-export interface AlertLine {
-  readonly alertId: string;
-  readonly ruleId: string;
-  readonly sensorId: string;
-  readonly metric: string;
-  readonly severity: string;
-  readonly value: number;
-  readonly threshold: number;
-  readonly eventTime: string;
-}
+/** One line of alerts.jsonl: the fields of the replay contract, taken from the published message. */
+export type AlertLine = Pick<
+  AlertMessage,
+  'alertId' | 'ruleId' | 'sensorId' | 'metric' | 'severity' | 'value' | 'threshold' | 'eventTime'
+>;
 
 export interface QuarantineLine {
   readonly reason: string;

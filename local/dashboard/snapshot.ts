@@ -2,6 +2,7 @@
  * What the local dashboard shows, as one JSON document (`GET /api/snapshot`, and every second on the
  * `GET /api/stream` server-sent event stream). The page (static/app.js) only renders it.
  */
+import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
 import type { ReconciliationReport } from '../../core/reconcile';
 
 export interface DashboardTotals {
@@ -28,19 +29,14 @@ export interface SensorReading {
   readonly rollingWindow: string;
 }
 
-export interface DashboardAlert {
-  readonly alertId: string;
-  readonly ruleId: string;
-  readonly sensorId: string;
-  readonly metric: string;
-  readonly severity: string;
-  readonly value: number;
-  readonly threshold: number;
-  readonly op: string;
-  readonly eventTime: string;
+/** An alert as the dashboard lists it: the published message, and when it arrived locally. */
+export type DashboardAlert = Pick<
+  AlertMessage,
+  'alertId' | 'ruleId' | 'sensorId' | 'metric' | 'severity' | 'value' | 'threshold' | 'op' | 'eventTime'
+> & {
   /** ISO-8601 time the alert arrived on the local alerts queue. */
   readonly receivedAt: string;
-}
+};
 
 export interface ShardLag {
   readonly shardId: string;
