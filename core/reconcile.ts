@@ -333,10 +333,12 @@ export function comparedReport(
     ...(comparison.itemsUnsettled > 0 ? [`${comparison.itemsUnsettled} still filling in`] : []),
   ];
   const message =
-    (comparison.itemsDiffering === 0
-      ? `${range}: ${comparison.itemsCompared} hourly items agree (window ${window})`
-      : `${range}: ${comparison.itemsDiffering} of ${comparison.itemsCompared} hourly items differ ` +
-        `(window ${window}), largest relative difference ${comparison.maxRelativeDifference.toPrecision(3)}`) +
+    (comparison.itemsCompared === 0
+      ? `${range}: no hourly items compared (window ${window})`
+      : comparison.itemsDiffering === 0
+        ? `${range}: ${comparison.itemsCompared} hourly items agree (window ${window})`
+        : `${range}: ${comparison.itemsDiffering} of ${comparison.itemsCompared} hourly items differ ` +
+          `(window ${window}), largest relative difference ${comparison.maxRelativeDifference.toPrecision(3)}`) +
     (notCompared.length > 0 ? `; not compared: ${notCompared.join(', ')}` : '');
   return {
     days: [...days],

@@ -472,6 +472,16 @@ describe('reports', () => {
     );
   });
 
+  test('a report that compared no hour says so', () => {
+    const comparison = compareHourly([speed(2, 2, 2)], [batch(2, 2, 1)], { settledBefore: T0 });
+
+    const report = comparedReport(['2026-11-20'], '1h', comparison, 1e-6, T0);
+
+    expect(report.message).toBe(
+      '2026-11-20: no hourly items compared (window 1h); not compared: 1 still filling in',
+    );
+  });
+
   test('without an hourly window the report says so and compares nothing', () => {
     const report = noHourlyWindowReport(['2026-11-20'], 1e-6, T0);
 
