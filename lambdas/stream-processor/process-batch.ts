@@ -86,13 +86,17 @@ function shardCache(): (record: KinesisStreamRecord) => string {
   };
 }
 
-/** `laneId` memoised per batch: one batch has few distinct (shard, partition key) pairs. */
-function laneOf(cache: Map<string, string>, shardId: string, partitionKey: string): string {
-  const key = `${shardId}\n${partitionKey}`;
-  let lane = cache.get(key);
+/** `laneId` memoised per batch, keyed by shard, then partition key (a batch has few of either). */
+function laneOf(cache: Map<string, Map<string, string>>, shardId: string, partitionKey: string): string {
+  let byKey = cache.get(shardId);
+  if (byKey === undefined) {
+    byKey = new Map();
+    cache.set(shardId, byKey);
+  }
+  let lane = byKey.get(partitionKey);
   if (lane === undefined) {
     lane = laneId(shardId, partitionKey);
-    cache.set(key, lane);
+    byKey.set(partitionKey, lane);
   }
   return lane;
 }
@@ -134,7 +138,7 @@ export async function processBatch(
   const events: IndexedEvent[] = [];
   let late = 0;
   let oldestEventTime = Infinity;
-  const lanes = new Map<string, string>();
+  const lanes = new Map<string, Map<string, string>>();
   const shardOfRecord = shardCache();
   for (let index = 0; index < records.length; index++) {
     const record = records[index];
