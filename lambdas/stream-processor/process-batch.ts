@@ -190,13 +190,15 @@ export async function processBatch(
   let itemsWritten = 0;
   let alreadyApplied = 0;
   let conflictsResolved = 0;
+  // Window rules need the items' states after the update; without such rules they are not kept.
+  const hasWindowRules = config.alertRules.some((r) => r.source !== 'value');
   const currentStates: ItemOutcome[] = [];
   for (const outcome of itemOutcomes) {
     if (outcome.written) itemsWritten += 1;
     alreadyApplied += outcome.alreadyApplied;
     if (!outcome.error) conflictsResolved += outcome.conflicts;
     if (outcome.error) fail(indicesOf(eventsOf(partials.get(outcome.id) as PartialAggregate)), outcome.error);
-    else if (outcome.state) currentStates.push(outcome);
+    else if (hasWindowRules && outcome.state) currentStates.push(outcome);
   }
 
   // 3. Alerts: per-event rules on the events, window rules on the aggregates as they now stand.
@@ -213,7 +215,7 @@ export async function processBatch(
       }
     }
   }
-  if (config.alertRules.some((r) => r.source !== 'value')) {
+  if (hasWindowRules) {
     for (const outcome of currentStates) {
       const state = outcome.state as NonNullable<ItemOutcome['state']>;
       for (const breach of windowBreaches([state], config.alertRules)) {

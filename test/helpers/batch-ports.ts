@@ -39,7 +39,10 @@ export function fakePorts(
                 alreadyApplied: 0,
                 written: true,
                 conflicts: 0,
-                state: { ...p, marks: {}, version: 1 },
+                // Built only when read (window rules), like the adapter's read of the stored item.
+                get state() {
+                  return { ...p, marks: {}, version: 1 };
+                },
               };
         }),
     },
