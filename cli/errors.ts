@@ -64,6 +64,14 @@ export function reportError(error: unknown): ErrorReport {
         exitCode: 1,
       };
     }
+    // The SDK's own message for a client with no region configured (no AWS_REGION, no profile region).
+    if (error.message === 'Region is missing') {
+      return {
+        message:
+          'no AWS region configured: set AWS_REGION (or a profile region), pass --region, or target local mode with --local',
+        exitCode: 1,
+      };
+    }
     if (error instanceof UserError || USER_FACING_NAMES.has(error.name))
       return { message: oneLine(error.message), exitCode: 1 };
     if (isAwsServiceError(error))

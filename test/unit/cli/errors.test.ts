@@ -41,6 +41,13 @@ test('missing AWS credentials point to --local', () => {
   expect(reportError(error).message).toMatch(/no AWS credentials found.*--local/);
 });
 
+test('a client without an AWS region is a user error that says how to set one', () => {
+  const report = reportError(new Error('Region is missing'));
+  expect(report.exitCode).toBe(1);
+  expect(report.message).toMatch(/no AWS region configured: set AWS_REGION.*--region.*--local/);
+  expect(report.stack).toBeUndefined();
+});
+
 test('an unexpected error exits 2 and keeps its stack for SLUICE_DEBUG', () => {
   const report = reportError(new TypeError('x is undefined'));
   expect(report.exitCode).toBe(2);
