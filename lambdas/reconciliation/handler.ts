@@ -16,6 +16,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { dayRange, type ReconciliationReport } from '../../core/reconcile';
 import { AthenaQuery } from '../adapters/athena-query';
+import { numberEnv, requiredEnv } from '../adapters/environment';
 import { hourlyStatsQuery, parseHourlyStatsRow, type QueryRow } from '../adapters/batch-hourly-stats';
 import { S3ReportStore } from '../adapters/report-store';
 import { reconcileDay } from './reconcile-day';
@@ -94,10 +95,6 @@ export type ReconciliationHandler = (event: ReconciliationEvent) => Promise<Reco
 
 export class ReconciliationInputError extends Error {
   public override readonly name = 'ReconciliationInputError';
-}
-
-export class MissingEnvironmentError extends Error {
-  public override readonly name = 'MissingEnvironmentError';
 }
 
 const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
@@ -223,23 +220,9 @@ export function createHandler(deps: ReconciliationDeps): ReconciliationHandler {
   };
 }
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value) {
-    throw new MissingEnvironmentError(
-      `Environment variable ${name} is not set; the reconciliation cannot start`,
-    );
-  }
-  return value;
-}
-
-function numberEnv(name: string): number {
-  const value = Number(requiredEnv(name));
-  if (!Number.isFinite(value)) {
-    throw new MissingEnvironmentError(`Environment variable ${name} is not a number: ${process.env[name]}`);
-  }
-  return value;
-}
+const WHO = 'the reconciliation';
+const required = (name: string): string => requiredEnv(name, WHO);
+const number = (name: string): number => numberEnv(name, WHO);
 
 let deployed: ReconciliationHandler | undefined;
 
@@ -248,18 +231,18 @@ export const handler: ReconciliationHandler = (event) => {
   deployed ??= createHandler({
     athena: new AthenaQuery({
       client: new AthenaClient({}),
-      workGroup: requiredEnv('ATHENA_WORKGROUP'),
-      database: requiredEnv('GLUE_DATABASE'),
+      workGroup: required('ATHENA_WORKGROUP'),
+      database: required('GLUE_DATABASE'),
     }),
     dynamodb: new DynamoDBClient({}),
-    reports: new S3ReportStore(new S3Client({}), requiredEnv('LAKE_BUCKET')),
-    tableName: requiredEnv('TABLE_NAME'),
+    reports: new S3ReportStore(new S3Client({}), required('LAKE_BUCKET')),
+    tableName: required('TABLE_NAME'),
     // Empty: no tumbling one-hour window is configured.
     hourlyWindow: process.env.HOURLY_WINDOW || undefined,
-    aggregateTtlMs: numberEnv('AGGREGATE_TTL_MS'),
-    latenessMs: numberEnv('LATENESS_MS'),
-    tolerance: numberEnv('RECONCILE_TOLERANCE'),
-    maxDifferences: numberEnv('RECONCILE_MAX_DIFFERENCES'),
+    aggregateTtlMs: number('AGGREGATE_TTL_MS'),
+    latenessMs: number('LATENESS_MS'),
+    tolerance: number('RECONCILE_TOLERANCE'),
+    maxDifferences: number('RECONCILE_MAX_DIFFERENCES'),
   });
   return deployed(event);
 };

@@ -20,6 +20,7 @@ import { AggregateStore } from '../adapters/aggregate-store';
 import { AlertPublisher } from '../adapters/alert-publisher';
 import { AlertStore } from '../adapters/alert-store';
 import { QuarantineWriter } from '../adapters/quarantine-writer';
+import { requiredEnv } from '../adapters/environment';
 import { processBatch, type BatchResult } from './process-batch';
 
 export interface StreamProcessorDeps {
@@ -44,10 +45,6 @@ export type StreamProcessorHandler = (
   event: KinesisStreamEvent,
   context?: Context,
 ) => Promise<KinesisStreamBatchResponse>;
-
-export class MissingEnvironmentError extends Error {
-  public override readonly name = 'MissingEnvironmentError';
-}
 
 function recordMetrics(metrics: Metrics, result: BatchResult): void {
   const { stats } = result;
@@ -107,14 +104,7 @@ export function createHandler(deps: StreamProcessorDeps): StreamProcessorHandler
   };
 }
 
-function requiredEnv(name: string): string {
-  const value = process.env[name];
-  if (!value)
-    throw new MissingEnvironmentError(
-      `Environment variable ${name} is not set; the stream processor cannot start`,
-    );
-  return value;
-}
+const required = (name: string): string => requiredEnv(name, 'the stream processor');
 
 let deployed: StreamProcessorHandler | undefined;
 
@@ -124,10 +114,10 @@ export const handler: StreamProcessorHandler = (event, context) => {
     dynamodb: new DynamoDBClient({}),
     sns: new SNSClient({}),
     s3: new S3Client({}),
-    tableName: requiredEnv('TABLE_NAME'),
-    alertsTopicArn: requiredEnv('ALERTS_TOPIC_ARN'),
-    lakeBucket: requiredEnv('LAKE_BUCKET'),
-    config: JSON.parse(requiredEnv(SPEED_CONFIG_ENV)) as SpeedConfig,
+    tableName: required('TABLE_NAME'),
+    alertsTopicArn: required('ALERTS_TOPIC_ARN'),
+    lakeBucket: required('LAKE_BUCKET'),
+    config: JSON.parse(required(SPEED_CONFIG_ENV)) as SpeedConfig,
   });
   return deployed(event, context);
 };
