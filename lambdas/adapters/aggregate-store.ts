@@ -12,7 +12,6 @@
  * needed (dynalite has none).
  */
 import {
-  BatchGetItemCommand,
   ConditionalCheckFailedException,
   GetItemCommand,
   UpdateItemCommand,
@@ -21,38 +20,30 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import {
   aggregateBatch,
+  aggregateKeyId,
   mergeAggregates,
   type PartialAggregate,
   type PositionedEvent,
 } from '../../core/aggregate';
 import { padSequence } from '../../core/sequence';
 import type { WindowSpec } from '../../core/speed-config';
+import { batchGetAll } from './batch-get';
 import { mapWithConcurrency } from './concurrency';
 
-/** An aggregate as stored: the fold of every record applied so far. */
-export interface StoredAggregate {
-  readonly sensorId: string;
-  readonly metric: string;
-  readonly window: string;
-  readonly windowStart: number;
-  readonly windowEnd: number;
-  readonly count: number;
-  readonly sum: number;
-  readonly min: number;
-  readonly max: number;
-  readonly firstEventTime: number;
-  readonly lastEventTime: number;
+/**
+ * An aggregate as stored: the fold of every record applied so far, with the lanes' sequence ranges
+ * reduced to one high-water mark each, and a version for conditional writes.
+ */
+export type StoredAggregate = Omit<PartialAggregate, 'lanes'> & {
   /** Highest applied sequence number per lane, padded (`padSequence`) so DynamoDB compares it correctly. */
   readonly marks: Readonly<Record<string, string>>;
   readonly version: number;
-}
+};
 
 export interface ItemOutcome {
   readonly id: string;
   /** The item's state after this batch (also when every record had already been applied). */
   readonly state?: StoredAggregate;
-  /** Records of this batch folded in now; the others had been applied before. */
-  readonly applied: number;
   readonly alreadyApplied: number;
   readonly written: boolean;
   readonly conflicts: number;
@@ -170,22 +161,21 @@ export class AggregateStore {
       const fresh = this.unapplied(batchPartial, eventsOf, current);
       const alreadyApplied = batchPartial.count - fresh.count;
       if (!fresh.partial) {
-        return { id, state: current, applied: 0, alreadyApplied, written: false, conflicts };
+        return { id, state: current, alreadyApplied, written: false, conflicts };
       }
       const next = foldInto(current, fresh.partial);
       try {
         const state = await this.write(next, current?.version);
-        return { id, state, applied: fresh.count, alreadyApplied, written: true, conflicts };
+        return { id, state, alreadyApplied, written: true, conflicts };
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) {
-          return { id, applied: 0, alreadyApplied, written: false, conflicts, error: error as Error };
+          return { id, alreadyApplied, written: false, conflicts, error: error as Error };
         }
         conflicts += 1;
         if (conflicts > this.maxConflicts) {
           const message = `Aggregate ${id}: still conflicting after ${this.maxConflicts} re-reads`;
           return {
             id,
-            applied: 0,
             alreadyApplied,
             written: false,
             conflicts,
@@ -195,7 +185,7 @@ export class AggregateStore {
         try {
           current = await this.readOne(batchPartial);
         } catch (readError) {
-          return { id, applied: 0, alreadyApplied, written: false, conflicts, error: readError as Error };
+          return { id, alreadyApplied, written: false, conflicts, error: readError as Error };
         }
       }
     }
@@ -218,9 +208,7 @@ export class AggregateStore {
     });
     if (fresh.length === 0) return { count: 0 };
     const window = this.options.windows.filter((w) => w.name === batchPartial.window);
-    const partial = aggregateBatch(fresh, window).get(
-      `${batchPartial.sensorId}|${batchPartial.metric}|${batchPartial.window}|${batchPartial.windowStart}`,
-    );
+    const partial = aggregateBatch(fresh, window).get(aggregateKeyId(batchPartial));
     return { partial, count: fresh.length };
   }
 
@@ -279,34 +267,20 @@ export class AggregateStore {
     return result.Item ? parseStoredAggregate(result.Item) : undefined;
   }
 
-  /** Reads many items, 100 keys per BatchGetItem, retrying unprocessed keys. */
+  /** The stored state of each partial's item (undefined where it does not exist yet). */
   private async readMany(keys: readonly PartialAggregate[]): Promise<(StoredAggregate | undefined)[]> {
-    const found = new Map<string, StoredAggregate>();
     const keyId = (k: { pk: string; sk: string }) => `${k.pk}\n${k.sk}`;
-    for (let i = 0; i < keys.length; i += 100) {
-      let pending: Record<string, AttributeValue>[] = keys
-        .slice(i, i + 100)
-        .map((k) => keyAttributes(aggregateKey(k)));
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 0)
-          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
-        if (attempt > 8)
-          throw new Error(`BatchGetItem left ${pending.length} keys unprocessed after ${attempt} attempts`);
-        const result = await this.options.client.send(
-          new BatchGetItemCommand({
-            RequestItems: { [this.options.tableName]: { Keys: pending, ConsistentRead: true } },
-          }),
-        );
-        for (const item of result.Responses?.[this.options.tableName] ?? []) {
-          const state = parseStoredAggregate(item);
-          found.set(keyId(aggregateKey(state)), state);
-        }
-        pending = (result.UnprocessedKeys?.[this.options.tableName]?.Keys ?? []) as Record<
-          string,
-          AttributeValue
-        >[];
-      }
-    }
+    const items = await batchGetAll(
+      this.options.client,
+      this.options.tableName,
+      keys.map((k) => keyAttributes(aggregateKey(k))),
+    );
+    const found = new Map(
+      items.map((item) => [
+        keyId({ pk: item.pk.S as string, sk: item.sk.S as string }),
+        parseStoredAggregate(item),
+      ]),
+    );
     return keys.map((k) => found.get(keyId(aggregateKey(k))));
   }
 }

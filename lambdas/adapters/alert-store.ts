@@ -9,7 +9,6 @@
  * falls between publishing and clearing, and its deterministic `alertId` lets consumers drop that.
  */
 import {
-  BatchGetItemCommand,
   ConditionalCheckFailedException,
   GetItemCommand,
   UpdateItemCommand,
@@ -18,6 +17,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { applyCooldown, pruneAlertTimes, type Alert, type Breach } from '../../core/alerts';
 import type { AlertRule } from '../../core/speed-config';
+import { batchGetAll } from './batch-get';
 import { mapWithConcurrency } from './concurrency';
 
 export interface AlertGroup {
@@ -180,27 +180,8 @@ export class AlertStore {
   private async readMany(
     groups: readonly AlertGroup[],
   ): Promise<Map<string, Record<string, AttributeValue>>> {
-    const found = new Map<string, Record<string, AttributeValue>>();
-    for (let i = 0; i < groups.length; i += 100) {
-      let keys = groups.slice(i, i + 100).map((g) => alertStateKey(g.sensorId, g.rule.id));
-      for (let attempt = 0; keys.length > 0; attempt++) {
-        if (attempt > 8) throw new Error(`BatchGetItem left ${keys.length} alert keys unprocessed`);
-        if (attempt > 0)
-          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
-        const result = await this.options.client.send(
-          new BatchGetItemCommand({
-            RequestItems: { [this.options.tableName]: { Keys: keys, ConsistentRead: true } },
-          }),
-        );
-        for (const item of result.Responses?.[this.options.tableName] ?? []) {
-          found.set(`${item.sensorId.S}|${item.ruleId.S}`, item);
-        }
-        keys = (result.UnprocessedKeys?.[this.options.tableName]?.Keys ?? []) as Record<
-          string,
-          AttributeValue
-        >[];
-      }
-    }
-    return found;
+    const keys = groups.map((g) => alertStateKey(g.sensorId, g.rule.id));
+    const items = await batchGetAll(this.options.client, this.options.tableName, keys);
+    return new Map(items.map((item) => [`${item.sensorId.S}|${item.ruleId.S}`, item]));
   }
 }

@@ -27,7 +27,6 @@ export function fakePorts(
           return id.startsWith(options.failItem ?? '\u0000')
             ? {
                 id,
-                applied: 0,
                 alreadyApplied: 0,
                 written: false,
                 conflicts: 0,
@@ -35,7 +34,6 @@ export function fakePorts(
               }
             : {
                 id,
-                applied: p.count,
                 alreadyApplied: 0,
                 written: true,
                 conflicts: 0,
