@@ -7,6 +7,7 @@
 import type { SensorEvent } from './event';
 import { compareSequences } from './sequence';
 import type { WindowSpec } from './speed-config';
+import { latestWindowStart, windowsCovering } from './windows';
 
 /** An event with its position in the stream. */
 export interface PositionedEvent {
@@ -88,20 +89,6 @@ export function mergeAggregates(a: PartialAggregate, b: PartialAggregate): Parti
   };
 }
 
-/** Merges any number of partial maps (keyed by `aggregateKeyId`) into one. */
-export function mergeAggregateMaps(
-  maps: Iterable<ReadonlyMap<string, PartialAggregate>>,
-): Map<string, PartialAggregate> {
-  const merged = new Map<string, PartialAggregate>();
-  for (const map of maps) {
-    for (const [id, partial] of map) {
-      const existing = merged.get(id);
-      merged.set(id, existing ? mergeAggregates(existing, partial) : partial);
-    }
-  }
-  return merged;
-}
-
 /** Mutable while folding; lanes as a short list (usually one entry), turned into a record at the end. */
 type Accumulator = { -readonly [K in keyof Omit<PartialAggregate, 'lanes'>]: PartialAggregate[K] } & {
   laneList: { lane: string; first: string; last: string }[];
@@ -159,7 +146,7 @@ export function aggregateBatch(
     // same window instances: when every window's latest start is unchanged, reuse the instances.
     let sameInstances = current.instances.length > 0;
     for (let w = 0; w < windows.length; w++) {
-      const latestStart = Math.floor(eventTime / windows[w].hopMs) * windows[w].hopMs;
+      const latestStart = latestWindowStart(eventTime, windows[w]);
       if (latestStart !== current.latestStarts[w]) {
         current.latestStarts[w] = latestStart;
         sameInstances = false;
@@ -171,10 +158,8 @@ export function aggregateBatch(
     }
     const instances: Accumulator[] = [];
     for (let w = 0; w < windows.length; w++) {
-      const { name, sizeMs, hopMs } = windows[w];
       const accs = current.perWindow[w];
-      const latestStart = current.latestStarts[w];
-      for (let start = latestStart - sizeMs + hopMs; start <= latestStart; start += hopMs) {
+      for (const { window, start, end } of windowsCovering(eventTime, windows[w])) {
         let acc = accs.get(start);
         if (acc) {
           fold(acc, value, eventTime, lane, sequence);
@@ -182,9 +167,9 @@ export function aggregateBatch(
           acc = {
             sensorId,
             metric,
-            window: name,
+            window,
             windowStart: start,
-            windowEnd: start + sizeMs,
+            windowEnd: end,
             count: 1,
             sum: value,
             min: value,

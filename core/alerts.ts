@@ -103,18 +103,6 @@ export function valueBreach(event: SensorEvent, rule: AlertRule): Breach | undef
   };
 }
 
-/** Breaches of per-event (`source: "value"`) rules, in the order of `events`. */
-export function valueBreaches(events: readonly SensorEvent[], rules: readonly AlertRule[]): Breach[] {
-  const breaches: Breach[] = [];
-  for (const event of events) {
-    for (const rule of rules) {
-      const breach = valueBreach(event, rule);
-      if (breach) breaches.push(breach);
-    }
-  }
-  return breaches;
-}
-
 /** Breaches of window rules by the given aggregate states, in the order given. */
 export function windowBreaches(
   states: readonly WindowAggregateState[],

@@ -12,9 +12,14 @@ export interface WindowInstance {
   readonly end: number;
 }
 
+/** Start of the latest instance of `spec` covering `eventTime` (the hop boundary at or before it). */
+export function latestWindowStart(eventTime: number, spec: WindowSpec): number {
+  return Math.floor(eventTime / spec.hopMs) * spec.hopMs;
+}
+
 /** Every instance of `spec` that covers `eventTime`, earliest first (size/hop of them). */
 export function windowsCovering(eventTime: number, spec: WindowSpec): WindowInstance[] {
-  const latestStart = Math.floor(eventTime / spec.hopMs) * spec.hopMs;
+  const latestStart = latestWindowStart(eventTime, spec);
   const count = spec.sizeMs / spec.hopMs;
   const instances: WindowInstance[] = [];
   for (let i = count - 1; i >= 0; i--) {
@@ -22,9 +27,4 @@ export function windowsCovering(eventTime: number, spec: WindowSpec): WindowInst
     instances.push({ window: spec.name, start, end: start + spec.sizeMs });
   }
   return instances;
-}
-
-/** Every instance of every configured window that covers `eventTime`. */
-export function assignWindows(eventTime: number, specs: readonly WindowSpec[]): WindowInstance[] {
-  return specs.flatMap((spec) => windowsCovering(eventTime, spec));
 }

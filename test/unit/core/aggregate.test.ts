@@ -3,7 +3,6 @@ import {
   aggregateBatch,
   aggregateKeyId,
   average,
-  mergeAggregateMaps,
   mergeAggregates,
   type PartialAggregate,
   type PositionedEvent,
@@ -28,6 +27,20 @@ function positioned(
     lane,
     sequenceNumber: String(1000 + i),
   };
+}
+
+/** Merges any number of partial maps (keyed by `aggregateKeyId`) into one. */
+function mergeAggregateMaps(
+  maps: Iterable<ReadonlyMap<string, PartialAggregate>>,
+): Map<string, PartialAggregate> {
+  const merged = new Map<string, PartialAggregate>();
+  for (const map of maps) {
+    for (const [id, partial] of map) {
+      const existing = merged.get(id);
+      merged.set(id, existing ? mergeAggregates(existing, partial) : partial);
+    }
+  }
+  return merged;
 }
 
 const batchArbitrary = fc
@@ -55,6 +68,14 @@ function expectSameAggregates(
 }
 
 describe('aggregateBatch', () => {
+  test('folds an event into every instance of every configured window', () => {
+    const result = aggregateBatch(
+      [positioned(1, 's1', 10, 7 * MINUTE + 42_000)],
+      [...WINDOWS, { name: '1h', sizeMs: 60 * MINUTE, hopMs: 60 * MINUTE }],
+    );
+    expect([...result.values()].map((a) => a.window)).toEqual(['1m', '5m', '5m', '5m', '5m', '5m', '1h']);
+  });
+
   test('computes count, sum, min, max and event-time range per window instance', () => {
     const result = aggregateBatch(
       [positioned(1, 's1', 10, 5_000), positioned(2, 's1', 20, 30_000), positioned(3, 's1', 6, 61_000)],

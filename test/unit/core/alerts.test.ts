@@ -5,7 +5,7 @@ import {
   compare,
   groupBreaches,
   pruneAlertTimes,
-  valueBreaches,
+  valueBreach,
   windowBreaches,
   type Breach,
 } from '../../../core/alerts';
@@ -28,7 +28,7 @@ function event(eventTime: number, value = 30, sensorId = 's1', metric = 'tempera
 }
 
 function breachAt(eventTime: number): Breach {
-  return valueBreaches([event(eventTime)], [rule])[0];
+  return valueBreach(event(eventTime), rule)!;
 }
 
 describe('compare', () => {
@@ -44,9 +44,14 @@ describe('compare', () => {
   });
 });
 
-describe('valueBreaches', () => {
+/** Breaches of `rule` by `events`, in order. */
+function breachesOf(events: ReturnType<typeof event>[]): Breach[] {
+  return events.map((e) => valueBreach(e, rule)).filter((b): b is Breach => b !== undefined);
+}
+
+describe('valueBreach', () => {
   test('yields one breach per event of the rule metric that crosses the threshold', () => {
-    const breaches = valueBreaches([event(1, 30), event(2, 20), event(3, 31, 's1', 'humidity')], [rule]);
+    const breaches = breachesOf([event(1, 30), event(2, 20), event(3, 31, 's1', 'humidity')]);
     expect(breaches).toHaveLength(1);
     expect(breaches[0]).toMatchObject({ ruleId: 'temperature-high', value: 30, eventTime: 1, threshold: 28 });
   });
@@ -151,7 +156,7 @@ describe('pruneAlertTimes', () => {
 
 describe('groupBreaches', () => {
   test('groups by sensor and rule, keeping processing order', () => {
-    const groups = groupBreaches(valueBreaches([event(3), event(1, 30, 's2'), event(2)], [rule]));
+    const groups = groupBreaches(breachesOf([event(3), event(1, 30, 's2'), event(2)]));
     expect(groups.get('s1|temperature-high')!.map((b) => b.eventTime)).toEqual([3, 2]);
     expect(groups.get('s2|temperature-high')).toHaveLength(1);
   });

@@ -1,9 +1,20 @@
 import fc from 'fast-check';
-import { assignWindows, windowsCovering } from '../../../core/windows';
+import { latestWindowStart, windowsCovering } from '../../../core/windows';
 
 const MINUTE = 60_000;
 const tumbling = { name: '1m', sizeMs: MINUTE, hopMs: MINUTE };
 const hopping = { name: '5m', sizeMs: 5 * MINUTE, hopMs: MINUTE };
+
+describe('latestWindowStart', () => {
+  test('is the hop boundary at or before the event time', () => {
+    expect(latestWindowStart(Date.parse('2026-11-21T10:07:42Z'), hopping)).toBe(
+      Date.parse('2026-11-21T10:07:00Z'),
+    );
+    expect(latestWindowStart(Date.parse('2026-11-21T10:07:00Z'), hopping)).toBe(
+      Date.parse('2026-11-21T10:07:00Z'),
+    );
+  });
+});
 
 describe('windowsCovering', () => {
   test('a tumbling window yields the one epoch-aligned window that holds the event', () => {
@@ -44,17 +55,5 @@ describe('windowsCovering', () => {
         },
       ),
     );
-  });
-});
-
-describe('assignWindows', () => {
-  test('assigns an event to every instance of every configured window', () => {
-    const t = Date.parse('2026-11-21T10:07:42Z');
-    const windows = assignWindows(t, [
-      tumbling,
-      hopping,
-      { name: '1h', sizeMs: 60 * MINUTE, hopMs: 60 * MINUTE },
-    ]);
-    expect(windows.map((w) => w.window)).toEqual(['1m', '5m', '5m', '5m', '5m', '5m', '1h']);
   });
 });
