@@ -14,7 +14,7 @@ import { groupBreaches, valueBreach, windowBreaches, type Alert, type Breach } f
 import { decodeRecord, isLate, type InvalidReason } from '../../core/event';
 import { laneId } from '../../core/sequence';
 import type { AlertRule, SpeedConfig } from '../../core/speed-config';
-import type { AggregateStore, ItemOutcome } from '../adapters/aggregate-store';
+import type { AggregateStore, StoredAggregate } from '../adapters/aggregate-store';
 import type { AlertPublisher } from '../adapters/alert-publisher';
 import type { AlertGroup, AlertStore } from '../adapters/alert-store';
 import type { QuarantineWriter, QuarantinedRecord } from '../adapters/quarantine-writer';
@@ -34,7 +34,6 @@ export interface BatchStats {
   readonly valid: number;
   readonly invalid: number;
   readonly late: number;
-  readonly itemsTouched: number;
   readonly itemsWritten: number;
   /** Records skipped because an earlier delivery had already applied them. */
   readonly alreadyApplied: number;
@@ -192,17 +191,23 @@ export async function processBatch(
   let conflictsResolved = 0;
   // Window rules need the items' states after the update; without such rules they are not kept.
   const hasWindowRules = config.alertRules.some((r) => r.source !== 'value');
-  const currentStates: ItemOutcome[] = [];
+  const currentStates: StoredAggregate[] = [];
   for (const outcome of itemOutcomes) {
     if (outcome.written) itemsWritten += 1;
     alreadyApplied += outcome.alreadyApplied;
     if (!outcome.error) conflictsResolved += outcome.conflicts;
     if (outcome.error) fail(indicesOf(eventsOf(partials.get(outcome.id) as PartialAggregate)), outcome.error);
-    else if (hasWindowRules && outcome.state) currentStates.push(outcome);
+    else if (hasWindowRules && outcome.state) currentStates.push(outcome.state);
   }
 
   // 3. Alerts: per-event rules on the events, window rules on the aggregates as they now stand.
-  const sources = new Map<Breach, readonly number[]>();
+  // A breach's source (the record, or the partial whose records moved the window) is only turned
+  // into record indices if its group fails: scanning the batch per window breach is not free.
+  const sources = new Map<Breach, number | PartialAggregate>();
+  const recordsOf = (breach: Breach): number[] => {
+    const source = sources.get(breach) as number | PartialAggregate;
+    return typeof source === 'number' ? [source] : indicesOf(eventsOf(source));
+  };
   const breaches: Breach[] = [];
   const valueRules = config.alertRules.filter((r) => r.source === 'value');
   if (valueRules.length > 0) {
@@ -211,16 +216,15 @@ export async function processBatch(
         const breach = valueBreach(positioned.event, rule);
         if (!breach) continue;
         breaches.push(breach);
-        sources.set(breach, [positioned.index]);
+        sources.set(breach, positioned.index);
       }
     }
   }
   if (hasWindowRules) {
-    for (const outcome of currentStates) {
-      const state = outcome.state as NonNullable<ItemOutcome['state']>;
+    for (const state of currentStates) {
       for (const breach of windowBreaches([state], config.alertRules)) {
         breaches.push(breach);
-        sources.set(breach, indicesOf(eventsOf(partials.get(aggregateKeyId(state)) as PartialAggregate)));
+        sources.set(breach, partials.get(aggregateKeyId(state)) as PartialAggregate);
       }
     }
   }
@@ -236,9 +240,9 @@ export async function processBatch(
 
   const published: Alert[] = [];
   for (const { group, toPublish, error } of recorded) {
-    const groupRecords = group.breaches.flatMap((b) => sources.get(b) ?? []);
+    const groupRecords = () => group.breaches.flatMap(recordsOf);
     if (error) {
-      fail(groupRecords, error);
+      fail(groupRecords(), error);
       continue;
     }
     try {
@@ -248,7 +252,7 @@ export async function processBatch(
       }
       await ports.alerts.clearPending(group, toPublish);
     } catch (publishError) {
-      fail(groupRecords, publishError as Error);
+      fail(groupRecords(), publishError as Error);
     }
   }
 
@@ -264,7 +268,6 @@ export async function processBatch(
       valid: events.length,
       invalid: invalid.length,
       late,
-      itemsTouched: partials.size,
       itemsWritten,
       alreadyApplied,
       conflictsResolved,

@@ -69,6 +69,26 @@ describe('processBatch', () => {
     expect([...result.failures.keys()]).toEqual([event.Records[0].eventID]);
   });
 
+  test('a publish failure of a window alert fails the records folded into that window only', async () => {
+    const windowRule = {
+      ...CONFIG.alertRules[0],
+      id: 'minute-max',
+      source: '1m',
+      aggregate: 'max' as const,
+      threshold: 25,
+    };
+    const config = { ...CONFIG, alertRules: [windowRule] };
+    const event = kinesisEvent([
+      { data: sensorEvent({ sensorId: 'a', value: 20, timestamp: at(1, 5) }) },
+      { data: sensorEvent({ sensorId: 'a', value: 26, timestamp: at(1, 40) }) },
+      { data: sensorEvent({ sensorId: 'a', value: 30, timestamp: at(2, 5) }) },
+      { data: sensorEvent({ sensorId: 'b', value: 20, timestamp: at(1, 5) }) },
+    ]);
+    const { ports } = fakePorts({ failPublish: true });
+    const result = await processBatch(event.Records, ports, config, NOW);
+    expect([...result.failures.keys()]).toEqual([0, 1, 2].map((i) => event.Records[i].eventID));
+  });
+
   test('writes one update per touched item, not one per event', async () => {
     const event = kinesisEvent(
       Array.from({ length: 50 }, (_, i) => ({
