@@ -3,7 +3,7 @@
  * once per container from the environment; `createHandler` takes them injected instead, which is
  * how local mode and the tests run this same code against emulators.
  */
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -61,6 +61,27 @@ function recordMetrics(metrics: Metrics, result: BatchResult): void {
   metrics.publishStoredMetrics();
 }
 
+/**
+ * The partial batch response for failures already known per record (`processBatch` decided them):
+ * each failed record by sequence number, so Lambda resumes from the first. When every record
+ * failed it throws Powertools' FullBatchFailureError instead, as Powertools' batch processor does,
+ * so Lambda bisects the batch rather than retrying it whole.
+ */
+export function toBatchResponse(
+  records: readonly KinesisStreamRecord[],
+  failures: ReadonlyMap<string, Error>,
+): KinesisStreamBatchResponse {
+  if (failures.size === 0) return { batchItemFailures: [] };
+  if (failures.size === records.length) {
+    throw new FullBatchFailureError([...failures.values()]);
+  }
+  return {
+    batchItemFailures: records
+      .filter((record) => failures.has(record.eventID))
+      .map((record) => ({ itemIdentifier: record.kinesis.sequenceNumber })),
+  };
+}
+
 export function createHandler(deps: StreamProcessorDeps): StreamProcessorHandler {
   const logger = deps.logger ?? new Logger({ serviceName: 'stream-processor' });
   const metrics = deps.metrics ?? new Metrics({ namespace: 'Sluice', serviceName: 'stream-processor' });
@@ -90,17 +111,7 @@ export function createHandler(deps: StreamProcessorDeps): StreamProcessorHandler
       });
     }
     deps.onResult?.(result, event);
-    // Powertools maps per-record failures to the partial batch response; when every record
-    // failed it throws, so Lambda bisects the batch.
-    const processor = new BatchProcessor(EventType.KinesisDataStreams);
-    return processPartialResponse(
-      event,
-      async (record: KinesisStreamRecord) => {
-        const failure = result.failures.get(record.eventID);
-        if (failure) throw failure;
-      },
-      processor,
-    );
+    return toBatchResponse(event.Records, result.failures);
   };
 }
 
