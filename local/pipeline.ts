@@ -11,12 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { KinesisStreamEvent } from 'aws-lambda';
 import { durationMs, toSpeedConfig, type SluiceConfig } from '../lib/config';
-import { createHandler } from '../lambdas/stream-processor/handler';
-import type { BatchResult } from '../lambdas/stream-processor/process-batch';
 import { AlertCollector } from './alert-collector';
 import { BatchScheduler } from './batch-scheduler';
 import { applyChaos, Chaos } from './chaos';
@@ -28,6 +23,7 @@ import { QuarantineMirror } from './quarantine-mirror';
 import { LocalReconciliation, settledBeforeOf } from './reconcile';
 import { createLocalResources, type LocalResources } from './resources';
 import { SpeedAccounting } from './speed-accounting';
+import { createLocalStreamProcessor } from './stream-processor';
 
 export interface LocalPipelineOptions {
   readonly config: SluiceConfig;
@@ -131,19 +127,11 @@ export class LocalPipeline {
       if (chaos) applyChaos(handlerClients, chaos);
 
       const accounting = new SpeedAccounting({ config: speedConfig });
-      // Powertools writes EMF metrics to stdout; locally they would drown the terminal.
-      process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-      const handler = createHandler({
-        dynamodb: handlerClients.dynamodb,
-        sns: handlerClients.sns,
-        s3: handlerClients.s3,
-        tableName: resources.tableName,
-        alertsTopicArn: resources.alertsTopicArn,
-        lakeBucket: resources.lakeBucketName,
+      const handler = createLocalStreamProcessor({
+        clients: handlerClients,
+        resources,
         config: speedConfig,
-        logger: new Logger({ serviceName: 'stream-processor', logLevel: 'SILENT' }),
-        metrics: new Metrics({ namespace: 'Sluice', serviceName: 'stream-processor' }),
-        onResult: (result: BatchResult, event: KinesisStreamEvent) => accounting.observe(result, event),
+        onResult: (result, event) => accounting.observe(result, event),
       });
 
       const runner = new EventSourceRunner({

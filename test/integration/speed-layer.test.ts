@@ -4,22 +4,18 @@
  * runner drives the real handler, and the results are compared with a recomputation done here,
  * independently of core/, with and without seeded chaos.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { resolveConfig, toSpeedConfig, type SluiceConfig } from '../../lib/config';
-import { createHandler } from '../../lambdas/stream-processor/handler';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
 import { Chaos, applyChaos, mulberry32 } from '../../local/chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
 import { EventSourceRunner, type KinesisOnFailureRecord } from '../../local/event-source-runner';
 import { createLocalResources, type LocalResources } from '../../local/resources';
+import { createLocalStreamProcessor } from '../../local/stream-processor';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
-
-process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
 const MINUTE = 60_000;
 const HOT = 28;
@@ -336,17 +332,11 @@ async function runSpeedLayer(lines: readonly Line[], options: RunOptions, now: n
             redeliveryProbability: 0.3,
           });
   if (chaos) applyChaos(handlerClients, chaos);
-  const handler = createHandler({
-    dynamodb: handlerClients.dynamodb,
-    sns: handlerClients.sns,
-    s3: handlerClients.s3,
-    tableName: resources.tableName,
-    alertsTopicArn: resources.alertsTopicArn,
-    lakeBucket: resources.lakeBucketName,
+  const handler = createLocalStreamProcessor({
+    clients: handlerClients,
+    resources,
     config: toSpeedConfig(config),
     now: () => now,
-    logger: new Logger({ logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: 'Sluice', serviceName: 'stream-processor' }),
   });
   if (!options.script) await putLines(clients, resources.streamName, lines);
   const runner = new EventSourceRunner({
