@@ -1,8 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { OpsAlarms, type OpsAlarmsProps } from '../../lib/ops-alarms';
-import { Reconciliation } from '../../lib/reconciliation';
-import { type OpsFixture, opsFixture } from './ops-fixtures';
+import type { OpsAlarms, OpsAlarmsProps } from '../../lib/ops-alarms';
+import type { Reconciliation } from '../../lib/reconciliation';
+import { addOpsAlarms, addReconciliation, type OpsFixture, opsFixture } from './ops-fixtures';
 import { logicalId } from './synth';
 
 function build(overrides: Partial<OpsAlarmsProps> = {}): {
@@ -11,24 +11,8 @@ function build(overrides: Partial<OpsAlarmsProps> = {}): {
   reconciliation: Reconciliation;
 } {
   const f = opsFixture();
-  const reconciliation = new Reconciliation(f.stack, 'Reconciliation', {
-    table: f.aggregates.table,
-    bucket: f.lake.bucket,
-    catalog: f.catalog,
-    workgroup: f.workgroup,
-    batchJob: f.batchJob,
-    hourlyWindow: '1h',
-  });
-  const alarms = new OpsAlarms(f.stack, 'OpsAlarms', {
-    topic: f.ops.topic,
-    processor: f.processor.function,
-    deadLetterQueue: f.processor.deadLetterQueue,
-    table: f.aggregates.table,
-    deliveryStream: f.rawLanding.deliveryStream,
-    batchJob: f.batchJob,
-    reconciliation,
-    ...overrides,
-  });
+  const reconciliation = addReconciliation(f, { hourlyWindow: '1h' });
+  const alarms = addOpsAlarms(f, reconciliation, overrides);
   return { f, alarms, reconciliation };
 }
 

@@ -1,29 +1,13 @@
 import { Template } from 'aws-cdk-lib/assertions';
-import { OpsAlarms } from '../../lib/ops-alarms';
 import { OpsDashboard, type OpsDashboardProps } from '../../lib/ops-dashboard';
-import { Reconciliation } from '../../lib/reconciliation';
 import { type DashboardWidget, dashboardWidgets, widgetByTitle, widgetMetrics } from './dashboard-body';
-import { type OpsFixture, opsFixture } from './ops-fixtures';
+import { addOpsAlarms, addReconciliation, type OpsFixture, opsFixture } from './ops-fixtures';
 import { logicalId } from './synth';
 
 function build(overrides: Partial<OpsDashboardProps> = {}, withAlarms = true) {
   const f: OpsFixture = opsFixture();
-  const reconciliation = new Reconciliation(f.stack, 'Reconciliation', {
-    table: f.aggregates.table,
-    bucket: f.lake.bucket,
-    catalog: f.catalog,
-    workgroup: f.workgroup,
-    batchJob: f.batchJob,
-  });
-  const alarms = new OpsAlarms(f.stack, 'OpsAlarms', {
-    topic: f.ops.topic,
-    processor: f.processor.function,
-    deadLetterQueue: f.processor.deadLetterQueue,
-    table: f.aggregates.table,
-    deliveryStream: f.rawLanding.deliveryStream,
-    batchJob: f.batchJob,
-    reconciliation,
-  });
+  const reconciliation = addReconciliation(f);
+  const alarms = addOpsAlarms(f, reconciliation);
   new OpsDashboard(f.stack, 'OpsDashboard', {
     stream: f.ingest.stream,
     processor: f.processor.function,

@@ -13,7 +13,9 @@ import { DataLake } from '../../lib/data-lake';
 import { IngestStream } from '../../lib/ingest-stream';
 import { AlertsTopic } from '../../lib/alerts-topic';
 import { OpsTopic } from '../../lib/ops-topic';
+import { OpsAlarms, type OpsAlarmsProps } from '../../lib/ops-alarms';
 import { RawLanding } from '../../lib/raw-landing';
+import { Reconciliation, type ReconciliationProps } from '../../lib/reconciliation';
 import { StreamProcessor } from '../../lib/stream-processor';
 import { newStack } from './synth';
 
@@ -54,4 +56,37 @@ export function opsFixture(): OpsFixture {
     definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Build')),
   });
   return { stack, ingest, processor, aggregates, lake, catalog, workgroup, rawLanding, ops, batchJob };
+}
+
+/** The reconciliation function watching the fixture's resources. */
+export function addReconciliation(
+  f: OpsFixture,
+  overrides: Partial<ReconciliationProps> = {},
+): Reconciliation {
+  return new Reconciliation(f.stack, 'Reconciliation', {
+    table: f.aggregates.table,
+    bucket: f.lake.bucket,
+    catalog: f.catalog,
+    workgroup: f.workgroup,
+    batchJob: f.batchJob,
+    ...overrides,
+  });
+}
+
+/** The ops alarms over the fixture's resources and `reconciliation`. */
+export function addOpsAlarms(
+  f: OpsFixture,
+  reconciliation: Reconciliation,
+  overrides: Partial<OpsAlarmsProps> = {},
+): OpsAlarms {
+  return new OpsAlarms(f.stack, 'OpsAlarms', {
+    topic: f.ops.topic,
+    processor: f.processor.function,
+    deadLetterQueue: f.processor.deadLetterQueue,
+    table: f.aggregates.table,
+    deliveryStream: f.rawLanding.deliveryStream,
+    batchJob: f.batchJob,
+    reconciliation,
+    ...overrides,
+  });
 }

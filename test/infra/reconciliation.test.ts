@@ -9,7 +9,7 @@ import {
   RECONCILIATION_REPORTS_PREFIX,
   type ReconciliationProps,
 } from '../../lib/reconciliation';
-import { type OpsFixture, opsFixture } from './ops-fixtures';
+import { addReconciliation, type OpsFixture, opsFixture } from './ops-fixtures';
 import { logicalId } from './synth';
 
 function build(overrides: Partial<ReconciliationProps> = {}): {
@@ -17,15 +17,7 @@ function build(overrides: Partial<ReconciliationProps> = {}): {
   reconciliation: Reconciliation;
 } {
   const f = opsFixture();
-  const reconciliation = new Reconciliation(f.stack, 'Reconciliation', {
-    table: f.aggregates.table,
-    bucket: f.lake.bucket,
-    catalog: f.catalog,
-    workgroup: f.workgroup,
-    batchJob: f.batchJob,
-    hourlyWindow: '1h',
-    ...overrides,
-  });
+  const reconciliation = addReconciliation(f, { hourlyWindow: '1h', ...overrides });
   return { f, reconciliation };
 }
 
