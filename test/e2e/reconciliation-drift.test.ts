@@ -15,7 +15,7 @@ import { resolveConfig } from '../../lib/config';
 import { PipelineDashboardSource } from '../../local/dashboard/pipeline-source';
 import { generateEventLines } from '../../local/demo-producer';
 import { LocalPipeline } from '../../local/pipeline';
-import { runCli, type CliResult } from '../helpers/cli';
+import { runReplay, type CliResult } from '../helpers/cli';
 import { startEmulatorProcess } from '../helpers/emulators';
 
 interface Drift {
@@ -82,10 +82,7 @@ async function replay(name: 'clean' | 'duplicates', lines: string[]): Promise<vo
   fs.writeFileSync(file, `${lines.join('\n')}\n`);
   const out = path.join(work, name);
   const config = path.join(work, 'sluice.config.json');
-  const result = await runCli(
-    ['local', '-c', config, '--events', file, '--once', '--out', out, '--state', `${out}-state`, '--quiet'],
-    { timeoutMs: 170_000 },
-  );
+  const result = await runReplay(file, out, ['-c', config]);
   const summaryFile = path.join(out, 'summary.json');
   const drift = fs.existsSync(summaryFile)
     ? (JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as { drift: Drift }).drift

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateEventLines } from '../../local/demo-producer';
-import { runCli, type CliResult } from '../helpers/cli';
+import { runReplay, type CliResult } from '../helpers/cli';
 import type { Expected } from '../helpers/recompute';
 import {
   contractSummary,
@@ -36,21 +36,7 @@ const runs = new Map<string, { result: CliResult; outputs: ReplayOutputs; second
 async function replay(name: string, extra: string[]): Promise<void> {
   const out = path.join(work, name);
   const started = Date.now();
-  const result = await runCli(
-    [
-      'local',
-      '--events',
-      path.join(work, 'events.ndjson'),
-      '--once',
-      '--out',
-      out,
-      '--state',
-      `${out}-state`,
-      '--quiet',
-      ...extra,
-    ],
-    { timeoutMs: REPLAY_TIMEOUT_MS },
-  );
+  const result = await runReplay(path.join(work, 'events.ndjson'), out, extra, REPLAY_TIMEOUT_MS);
   if (result.code !== 0) throw new Error(`replay ${name} failed: ${result.stderr}`);
   runs.set(name, { result, outputs: readOutputs(out), seconds: (Date.now() - started) / 1000 });
 }

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateEventLines } from '../../local/demo-producer';
-import { runCli, type CliResult } from '../helpers/cli';
+import { runReplay, type CliResult } from '../helpers/cli';
 import type { Expected } from '../helpers/recompute';
 import {
   contractSummary,
@@ -34,21 +34,7 @@ let plainOutputs: ReplayOutputs;
 const chaos = new Map<number, { result: CliResult; outputs?: ReplayOutputs }>();
 
 function replay(out: string, extra: string[] = []): Promise<CliResult> {
-  return runCli(
-    [
-      'local',
-      '--events',
-      path.join(work, 'events.ndjson'),
-      '--once',
-      '--out',
-      out,
-      '--state',
-      `${out}-state`,
-      '--quiet',
-      ...extra,
-    ],
-    { timeoutMs: 170_000 },
-  );
+  return runReplay(path.join(work, 'events.ndjson'), out, extra);
 }
 
 /** The runner's and chaos's final counters, from the run's log. */

@@ -52,6 +52,22 @@ export function runCli(
   });
 }
 
+/**
+ * Runs the replay contract, `sluice local --events FILE --once --out OUT`, with its state in
+ * `OUT-state` (quiet; `extra` adds flags such as `--chaos 7` or `-c config.json`).
+ */
+export function runReplay(
+  eventsFile: string,
+  out: string,
+  extra: readonly string[] = [],
+  timeoutMs = 170_000,
+): Promise<CliResult> {
+  return runCli(
+    ['local', '--events', eventsFile, '--once', '--out', out, '--state', `${out}-state`, '--quiet', ...extra],
+    { timeoutMs },
+  );
+}
+
 /** A long-running `sluice` command (e.g. `sluice local`). */
 export interface RunningCli {
   readonly child: ChildProcessWithoutNullStreams;
