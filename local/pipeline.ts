@@ -23,6 +23,7 @@ import { QuarantineMirror } from './quarantine-mirror';
 import { LocalReconciliation, settledBeforeOf } from './reconcile';
 import { createLocalResources, type LocalResources } from './resources';
 import { SpeedAccounting } from './speed-accounting';
+import type { StreamProcessorDeps } from '../lambdas/stream-processor/handler';
 import { createLocalStreamProcessor } from './stream-processor';
 
 export interface LocalPipelineOptions {
@@ -48,6 +49,11 @@ export interface LocalPipelineOptions {
   readonly emulators?: RunningEmulators;
   /** Structured log lines (runner events, background errors). @default - dropped */
   readonly onLog?: (entry: PipelineLogEntry) => void;
+  /**
+   * Told after every stream-processor invocation, once its writes are done, with its result and
+   * event (after the pipeline's own accounting); benchmarks time records with it. @default - nothing
+   */
+  readonly onBatchResult?: StreamProcessorDeps['onResult'];
 }
 
 export interface PipelineLogEntry {
@@ -131,7 +137,10 @@ export class LocalPipeline {
         clients: handlerClients,
         resources,
         config: speedConfig,
-        onResult: (result, event) => accounting.observe(result, event),
+        onResult: (result, event) => {
+          accounting.observe(result, event);
+          options.onBatchResult?.(result, event);
+        },
       });
 
       const runner = new EventSourceRunner({
