@@ -18,14 +18,24 @@
  *    shard moves on;
  *  - closed shards are read to their end before their children start (resharding).
  *
+ * Checkpoints: each shard's checkpoint is the last sequence number up to which every record is done.
+ * With a `checkpointStore` they outlive the runner, as the event source mapping's do on AWS: a runner
+ * started again on the same stream resumes each shard just after its saved checkpoint (closed shards
+ * saved as finished stay finished, so their children start at once; shards that are not in the saved
+ * state appeared since and are read from TRIM_HORIZON), whatever its startingPosition. A checkpoint
+ * is saved only after the handler succeeded on its records, and saves trail the progress by at most
+ * one write, so a runner that is killed re-delivers what it had done since its last save: at least
+ * once, never a gap. Checkpoints saved for an earlier stream of the same name (another ARN or
+ * creation time) are ignored. Without a store, checkpoints live in memory.
+ *
  * Differences a local runtime cannot avoid: a handler that times out is not frozen; the runner
  * waits for it to settle before the lane's next invocation, so invocations of a lane never
- * overlap. Checkpoints live in memory. stop() lets in-flight invocations finish, then abandons the
- * rest of their batches (not checkpointed), like disabling the event source mapping.
+ * overlap. stop() lets in-flight invocations finish, then abandons the rest of their batches (not
+ * checkpointed), like disabling the event source mapping.
  *
  * Parts: this module (options, shard discovery, drain, metrics), event-source/shard-poller.ts (one
- * shard: iterator, read-ahead, checkpoint) and event-source/lane.ts (batches, invocation, error
- * handling, on-failure records).
+ * shard: iterator, read-ahead, checkpoint), event-source/lane.ts (batches, invocation, error
+ * handling, on-failure records) and event-source/checkpoint-{store,writer}.ts (durable checkpoints).
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -39,6 +49,8 @@ import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aw
 import { durationMs, type SluiceConfig } from '../lib/config';
 import type { Chaos } from './chaos';
 import { LOCAL_ACCOUNT_ID } from './endpoints';
+import type { CheckpointStore, ShardCheckpoint, StreamCheckpoints } from './event-source/checkpoint-store';
+import { CheckpointWriter } from './event-source/checkpoint-writer';
 import type { LogOrigin, RunnerHost, RunnerSettings } from './event-source/host';
 import { ShardPoller } from './event-source/shard-poller';
 import { Signal, sleep } from './event-source/signal';
@@ -95,6 +107,13 @@ export interface EventSourceRunnerOptions extends EventSourceSettings {
   readonly onFailure?: OnFailureDestination;
   /** Fault injection; see local/chaos.ts. @default - no faults */
   readonly chaos?: Chaos;
+  /**
+   * Where shard checkpoints are saved, under the stream's name and `functionName`; a runner started
+   * again with the same store resumes where the last one stopped (see the module comment), e.g.
+   * `new FileCheckpointStore({ dir: '.sluice/checkpoints' })`.
+   * @default - checkpoints live in memory and are lost when the runner stops
+   */
+  readonly checkpointStore?: CheckpointStore;
   /** Structured log hook; the runner never writes to the console itself. */
   readonly onLog?: (entry: RunnerLogEntry) => void;
   /** Pause after a GetRecords call that found nothing new. @default 200 */
@@ -126,7 +145,10 @@ export type RunnerLogEvent =
   | 'records.retries-exhausted'
   | 'records.discarded'
   | 'onfailure.sent'
-  | 'onfailure.error';
+  | 'onfailure.error'
+  | 'checkpoint.resumed'
+  | 'checkpoint.discarded'
+  | 'checkpoint.error';
 
 export interface RunnerLogEntry {
   readonly level: RunnerLogLevel;
@@ -187,6 +209,9 @@ export interface RunnerCounters {
   getRecordsCalls: number;
   getRecordsErrors: number;
   iteratorRefreshes: number;
+  /** Saves of the shard checkpoints to the checkpoint store, and failed saves. */
+  checkpointSaves: number;
+  checkpointErrors: number;
 }
 
 export interface ShardMetrics {
@@ -324,6 +349,8 @@ export class EventSourceRunner implements RunnerHost {
     getRecordsCalls: 0,
     getRecordsErrors: 0,
     iteratorRefreshes: 0,
+    checkpointSaves: 0,
+    checkpointErrors: 0,
   };
   private readonly pollers = new Map<string, ShardPoller>();
   private readonly running: Array<Promise<void>> = [];
@@ -331,6 +358,9 @@ export class EventSourceRunner implements RunnerHost {
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   private refreshLoop: Promise<void> | undefined;
   private stopped: Promise<void> | undefined;
+  private checkpoints: CheckpointWriter | undefined;
+  /** The checkpoints saved by an earlier runner on this stream, when resuming. */
+  private resumed: StreamCheckpoints['shards'] | undefined;
   /** @internal */ streamArn = '';
   /** @internal */ region = '';
 
@@ -367,6 +397,7 @@ export class EventSourceRunner implements RunnerHost {
       );
       this.streamArn = summary?.StreamARN as string;
       this.region = this.streamArn.split(':')[3];
+      await this.loadCheckpoints(summary?.StreamCreationTimestamp?.toISOString() ?? '');
       await this.refreshShards(true);
     } catch (error) {
       await this.stop();
@@ -398,6 +429,8 @@ export class EventSourceRunner implements RunnerHost {
         seen = this.running.length;
         await Promise.all(batch);
       }
+      await this.checkpoints?.flush();
+      this.checkpoints?.close();
       this.state = 'stopped';
       this.log('info', 'runner.stopped', 'stopped', undefined, { ...this.counterValues });
     })();
@@ -406,7 +439,8 @@ export class EventSourceRunner implements RunnerHost {
 
   /**
    * Resolves once every record that was in the stream when it was called (up to the tip of every
-   * shard) has been checkpointed or sent to the on-failure destination.
+   * shard) has been checkpointed or sent to the on-failure destination, and, with a checkpoint
+   * store, the checkpoints are saved (a failed save is logged as `checkpoint.error`).
    */
   async drain(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     if (this.state !== 'running') throw new RunnerStateError(`drain: the runner is ${this.state}`);
@@ -417,7 +451,10 @@ export class EventSourceRunner implements RunnerHost {
     const idle = (poller: ShardPoller): boolean => poller.idleSince(marks.get(poller.shardId) ?? 0);
     for (const poller of this.pollers.values()) poller.wake();
     for (;;) {
-      if ([...this.pollers.values()].every(idle)) return;
+      if ([...this.pollers.values()].every(idle)) {
+        await this.checkpoints?.flush();
+        return;
+      }
       if (this.state !== 'running') throw new RunnerStateError('drain: the runner was stopped');
       if (Date.now() > deadline) {
         const busy = [...this.pollers.values()].filter((p) => !idle(p)).map((p) => p.metrics());
@@ -458,6 +495,11 @@ export class EventSourceRunner implements RunnerHost {
   }
 
   /** @internal */
+  checkpointed(shardId: string, checkpoint: ShardCheckpoint): void {
+    this.checkpoints?.set(shardId, checkpoint);
+  }
+
+  /** @internal */
   backoff(failuresInARow: number): Promise<void> {
     const { retryBackoffMs, maxRetryBackoffMs } = this.settings;
     const ms = Math.min(maxRetryBackoffMs, retryBackoffMs * 2 ** Math.max(0, failuresInARow - 1));
@@ -486,6 +528,44 @@ export class EventSourceRunner implements RunnerHost {
       fail: unsupported('fail'),
       succeed: unsupported('succeed'),
     };
+  }
+
+  /** Reads the checkpoints an earlier runner saved for this stream, and starts saving ours. */
+  private async loadCheckpoints(streamCreatedAt: string): Promise<void> {
+    const store = this.settings.checkpointStore;
+    if (!store) return;
+    const key = { streamName: this.settings.streamName, consumer: this.settings.functionName };
+    const saved = await store.load(key);
+    if (saved && saved.streamArn === this.streamArn && saved.streamCreatedAt === streamCreatedAt) {
+      this.resumed = saved.shards;
+      this.log(
+        'info',
+        'checkpoint.resumed',
+        `resuming ${Object.keys(saved.shards).length} shards from their saved checkpoints`,
+        undefined,
+        { shards: saved.shards },
+      );
+    } else if (saved) {
+      this.log(
+        'warn',
+        'checkpoint.discarded',
+        `the saved checkpoints are of another stream named ${this.settings.streamName} (${saved.streamArn} created ${saved.streamCreatedAt}, this one was created ${streamCreatedAt}); starting at the starting position`,
+      );
+    }
+    this.checkpoints = new CheckpointWriter({
+      store,
+      key,
+      stream: { streamArn: this.streamArn, streamCreatedAt },
+      onSaved: () => this.counterValues.checkpointSaves++,
+      onError: (error, failuresInARow) => {
+        this.counterValues.checkpointErrors++;
+        this.log(
+          'warn',
+          'checkpoint.error',
+          `saving checkpoints failed (${failuresInARow} in a row); a restart would re-deliver more: ${(error as Error).message}`,
+        );
+      },
+    });
   }
 
   private async refreshShardsPeriodically(): Promise<void> {
@@ -522,8 +602,16 @@ export class EventSourceRunner implements RunnerHost {
       const shardId = shard.ShardId as string;
       if (this.pollers.has(shardId) || this.state !== 'running') continue;
       const closed = shard.SequenceNumberRange?.EndingSequenceNumber !== undefined;
-      // Shards that appear later are children of a split or merge: read from their start.
-      const position: StartingPosition = initial ? this.settings.startingPosition : 'TRIM_HORIZON';
+      const saved = this.resumed?.[shardId];
+      // The starting position applies to a first start only. Shards that appear later are children
+      // of a split or merge, and shards missing from saved checkpoints appeared since: from their start.
+      const fresh = initial && !this.resumed;
+      const position: StartingPosition =
+        saved?.fromTimestamp !== undefined && saved.sequenceNumber === undefined
+          ? { atTimestamp: new Date(saved.fromTimestamp) }
+          : fresh
+            ? this.settings.startingPosition
+            : 'TRIM_HORIZON';
       const parents = [shard.ParentShardId, shard.AdjacentParentShardId]
         .map((id) => (id ? this.pollers.get(id) : undefined))
         .filter((p): p is ShardPoller => p !== undefined);
@@ -532,7 +620,8 @@ export class EventSourceRunner implements RunnerHost {
         shardId,
         position,
         parents,
-        initial && position === 'LATEST' && closed,
+        fresh && position === 'LATEST' && closed,
+        saved,
       );
       this.pollers.set(shardId, poller);
       added.push(poller);

@@ -3,6 +3,7 @@
  * settings, the record type, and the view of the runner that shard pollers and lanes use.
  */
 import type { Context } from 'aws-lambda';
+import type { ShardCheckpoint } from './checkpoint-store';
 import type {
   EventSourceRunnerOptions,
   RunnerCounters,
@@ -11,8 +12,10 @@ import type {
 } from '../event-source-runner';
 
 /** Runner options with every default filled in. */
-export type RunnerSettings = Required<Omit<EventSourceRunnerOptions, 'onFailure' | 'chaos' | 'onLog'>> &
-  Pick<EventSourceRunnerOptions, 'onFailure' | 'chaos' | 'onLog'>;
+export type RunnerSettings = Required<
+  Omit<EventSourceRunnerOptions, 'onFailure' | 'chaos' | 'onLog' | 'checkpointStore'>
+> &
+  Pick<EventSourceRunnerOptions, 'onFailure' | 'chaos' | 'onLog' | 'checkpointStore'>;
 
 /** A Kinesis record as read from a shard. */
 export interface StreamRecord {
@@ -49,4 +52,6 @@ export interface RunnerHost {
   backoff(failuresInARow: number): Promise<void>;
   /** A fresh Lambda context for one invocation. */
   createContext(): Context;
+  /** A shard's checkpoint moved (records done, reading started, shard finished): save it. */
+  checkpointed(shardId: string, checkpoint: ShardCheckpoint): void;
 }

@@ -1,7 +1,8 @@
 /**
  * Reads one shard of the stream for the event source runner: keeps an iterator (re-opening it when
  * it expires), reads ahead into the shard's lanes, tracks which records are done, and reports the
- * shard's checkpoint and lag.
+ * shard's checkpoint (to the runner, which saves it) and lag. A shard resumed from a saved
+ * checkpoint reads from just after it.
  */
 import {
   ExpiredIteratorException,
@@ -11,6 +12,7 @@ import {
   type _Record as KinesisRecord,
 } from '@aws-sdk/client-kinesis';
 import type { RunnerLogEvent, RunnerLogLevel, ShardMetrics, StartingPosition } from '../event-source-runner';
+import type { ShardCheckpoint } from './checkpoint-store';
 import type { RunnerHost, StreamRecord } from './host';
 import { Lane } from './lane';
 import { Signal } from './signal';
@@ -28,6 +30,8 @@ export class ShardPoller {
   private lastCaughtUpRead = 0;
   private millisBehindLatest = 0;
   private checkpoint: string | undefined;
+  /** The saved checkpoint this shard resumed from: reading starts after it. */
+  private readonly resumeAfter: string | undefined;
   /** Records read and not yet done, oldest first; `done` marks completion out of order. */
   private readonly outstanding: Array<{ readonly record: StreamRecord; done: boolean }> = [];
   private readonly bySequence = new Map<string, { readonly record: StreamRecord; done: boolean }>();
@@ -43,10 +47,16 @@ export class ShardPoller {
     private readonly parents: readonly ShardPoller[],
     /** A closed shard met with LATEST: there is nothing to read. */
     skip: boolean,
+    /** The checkpoint saved by an earlier run, if any. */
+    resume?: ShardCheckpoint,
   ) {
     const lanes = runner.options.parallelizationFactor;
     this.lanes = Array.from({ length: lanes }, (_, index) => new Lane(this, index));
-    if (skip) this.finish();
+    this.checkpoint = resume?.sequenceNumber;
+    this.resumeAfter = resume?.sequenceNumber;
+    if (skip || resume?.finished) this.finish();
+    // Where reading starts is known now, except for LATEST (saved once the iterator is taken).
+    else if (position !== 'LATEST' || this.checkpoint) this.saveCheckpoint();
   }
 
   get isFinished(): boolean {
@@ -87,7 +97,8 @@ export class ShardPoller {
 
   async openIterator(): Promise<void> {
     if (this.finishedFlag || this.iterator) return;
-    if (this.parents.some((parent) => !parent.isFinished) && this.position === 'TRIM_HORIZON') return;
+    const fixedStart = this.position === 'TRIM_HORIZON' || this.resumeAfter !== undefined;
+    if (this.parents.some((parent) => !parent.isFinished) && fixedStart) return;
     this.iterator = await this.getIterator();
   }
 
@@ -119,11 +130,13 @@ export class ShardPoller {
       const entry = this.bySequence.get(record.sequenceNumber);
       if (entry) entry.done = true;
     }
+    const before = this.checkpoint;
     while (this.outstanding.length > 0 && this.outstanding[0].done) {
       const entry = this.outstanding.shift() as { readonly record: StreamRecord; done: boolean };
       this.bySequence.delete(entry.record.sequenceNumber);
       this.checkpoint = entry.record.sequenceNumber;
     }
+    if (this.checkpoint !== before) this.saveCheckpoint();
     this.spaceSignal.notify();
   }
 
@@ -139,6 +152,21 @@ export class ShardPoller {
   private finish(): void {
     this.finishedFlag = true;
     this.finishedResolve();
+    this.saveCheckpoint();
+  }
+
+  /** Hands the shard's checkpoint to the runner, which saves it (see checkpoint-writer.ts). */
+  private saveCheckpoint(): void {
+    const finished = this.finishedFlag ? { finished: true } : {};
+    if (this.checkpoint !== undefined) {
+      this.runner.checkpointed(this.shardId, { sequenceNumber: this.checkpoint, ...finished });
+      return;
+    }
+    const from = typeof this.position === 'object' ? this.position.atTimestamp : this.latestFrom;
+    this.runner.checkpointed(this.shardId, {
+      ...(from ? { fromTimestamp: from.getTime() } : {}),
+      ...finished,
+    });
   }
 
   private untilStopping(): Promise<void> {
@@ -154,12 +182,9 @@ export class ShardPoller {
   private async getIterator(): Promise<string> {
     const base = { StreamName: this.runner.options.streamName, ShardId: this.shardId };
     let input: ConstructorParameters<typeof GetShardIteratorCommand>[0];
-    if (this.lastReadSequenceNumber) {
-      input = {
-        ...base,
-        ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
-        StartingSequenceNumber: this.lastReadSequenceNumber,
-      };
+    const after = this.lastReadSequenceNumber ?? this.resumeAfter;
+    if (after) {
+      input = { ...base, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: after };
     } else if (this.position === 'TRIM_HORIZON') {
       input = { ...base, ShardIteratorType: 'TRIM_HORIZON' };
     } else if (this.position === 'LATEST') {
@@ -167,11 +192,16 @@ export class ShardPoller {
       input = this.latestFrom
         ? { ...base, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: this.latestFrom }
         : { ...base, ShardIteratorType: 'LATEST' };
-      this.latestFrom ??= new Date();
     } else {
       input = { ...base, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: this.position.atTimestamp };
     }
+    const takenAt = new Date();
     const { ShardIterator } = await this.runner.options.kinesis.send(new GetShardIteratorCommand(input));
+    if (this.position === 'LATEST' && !this.latestFrom) {
+      // A restarted runner resumes from here rather than at a later LATEST.
+      this.latestFrom = takenAt;
+      if (!this.checkpoint) this.saveCheckpoint();
+    }
     return ShardIterator as string;
   }
 
