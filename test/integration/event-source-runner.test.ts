@@ -1,11 +1,16 @@
 /**
  * The local Kinesis event source mapping against kinesalite and fauxqs (in a child process),
  * through the real AWS SDK: delivery, ordering, partial batch responses, bisection, retries,
- * record age, on-failure records, parallelization, and chaos.
+ * record age, on-failure records, parallelization, durable checkpoints (resuming after a restart),
+ * and chaos.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateStreamCommand,
+  DeleteStreamCommand,
   DescribeStreamSummaryCommand,
   ExpiredIteratorException,
   PutRecordsCommand,
@@ -25,6 +30,7 @@ import {
   type KinesisOnFailureRecord,
   type RunnerLogEntry,
 } from '../../local/event-source-runner';
+import { CheckpointStoreError, FileCheckpointStore } from '../../local/event-source/checkpoint-store';
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
 
@@ -707,6 +713,243 @@ describe('failures', () => {
 
     expect(events).toHaveLength(2);
     expect(runner.metrics().counters.timeouts).toBe(1);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// durable checkpoints
+
+describe('durable checkpoints', () => {
+  let dir: string;
+  let store: FileCheckpointStore;
+
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-runner-checkpoints-'));
+    store = new FileCheckpointStore({ dir });
+  });
+
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const bodies = (events: readonly KinesisStreamEvent[]): string[] =>
+    events.flatMap((event) => event.Records.map(text));
+
+  test('a runner started again with the same store delivers only what was put after the last one finished', async () => {
+    const stream = await createStream(2);
+    await put(stream.name, items(6, 4));
+    const first = recordingHandler();
+    const runner = await startRunner({
+      streamName: stream.name,
+      handler: first.handler,
+      checkpointStore: store,
+    });
+    await runner.drain(DRAIN);
+    await runner.stop();
+    const later = await put(
+      stream.name,
+      items(6, 2).map((i) => ({ ...i, body: `${i.body}-later` })),
+    );
+
+    const second = recordingHandler();
+    const restarted = await startRunner({
+      streamName: stream.name,
+      handler: second.handler,
+      checkpointStore: store,
+    });
+    await restarted.drain(DRAIN);
+
+    expect(bodies(first.events)).toHaveLength(24);
+    expect(bodies(second.events).sort()).toEqual(later.map((p) => p.body).sort());
+  });
+
+  test('a runner stopped mid-stream is resumed at the first record it had not finished', async () => {
+    const stream = await createStream(1);
+    const puts = await put(stream.name, items(1, 40));
+    let stopping: Promise<void> | undefined;
+    const started: { runner?: EventSourceRunner } = {};
+    const first = recordingHandler((_event, call) => {
+      if (call === 2) stopping = started.runner?.stop(); // the third batch finishes; the rest is abandoned
+    });
+    started.runner = await startRunner({
+      streamName: stream.name,
+      handler: first.handler,
+      batchSize: 5,
+      checkpointStore: store,
+    });
+    while (!stopping) await new Promise((resolve) => setTimeout(resolve, 5));
+    await stopping;
+
+    const second = recordingHandler();
+    const restarted = await startRunner({
+      streamName: stream.name,
+      handler: second.handler,
+      batchSize: 5,
+      checkpointStore: store,
+    });
+    await restarted.drain(DRAIN);
+
+    expect(bodies(first.events)).toEqual(puts.slice(0, 15).map((p) => p.body));
+    expect(bodies(second.events)).toEqual(puts.slice(15).map((p) => p.body));
+    const saved = await store.load({ streamName: stream.name, consumer: 'stream-processor' });
+    expect(saved?.shards).toEqual({ 'shardId-000000000000': { sequenceNumber: puts[39].sequenceNumber } });
+  });
+
+  test('with LATEST, a restarted runner delivers the records put while it was stopped', async () => {
+    const stream = await createStream(2);
+    await put(
+      stream.name,
+      items(4, 2).map((i) => ({ ...i, body: `${i.body}-before` })),
+    );
+    const first = recordingHandler();
+    const runner = await startRunner({
+      streamName: stream.name,
+      handler: first.handler,
+      startingPosition: 'LATEST',
+      checkpointStore: store,
+    });
+    const seen = await put(stream.name, items(4, 1));
+    await runner.drain(DRAIN);
+    await runner.stop();
+    const whileStopped = await put(
+      stream.name,
+      items(4, 3).map((i) => ({ ...i, body: `${i.body}-while` })),
+    );
+
+    const second = recordingHandler();
+    const restarted = await startRunner({
+      streamName: stream.name,
+      handler: second.handler,
+      startingPosition: 'LATEST',
+      checkpointStore: store,
+    });
+    await restarted.drain(DRAIN);
+
+    expect(bodies(first.events).sort()).toEqual(seen.map((p) => p.body).sort());
+    expect(bodies(second.events).sort()).toEqual(whileStopped.map((p) => p.body).sort());
+  });
+
+  test('with LATEST and nothing processed yet, a restarted runner starts where the first one took LATEST', async () => {
+    const stream = await createStream(1);
+    await put(stream.name, [{ key: 'k', body: 'before' }]);
+    const first = recordingHandler();
+    const runner = await startRunner({
+      streamName: stream.name,
+      handler: first.handler,
+      startingPosition: 'LATEST',
+      checkpointStore: store,
+    });
+    await runner.stop();
+    await put(stream.name, [{ key: 'k', body: 'while-stopped' }]);
+
+    const second = recordingHandler();
+    const restarted = await startRunner({
+      streamName: stream.name,
+      handler: second.handler,
+      startingPosition: 'LATEST',
+      checkpointStore: store,
+    });
+    await restarted.drain(DRAIN);
+
+    expect(first.events).toEqual([]);
+    expect(bodies(second.events)).toEqual(['while-stopped']);
+  });
+
+  test('after a split, a restarted runner does not read the finished parent again and resumes its children', async () => {
+    const stream = await createStream(1);
+    const beforeSplit = await put(stream.name, items(4, 3));
+    await clients.kinesis.send(
+      new SplitShardCommand({
+        StreamName: stream.name,
+        ShardToSplit: 'shardId-000000000000',
+        NewStartingHashKey: (2n ** 127n).toString(),
+      }),
+    );
+    await waitUntilActive(stream.name);
+    const afterSplit = await put(
+      stream.name,
+      items(4, 2).map((i) => ({ ...i, body: `${i.body}-child` })),
+    );
+    const first = recordingHandler();
+    const runner = await startRunner({
+      streamName: stream.name,
+      handler: first.handler,
+      batchSize: 3,
+      checkpointStore: store,
+    });
+    await runner.drain(DRAIN);
+    await runner.stop();
+    const later = await put(
+      stream.name,
+      items(4, 2).map((i) => ({ ...i, body: `${i.body}-later` })),
+    );
+
+    const second = recordingHandler();
+    const restarted = await startRunner({
+      streamName: stream.name,
+      handler: second.handler,
+      batchSize: 3,
+      checkpointStore: store,
+    });
+    await restarted.drain(DRAIN);
+
+    expect(bodies(first.events).sort()).toEqual([...beforeSplit, ...afterSplit].map((p) => p.body).sort());
+    expect(bodies(second.events).sort()).toEqual(later.map((p) => p.body).sort());
+    const saved = await store.load({ streamName: stream.name, consumer: 'stream-processor' });
+    expect(saved?.shards['shardId-000000000000']).toEqual({
+      sequenceNumber: beforeSplit[beforeSplit.length - 1].sequenceNumber,
+      finished: true,
+    });
+    expect(Object.keys(saved?.shards ?? {})).toHaveLength(3);
+  });
+
+  test('ignores the checkpoints of a deleted stream when a new one of the same name is read', async () => {
+    const stream = await createStream(1);
+    await put(stream.name, items(2, 2));
+    const runner = await startRunner({
+      streamName: stream.name,
+      handler: recordingHandler().handler,
+      checkpointStore: store,
+    });
+    await runner.drain(DRAIN);
+    await runner.stop();
+    await clients.kinesis.send(new DeleteStreamCommand({ StreamName: stream.name }));
+    // kinesalite stamps creation times in whole seconds: let the new stream get another one.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await clients.kinesis.send(new CreateStreamCommand({ StreamName: stream.name, ShardCount: 1 }));
+    await waitUntilActive(stream.name);
+    const fresh = await put(
+      stream.name,
+      items(2, 2).map((i) => ({ ...i, body: `${i.body}-new` })),
+    );
+
+    const logs: RunnerLogEntry[] = [];
+    const second = recordingHandler();
+    const restarted = await startRunner({
+      streamName: stream.name,
+      handler: second.handler,
+      checkpointStore: store,
+      onLog: (entry) => logs.push(entry),
+    });
+    await restarted.drain(DRAIN);
+
+    expect(bodies(second.events).sort()).toEqual(fresh.map((p) => p.body).sort());
+    expect(logs.map((l) => l.event)).toContain('checkpoint.discarded');
+  });
+
+  test('start() fails with CheckpointStoreError when the saved checkpoints cannot be read', async () => {
+    const stream = await createStream(1);
+    const file = store.fileOf({ streamName: stream.name, consumer: 'stream-processor' });
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, 'not json');
+
+    const starting = startRunner({
+      streamName: stream.name,
+      handler: recordingHandler().handler,
+      checkpointStore: store,
+    });
+
+    await expect(starting).rejects.toThrow(CheckpointStoreError);
   });
 });
 
