@@ -89,62 +89,98 @@ export function mergeAggregates(a: PartialAggregate, b: PartialAggregate): Parti
   };
 }
 
-/** Mutable while folding; lanes as a short list (usually one entry), turned into a record at the end. */
-type Accumulator = { -readonly [K in keyof Omit<PartialAggregate, 'lanes'>]: PartialAggregate[K] } & {
-  laneList: { lane: string; first: string; last: string }[];
-};
-
-/** One (sensorId, metric) while folding: its accumulators, and the window instances of its last event. */
-interface Series {
-  /** Per window spec: windowStart -> accumulator. */
-  readonly perWindow: Map<number, Accumulator>[];
-  /** Per window spec: the latest start covering the series' last event. */
-  readonly latestStarts: number[];
-  /** Every accumulator the last event was folded into. */
-  instances: Accumulator[];
+/** Mutable while folding: one window instance, or a run of consecutive events of one series. */
+interface Accumulator {
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  firstEventTime: number;
+  lastEventTime: number;
+  /** Lane ranges as a short list (usually one entry), turned into a record at the end. */
+  readonly laneList: { lane: string; first: string; last: string }[];
 }
 
-function fold(acc: Accumulator, value: number, eventTime: number, lane: string, sequence: string): void {
-  acc.count += 1;
-  acc.sum += value;
-  if (value < acc.min) acc.min = value;
-  if (value > acc.max) acc.max = value;
-  if (eventTime < acc.firstEventTime) acc.firstEventTime = eventTime;
-  if (eventTime > acc.lastEventTime) acc.lastEventTime = eventTime;
-  let range = acc.laneList[0];
-  if (range.lane !== lane) range = acc.laneList.find((l) => l.lane === lane) ?? range;
-  if (range.lane !== lane) acc.laneList.push({ lane, first: sequence, last: sequence });
-  else if (compareSequences(sequence, range.last) > 0) range.last = sequence;
-  else if (compareSequences(sequence, range.first) < 0) range.first = sequence;
+interface Instance extends Accumulator {
+  readonly window: string;
+  readonly windowStart: number;
+  readonly windowEnd: number;
+}
+
+/** One (sensorId, metric) while folding. */
+interface Series {
+  readonly sensorId: string;
+  readonly metric: string;
+  /** Per window spec: windowStart -> instance. */
+  readonly perWindow: Map<number, Instance>[];
+  /** Per window spec: the latest start covering the current run's events. */
+  readonly latestStarts: number[];
+  /** The instances every event of the current run belongs to. */
+  instances: Instance[];
+  /** Consecutive events that fell into the same instances, not yet folded into them. */
+  run: Accumulator | undefined;
+}
+
+function foldLane(acc: Accumulator, lane: string, first: string, last: string): void {
+  const lanes = acc.laneList;
+  let range = lanes[0];
+  if (range.lane !== lane) {
+    range = lanes.find((l) => l.lane === lane) ?? range;
+    if (range.lane !== lane) {
+      lanes.push({ lane, first, last });
+      return;
+    }
+  }
+  if (compareSequences(last, range.last) > 0) range.last = last;
+  if (compareSequences(first, range.first) < 0) range.first = first;
+}
+
+function startRun(value: number, eventTime: number, lane: string, sequence: string): Accumulator {
+  return {
+    count: 1,
+    sum: value,
+    min: value,
+    max: value,
+    firstEventTime: eventTime,
+    lastEventTime: eventTime,
+    laneList: [{ lane, first: sequence, last: sequence }],
+  };
 }
 
 /**
- * Folds events into one partial aggregate per (sensorId, metric, window, windowStart).
- * This is the stream processor's hot loop: it accumulates in place, looks window instances up by
- * number in per-series maps (or reuses the previous event's), and compares sequence numbers
- * without padding them. The result equals merging
- * the single-event partials one by one.
+ * Folds events, one at a time, into one partial aggregate per (sensorId, metric, window,
+ * windowStart). This is the stream processor's hot loop. An event joins size/hop instances of
+ * every window, but consecutive events of a series nearly always join the same ones, so they are
+ * first folded into a run (one fold per event) and the run into its instances only when the
+ * series moves on to other instances. Sequence numbers are compared without padding them. The
+ * result equals merging the single-event partials one by one (sums up to float rounding).
  */
-export function aggregateBatch(
-  events: readonly PositionedEvent[],
-  windows: readonly WindowSpec[],
-): Map<string, PartialAggregate> {
-  const series = new Map<string, Series>();
-  for (const { event, lane, sequenceNumber: sequence } of events) {
+export class BatchAggregator {
+  private readonly series = new Map<string, Map<string, Series>>();
+
+  constructor(private readonly windows: readonly WindowSpec[]) {}
+
+  add(event: SensorEvent, lane: string, sequence: string): void {
     const { sensorId, metric, value, eventTime } = event;
-    const seriesKey = `${sensorId}|${metric}`;
-    let current = series.get(seriesKey);
-    if (!current) {
+    const windows = this.windows;
+    let byMetric = this.series.get(sensorId);
+    if (byMetric === undefined) {
+      byMetric = new Map();
+      this.series.set(sensorId, byMetric);
+    }
+    let current = byMetric.get(metric);
+    if (current === undefined) {
       current = {
-        perWindow: windows.map(() => new Map<number, Accumulator>()),
+        sensorId,
+        metric,
+        perWindow: windows.map(() => new Map<number, Instance>()),
         latestStarts: windows.map(() => Number.NaN),
         instances: [],
+        run: undefined,
       };
-      series.set(seriesKey, current);
+      byMetric.set(metric, current);
     }
-    // Events of one series mostly arrive in time order, so consecutive events usually fall into the
-    // same window instances: when every window's latest start is unchanged, reuse the instances.
-    let sameInstances = current.instances.length > 0;
+    let sameInstances = current.run !== undefined;
     for (let w = 0; w < windows.length; w++) {
       const latestStart = latestWindowStart(eventTime, windows[w]);
       if (latestStart !== current.latestStarts[w]) {
@@ -152,48 +188,104 @@ export function aggregateBatch(
         sameInstances = false;
       }
     }
-    if (sameInstances) {
-      for (const acc of current.instances) fold(acc, value, eventTime, lane, sequence);
-      continue;
+    const run = current.run;
+    if (sameInstances && run !== undefined) {
+      run.count += 1;
+      run.sum += value;
+      if (value < run.min) run.min = value;
+      if (value > run.max) run.max = value;
+      if (eventTime < run.firstEventTime) run.firstEventTime = eventTime;
+      if (eventTime > run.lastEventTime) run.lastEventTime = eventTime;
+      foldLane(run, lane, sequence, sequence);
+      return;
     }
-    const instances: Accumulator[] = [];
+    this.flush(current);
+    const instances: Instance[] = [];
     for (let w = 0; w < windows.length; w++) {
-      const accs = current.perWindow[w];
+      const byStart = current.perWindow[w];
       for (const { window, start, end } of windowsCovering(eventTime, windows[w])) {
-        let acc = accs.get(start);
-        if (acc) {
-          fold(acc, value, eventTime, lane, sequence);
-        } else {
-          acc = {
-            sensorId,
-            metric,
+        let instance = byStart.get(start);
+        if (instance === undefined) {
+          instance = {
             window,
             windowStart: start,
             windowEnd: end,
-            count: 1,
-            sum: value,
-            min: value,
-            max: value,
-            firstEventTime: eventTime,
-            lastEventTime: eventTime,
-            laneList: [{ lane, first: sequence, last: sequence }],
+            count: 0,
+            sum: 0,
+            min: Infinity,
+            max: -Infinity,
+            firstEventTime: Infinity,
+            lastEventTime: -Infinity,
+            laneList: [],
           };
-          accs.set(start, acc);
+          byStart.set(start, instance);
         }
-        instances.push(acc);
+        instances.push(instance);
       }
     }
     current.instances = instances;
+    current.run = startRun(value, eventTime, lane, sequence);
   }
-  const partials = new Map<string, PartialAggregate>();
-  for (const { perWindow } of series.values()) {
-    for (const accs of perWindow) {
-      for (const { laneList, ...acc } of accs.values()) {
-        const lanes: Record<string, LaneRange> = {};
-        for (const { lane, first, last } of laneList) lanes[lane] = { first, last };
-        partials.set(aggregateKeyId(acc), { ...acc, lanes });
+
+  /** The partials, keyed by `aggregateKeyId`. */
+  result(): Map<string, PartialAggregate> {
+    const partials = new Map<string, PartialAggregate>();
+    for (const byMetric of this.series.values()) {
+      for (const current of byMetric.values()) {
+        this.flush(current);
+        const { sensorId, metric } = current;
+        for (const byStart of current.perWindow) {
+          for (const instance of byStart.values()) {
+            const lanes: Record<string, LaneRange> = {};
+            for (const { lane, first, last } of instance.laneList) lanes[lane] = { first, last };
+            const partial: PartialAggregate = {
+              sensorId,
+              metric,
+              window: instance.window,
+              windowStart: instance.windowStart,
+              windowEnd: instance.windowEnd,
+              count: instance.count,
+              sum: instance.sum,
+              min: instance.min,
+              max: instance.max,
+              firstEventTime: instance.firstEventTime,
+              lastEventTime: instance.lastEventTime,
+              lanes,
+            };
+            partials.set(aggregateKeyId(partial), partial);
+          }
+        }
       }
     }
+    return partials;
   }
-  return partials;
+
+  private flush(current: Series): void {
+    const run = current.run;
+    if (run === undefined) return;
+    for (const instance of current.instances) {
+      if (instance.count === 0) {
+        instance.laneList.push(...run.laneList.map((range) => ({ ...range })));
+      } else {
+        for (const { lane, first, last } of run.laneList) foldLane(instance, lane, first, last);
+      }
+      instance.count += run.count;
+      instance.sum += run.sum;
+      if (run.min < instance.min) instance.min = run.min;
+      if (run.max > instance.max) instance.max = run.max;
+      if (run.firstEventTime < instance.firstEventTime) instance.firstEventTime = run.firstEventTime;
+      if (run.lastEventTime > instance.lastEventTime) instance.lastEventTime = run.lastEventTime;
+    }
+    current.run = undefined;
+  }
+}
+
+/** Folds a list of positioned events (see `BatchAggregator`). */
+export function aggregateBatch(
+  events: readonly PositionedEvent[],
+  windows: readonly WindowSpec[],
+): Map<string, PartialAggregate> {
+  const aggregator = new BatchAggregator(windows);
+  for (const { event, lane, sequenceNumber } of events) aggregator.add(event, lane, sequenceNumber);
+  return aggregator.result();
 }

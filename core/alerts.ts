@@ -201,15 +201,3 @@ export function pruneAlertTimes(
 ): number[] {
   return times.filter((t) => t > oldestPossibleBreach - cooldownMs);
 }
-
-/** Groups breaches by (sensorId, ruleId), keeping processing order within each group. */
-export function groupBreaches(breaches: readonly Breach[]): Map<string, Breach[]> {
-  const groups = new Map<string, Breach[]>();
-  for (const breach of breaches) {
-    const key = `${breach.sensorId}|${breach.ruleId}`;
-    const group = groups.get(key);
-    if (group) group.push(breach);
-    else groups.set(key, [breach]);
-  }
-  return groups;
-}

@@ -5,12 +5,12 @@
  */
 import type { KinesisStreamRecord } from 'aws-lambda';
 import {
-  aggregateBatch,
+  BatchAggregator,
   aggregateKeyId,
   type PartialAggregate,
   type PositionedEvent,
 } from '../../core/aggregate';
-import { groupBreaches, valueBreach, windowBreaches, type Alert, type Breach } from '../../core/alerts';
+import { valueBreach, windowBreaches, type Alert, type Breach } from '../../core/alerts';
 import { decodeRecord, isLate, type InvalidReason } from '../../core/event';
 import { laneId } from '../../core/sequence';
 import type { AlertRule, SpeedConfig } from '../../core/speed-config';
@@ -100,6 +100,16 @@ function laneOf(cache: Map<string, Map<string, string>>, shardId: string, partit
   return lane;
 }
 
+/** The per-event (`source: "value"`) rules, by the metric they watch. */
+function valueRulesByMetric(rules: readonly AlertRule[]): Map<string, AlertRule[]> {
+  const byMetric = new Map<string, AlertRule[]>();
+  for (const rule of rules) {
+    if (rule.source !== 'value') continue;
+    byMetric.set(rule.metric, [...(byMetric.get(rule.metric) ?? []), rule]);
+  }
+  return byMetric;
+}
+
 function quarantined(decoded: DecodedRecord, reason: InvalidReason): QuarantinedRecord {
   const bytes = Buffer.from(decoded.record.kinesis.data, 'base64');
   const text = bytes.toString('utf8');
@@ -117,6 +127,77 @@ function quarantined(decoded: DecodedRecord, reason: InvalidReason): Quarantined
   };
 }
 
+/** An alert group with, per breach, its source: a record's index, or the partial of a window rule. */
+interface SourcedGroup extends AlertGroup {
+  readonly breaches: Breach[];
+  readonly sources: (number | PartialAggregate)[];
+}
+
+/** The batch's breaches by (sensorId, rule), each group in processing order. */
+class BreachGroups {
+  private readonly bySensor = new Map<string, Map<string, SourcedGroup>>();
+  private readonly ordered: SourcedGroup[] = [];
+
+  add(breach: Breach, rule: AlertRule, source: number | PartialAggregate): void {
+    let byRule = this.bySensor.get(breach.sensorId);
+    if (byRule === undefined) {
+      byRule = new Map();
+      this.bySensor.set(breach.sensorId, byRule);
+    }
+    let group = byRule.get(rule.id);
+    if (group === undefined) {
+      group = { sensorId: breach.sensorId, rule, breaches: [], sources: [] };
+      byRule.set(rule.id, group);
+      this.ordered.push(group);
+    }
+    group.breaches.push(breach);
+    group.sources.push(source);
+  }
+
+  /** In the order of each group's first breach. */
+  groups(): readonly SourcedGroup[] {
+    return this.ordered;
+  }
+}
+
+function seriesKey(sensorId: string, metric: string): string {
+  return `${sensorId}|${metric}`;
+}
+
+/**
+ * The batch's valid events again, decoded as in the first pass (decoding is deterministic), by
+ * series (`seriesKey`), in batch order.
+ */
+function redecodeValid(
+  records: readonly KinesisStreamRecord[],
+  outcomes: readonly RecordOutcome[],
+  nowMs: number,
+  maxClockSkewMs: number,
+  shardOfRecord: (record: KinesisStreamRecord) => string,
+  lanes: Map<string, Map<string, string>>,
+): Map<string, IndexedEvent[]> {
+  const bySeries = new Map<string, IndexedEvent[]>();
+  for (let index = 0; index < records.length; index++) {
+    if (outcomes[index] !== 'valid') continue;
+    const record = records[index];
+    const result = decodeRecord(record.kinesis.data, nowMs, maxClockSkewMs);
+    if (!result.ok) throw new Error(`record ${record.eventID} decoded differently the second time`);
+    const key = seriesKey(result.event.sensorId, result.event.metric);
+    let events = bySeries.get(key);
+    if (events === undefined) {
+      events = [];
+      bySeries.set(key, events);
+    }
+    events.push({
+      event: result.event,
+      lane: laneOf(lanes, shardOfRecord(record), record.kinesis.partitionKey),
+      sequenceNumber: record.kinesis.sequenceNumber,
+      index,
+    });
+  }
+  return bySeries;
+}
+
 export async function processBatch(
   records: readonly KinesisStreamRecord[],
   ports: BatchPorts,
@@ -130,12 +211,16 @@ export async function processBatch(
     for (const i of indices) if (!failed.has(i)) failed.set(i, error);
   };
 
-  // 1. Decode and classify.
+  // 1. One pass: decode and classify, fold the valid into the batch's partials, and check each
+  // against the per-event alert rules.
   const invalid: QuarantinedRecord[] = [];
   const invalidIndices: number[] = [];
   const invalidByReason: Record<string, number> = {};
-  const events: IndexedEvent[] = [];
+  const aggregator = new BatchAggregator(config.windows);
+  const valueRules = valueRulesByMetric(config.alertRules);
+  const breaches = new BreachGroups();
   let late = 0;
+  let valid = 0;
   let oldestEventTime = Infinity;
   const lanes = new Map<string, Map<string, string>>();
   const shardOfRecord = shardCache();
@@ -150,31 +235,38 @@ export async function processBatch(
       outcomes[index] = 'invalid';
       continue;
     }
-    if (isLate(result.event, nowMs, config.latenessMs)) {
+    const event = result.event;
+    if (isLate(event, nowMs, config.latenessMs)) {
       late += 1;
       outcomes[index] = 'late';
       continue;
     }
-    events.push({
-      event: result.event,
-      lane: laneOf(lanes, shardId, record.kinesis.partitionKey),
-      sequenceNumber: record.kinesis.sequenceNumber,
-      index,
-    });
+    const lane = laneOf(lanes, shardId, record.kinesis.partitionKey);
+    const sequenceNumber = record.kinesis.sequenceNumber;
+    aggregator.add(event, lane, sequenceNumber);
+    valid += 1;
     outcomes[index] = 'valid';
-    if (result.event.eventTime < oldestEventTime) oldestEventTime = result.event.eventTime;
+    if (event.eventTime < oldestEventTime) oldestEventTime = event.eventTime;
+    const rules = valueRules.get(event.metric);
+    if (rules === undefined) continue;
+    for (const rule of rules) {
+      const breach = valueBreach(event, rule);
+      if (breach) breaches.add(breach, rule, index);
+    }
   }
 
   // 2. Quarantine (one object per batch) and aggregates are independent; run them together.
-  const partials = aggregateBatch(events, config.windows);
-  const eventsOf = (partial: PartialAggregate): IndexedEvent[] =>
-    events.filter(
-      (e) =>
-        e.event.sensorId === partial.sensorId &&
-        e.event.metric === partial.metric &&
-        e.event.eventTime >= partial.windowStart &&
-        e.event.eventTime < partial.windowEnd,
+  const partials = aggregator.result();
+  // The valid events themselves are not kept (keeping 10,000 of them costs the hot path more in GC
+  // than decoding them again): only a conflict or a failure needs them, and then they are decoded
+  // again, once, for the rest of the batch.
+  let bySeries: Map<string, IndexedEvent[]> | undefined;
+  const eventsOf = (partial: PartialAggregate): IndexedEvent[] => {
+    bySeries ??= redecodeValid(records, outcomes, nowMs, config.maxClockSkewMs, shardCache(), lanes);
+    return (bySeries.get(seriesKey(partial.sensorId, partial.metric)) ?? []).filter(
+      (e) => e.event.eventTime >= partial.windowStart && e.event.eventTime < partial.windowEnd,
     );
+  };
   const indicesOf = (list: readonly IndexedEvent[]) => list.map((e) => e.index);
 
   const [quarantineError, itemOutcomes] = await Promise.all([
@@ -200,47 +292,28 @@ export async function processBatch(
     else if (hasWindowRules && outcome.state) currentStates.push(outcome.state);
   }
 
-  // 3. Alerts: per-event rules on the events, window rules on the aggregates as they now stand.
-  // A breach's source (the record, or the partial whose records moved the window) is only turned
-  // into record indices if its group fails: scanning the batch per window breach is not free.
-  const sources = new Map<Breach, number | PartialAggregate>();
-  const recordsOf = (breach: Breach): number[] => {
-    const source = sources.get(breach) as number | PartialAggregate;
-    return typeof source === 'number' ? [source] : indicesOf(eventsOf(source));
-  };
-  const breaches: Breach[] = [];
-  const valueRules = config.alertRules.filter((r) => r.source === 'value');
-  if (valueRules.length > 0) {
-    for (const positioned of events) {
-      for (const rule of valueRules) {
-        const breach = valueBreach(positioned.event, rule);
-        if (!breach) continue;
-        breaches.push(breach);
-        sources.set(breach, positioned.index);
-      }
-    }
-  }
+  // 3. Window rules on the aggregates as they now stand.
   if (hasWindowRules) {
     for (const state of currentStates) {
       for (const breach of windowBreaches([state], config.alertRules)) {
-        breaches.push(breach);
-        sources.set(breach, partials.get(aggregateKeyId(state)) as PartialAggregate);
+        const rule = config.alertRules.find((r) => r.id === breach.ruleId) as AlertRule;
+        breaches.add(breach, rule, partials.get(aggregateKeyId(state)) as PartialAggregate);
       }
     }
   }
 
-  const rulesById = new Map<string, AlertRule>(config.alertRules.map((r) => [r.id, r]));
-  const groups: AlertGroup[] = [...groupBreaches(breaches).values()].map((list) => ({
-    sensorId: list[0].sensorId,
-    rule: rulesById.get(list[0].ruleId) as AlertRule,
-    breaches: list,
-  }));
+  const groups = breaches.groups();
   const maxWindowMs = Math.max(0, ...config.windows.map((w) => w.sizeMs));
   const recorded = await ports.alerts.record(groups, nowMs - config.latenessMs - maxWindowMs, nowMs);
 
   const published: Alert[] = [];
   for (const { group, toPublish, error } of recorded) {
-    const groupRecords = () => group.breaches.flatMap(recordsOf);
+    // A breach's source (its record, or the partial whose records moved the window) is only turned
+    // into record indices if its group fails: scanning the batch per window breach is not free.
+    const groupRecords = () =>
+      (group as SourcedGroup).sources.flatMap((source) =>
+        typeof source === 'number' ? [source] : indicesOf(eventsOf(source)),
+      );
     if (error) {
       fail(groupRecords(), error);
       continue;
@@ -265,14 +338,14 @@ export async function processBatch(
     published,
     stats: {
       records: records.length,
-      valid: events.length,
+      valid,
       invalid: invalid.length,
       late,
       itemsWritten,
       alreadyApplied,
       conflictsResolved,
       alertsPublished: published.length,
-      maxEventTimeLagMs: events.length ? Math.max(0, nowMs - oldestEventTime) : 0,
+      maxEventTimeLagMs: valid ? Math.max(0, nowMs - oldestEventTime) : 0,
       invalidByReason,
     },
   };

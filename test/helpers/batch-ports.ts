@@ -11,7 +11,13 @@ import type { BatchPorts } from '../../lambdas/stream-processor/process-batch';
 export function fakePorts(
   options: { failItem?: string; failQuarantine?: boolean; failPublish?: boolean } = {},
 ) {
-  const calls = { quarantined: 0, applied: [] as string[], published: [] as string[] };
+  const calls = {
+    quarantined: 0,
+    applied: [] as string[],
+    published: [] as string[],
+    /** Every alert group handed to the alert store, as `sensorId|ruleId: eventTime,...`. */
+    groups: [] as string[],
+  };
   const ports: BatchPorts = {
     quarantine: {
       write: async (records) => {
@@ -46,10 +52,15 @@ export function fakePorts(
     },
     alerts: {
       record: async (groups) =>
-        groups.map((group): GroupOutcome => ({
-          group,
-          toPublish: group.breaches.map((b) => ({ ...b, alertId: `a-${b.eventTime}` })),
-        })),
+        groups.map((group): GroupOutcome => {
+          calls.groups.push(
+            `${group.sensorId}|${group.rule.id}: ${group.breaches.map((b) => b.eventTime).join(',')}`,
+          );
+          return {
+            group,
+            toPublish: group.breaches.map((b) => ({ ...b, alertId: `a-${b.eventTime}` })),
+          };
+        }),
       clearPending: async () => undefined,
     },
     publisher: {

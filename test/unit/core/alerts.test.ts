@@ -3,7 +3,6 @@ import {
   alertId,
   applyCooldown,
   compare,
-  groupBreaches,
   pruneAlertTimes,
   valueBreach,
   windowBreaches,
@@ -151,13 +150,5 @@ describe('alertId', () => {
 describe('pruneAlertTimes', () => {
   test('keeps only alert times that can still suppress a future breach', () => {
     expect(pruneAlertTimes([0, 4, 6, 10], 10, 5)).toEqual([6, 10]);
-  });
-});
-
-describe('groupBreaches', () => {
-  test('groups by sensor and rule, keeping processing order', () => {
-    const groups = groupBreaches(breachesOf([event(3), event(1, 30, 's2'), event(2)]));
-    expect(groups.get('s1|temperature-high')!.map((b) => b.eventTime)).toEqual([3, 2]);
-    expect(groups.get('s2|temperature-high')).toHaveLength(1);
   });
 });

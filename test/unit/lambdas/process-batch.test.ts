@@ -89,6 +89,21 @@ describe('processBatch', () => {
     expect([...result.failures.keys()]).toEqual([0, 1, 2].map((i) => event.Records[i].eventID));
   });
 
+  test('hands the alert store one group per sensor and rule, breaches in processing order', async () => {
+    const event = kinesisEvent([
+      { data: sensorEvent({ sensorId: 'a', value: 30, timestamp: at(3) }) },
+      { data: sensorEvent({ sensorId: 'b', value: 31, timestamp: at(1) }) },
+      { data: sensorEvent({ sensorId: 'a', value: 20, timestamp: at(4) }) },
+      { data: sensorEvent({ sensorId: 'a', value: 32, timestamp: at(2) }) },
+    ]);
+    const { ports, calls } = fakePorts();
+    await processBatch(event.Records, ports, CONFIG, NOW);
+    expect(calls.groups).toEqual([
+      `a|hot: ${Date.parse(at(3))},${Date.parse(at(2))}`,
+      `b|hot: ${Date.parse(at(1))}`,
+    ]);
+  });
+
   test('writes one update per touched item, not one per event', async () => {
     const event = kinesisEvent(
       Array.from({ length: 50 }, (_, i) => ({
