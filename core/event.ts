@@ -52,9 +52,14 @@ function fail(reason: InvalidReason): Validation {
 
 /** Decodes a record's bytes (or Lambda's base64 `data`) and validates the event in it. */
 export function decodeRecord(data: string | Uint8Array, nowMs: number, maxClockSkewMs: number): Validation {
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'base64') : data;
+  const bytes =
+    typeof data === 'string'
+      ? Buffer.from(data, 'base64')
+      : Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (bytes.byteLength > MAX_EVENT_BYTES) return fail('too_large');
-  let text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  let text = bytes.toString('utf8');
   // Lenient decoding is fast but replaces bad bytes with U+FFFD; only then check strictly.
   if (text.includes('\uFFFD')) {
     try {
