@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import kinesalite from 'kinesalite';
 import { close, listen, type RunningEmulator } from './listen';
 
@@ -11,16 +12,25 @@ export interface KinesaliteOptions {
    * @default 1000 (test suites create many small streams in one emulator)
    */
   readonly shardLimit?: number;
+  /**
+   * Directory (created if missing) where kinesalite keeps its streams and records in LevelDB; a
+   * kinesalite started again on it finds them, with the same ARNs and sequence numbers. One process
+   * at a time: LevelDB locks the directory.
+   * @default - in memory: everything is lost when it stops
+   */
+  readonly dataDir?: string;
 }
 
-/** Starts an in-memory kinesalite whose streams become ACTIVE immediately. */
+/** Starts a kinesalite (in memory, or on disk with `dataDir`) whose streams become ACTIVE immediately. */
 export async function startKinesalite(options: KinesaliteOptions = {}): Promise<RunningEmulator> {
+  if (options.dataDir) fs.mkdirSync(options.dataDir, { recursive: true });
   const server = withRegion(options.region, () =>
     kinesalite({
       createStreamMs: 0,
       deleteStreamMs: 0,
       updateStreamMs: 0,
       shardLimit: options.shardLimit ?? 1000,
+      ...(options.dataDir ? { path: options.dataDir } : {}),
     }),
   );
   const url = await listen(server, options.port ?? 0);

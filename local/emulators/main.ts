@@ -5,6 +5,11 @@
  *
  *   node --import tsx local/emulators/main.ts [--region us-east-1] [--kinesis-port N]
  *                                              [--dynamodb-port N] [--fauxqs-port N] [--exit-with-stdin]
+ *                                              [--data-dir DIR]
+ *
+ * With `--data-dir`, kinesalite and dynalite keep their data on disk there (see start.ts), so a
+ * process started again on the same directory (and ports) carries on where the last one stopped,
+ * even one that was killed. fauxqs always starts empty.
  *
  * It exits on SIGTERM or SIGINT. With `--exit-with-stdin` it also exits when its stdin closes, so a
  * parent that starts it with a stdin pipe can never leave it behind, not even when the parent is
@@ -30,10 +35,12 @@ async function main(): Promise<void> {
       'dynamodb-port': { type: 'string' },
       'fauxqs-port': { type: 'string' },
       'exit-with-stdin': { type: 'boolean', default: false },
+      'data-dir': { type: 'string' },
     },
   });
   const emulators = await startEmulators({
     region: values.region,
+    dataDir: values['data-dir'],
     ports: {
       kinesis: port(values['kinesis-port'], '--kinesis-port'),
       dynamodb: port(values['dynamodb-port'], '--dynamodb-port'),

@@ -1,8 +1,12 @@
 /**
  * Starts every emulator the local mode needs, in this process: kinesalite (Kinesis), dynalite
- * (DynamoDB) and fauxqs (SNS, SQS and S3 on one port). All bind to 127.0.0.1 and keep their state
- * in memory.
+ * (DynamoDB) and fauxqs (SNS, SQS and S3 on one port). All bind to 127.0.0.1. kinesalite and dynalite
+ * keep their state in memory, or on disk under `dataDir` so that emulators started again on it find
+ * their streams, records, tables and items. fauxqs has no persistence (its README: "All state is
+ * in-memory"): topics, subscriptions, queues, messages and objects are lost when it stops, and local
+ * mode creates the resources again on every start (local/resources.ts).
  */
+import * as path from 'node:path';
 import { DEFAULT_LOCAL_REGION, type LocalEndpoints } from '../endpoints';
 import { startDynalite } from './dynalite';
 import { startFauxqs } from './fauxqs';
@@ -25,6 +29,17 @@ export interface StartEmulatorsOptions {
   readonly ports?: EmulatorPorts;
   /** kinesalite's limit on shards across all streams. @default 1000 */
   readonly shardLimit?: number;
+  /**
+   * Keep kinesalite's and dynalite's data on disk, in `<dataDir>/kinesis` and `<dataDir>/dynamodb`
+   * (LevelDB, created if missing); emulators started again on the same directory carry on from it.
+   * @default - in memory
+   */
+  readonly dataDir?: string;
+}
+
+/** Where `startEmulators` keeps kinesalite's and dynalite's data under `dataDir`. */
+export function emulatorDataDirs(dataDir: string): { readonly kinesis: string; readonly dynamodb: string } {
+  return { kinesis: path.join(dataDir, 'kinesis'), dynamodb: path.join(dataDir, 'dynamodb') };
 }
 
 export interface RunningEmulators {
@@ -49,9 +64,18 @@ export class EmulatorStartError extends Error {
 export async function startEmulators(options: StartEmulatorsOptions = {}): Promise<RunningEmulators> {
   const region = options.region ?? DEFAULT_LOCAL_REGION;
   const ports = options.ports ?? {};
+  const dirs = options.dataDir ? emulatorDataDirs(options.dataDir) : undefined;
   const starts: Array<[string, Promise<RunningEmulator>]> = [
-    ['kinesalite', startKinesalite({ port: ports.kinesis, region, shardLimit: options.shardLimit })],
-    ['dynalite', startDynalite({ port: ports.dynamodb, region })],
+    [
+      'kinesalite',
+      startKinesalite({
+        port: ports.kinesis,
+        region,
+        shardLimit: options.shardLimit,
+        dataDir: dirs?.kinesis,
+      }),
+    ],
+    ['dynalite', startDynalite({ port: ports.dynamodb, region, dataDir: dirs?.dynamodb })],
     ['fauxqs', startFauxqs({ port: ports.fauxqs, region })],
   ];
   const settled = await Promise.allSettled(starts.map(([, start]) => start));

@@ -1,8 +1,23 @@
-/** The emulator child process used by integration tests: start, fixed ports, and no orphans. */
+/**
+ * The emulator child process used by integration tests: start, fixed ports, no orphans, and data
+ * that outlives the process with --data-dir.
+ */
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import { createServer } from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { CreateTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateStreamCommand,
+  DescribeStreamSummaryCommand,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  PutRecordCommand,
+} from '@aws-sdk/client-kinesis';
+import { createLocalClients, destroyLocalClients } from '../../local/endpoints';
 import { startEmulatorProcess } from '../helpers/emulators';
+import { startRestartableEmulators } from '../helpers/restartable-emulators';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -56,4 +71,57 @@ test('with --exit-with-stdin the process exits when its parent goes away and its
   child.stdin.end();
 
   expect(await exited).toBe(0);
+});
+
+test('with --data-dir, a process started again after a SIGKILL finds the stream, its records and the table items', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-emulator-data-'));
+  const emulators = await startRestartableEmulators({ dataDir });
+  const clients = createLocalClients(emulators.endpoints);
+  try {
+    await clients.kinesis.send(new CreateStreamCommand({ StreamName: 'kept', ShardCount: 1 }));
+    await clients.dynamodb.send(
+      new CreateTableCommand({
+        TableName: 'kept-table',
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+      }),
+    );
+    for (;;) {
+      const { StreamDescriptionSummary: s } = await clients.kinesis.send(
+        new DescribeStreamSummaryCommand({ StreamName: 'kept' }),
+      );
+      if (s?.StreamStatus === 'ACTIVE') break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const put = await clients.kinesis.send(
+      new PutRecordCommand({ StreamName: 'kept', PartitionKey: 'k', Data: Buffer.from('survives') }),
+    );
+    await clients.dynamodb.send(
+      new PutItemCommand({ TableName: 'kept-table', Item: { pk: { S: 'a' }, n: { N: '42' } } }),
+    );
+
+    await emulators.restart();
+
+    const { ShardIterator } = await clients.kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: 'kept',
+        ShardId: put.ShardId,
+        ShardIteratorType: 'TRIM_HORIZON',
+      }),
+    );
+    const { Records } = await clients.kinesis.send(new GetRecordsCommand({ ShardIterator }));
+    const { Item } = await clients.dynamodb.send(
+      new GetItemCommand({ TableName: 'kept-table', Key: { pk: { S: 'a' } } }),
+    );
+    expect(emulators.starts).toBe(2);
+    expect(Records?.map((r) => [r.SequenceNumber, Buffer.from(r.Data ?? []).toString()])).toEqual([
+      [put.SequenceNumber, 'survives'],
+    ]);
+    expect(Item).toEqual({ pk: { S: 'a' }, n: { N: '42' } });
+  } finally {
+    destroyLocalClients(clients);
+    await emulators.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
 });
