@@ -79,3 +79,87 @@ export function figureAt(figures: Figures, dotted: string): number | undefined {
   }
   return typeof at === 'number' ? at : undefined;
 }
+
+/** One line of the summary: a figure, and the issue's target for it where there is one. */
+interface SummaryRow {
+  readonly figure: string;
+  readonly value: (figures: Figures) => number | undefined;
+  readonly unit: string;
+  readonly target?: { readonly text: string; readonly met: (value: number) => boolean };
+}
+
+const at = (dotted: string) => (figures: Figures) => figureAt(figures, dotted);
+const quotient = (a: string, b: string) => (figures: Figures) => {
+  const x = figureAt(figures, a);
+  const y = figureAt(figures, b);
+  return x === undefined || y === undefined || y === 0 ? undefined : x / y;
+};
+
+const SUMMARY: readonly SummaryRow[] = [
+  { figure: 'handler.eventsPerSec', value: at('handler.eventsPerSec'), unit: 'events/s' },
+  { figure: 'ceiling.eventsPerSec', value: at('ceiling.eventsPerSec'), unit: 'events/s' },
+  {
+    figure: 'handler.ratio',
+    value: at('handler.ratio'),
+    unit: '',
+    target: { text: '>= 0.5', met: (v) => v >= 0.5 },
+  },
+  { figure: 'dynamo.updatesPer1000Events', value: at('dynamo.updatesPer1000Events'), unit: '' },
+  { figure: 'naive.updatesPer1000Events', value: at('naive.updatesPer1000Events'), unit: '' },
+  {
+    figure: 'dynamo / naive updates',
+    value: (f) => {
+      const q = quotient('dynamo.updatesPer1000Events', 'naive.updatesPer1000Events')(f);
+      return q === undefined ? undefined : q * 100;
+    },
+    unit: '%',
+    target: { text: '<= 2 %', met: (v) => v <= 2 },
+  },
+  { figure: 'local.e2eLatencyMs.p50', value: at('local.e2eLatencyMs.p50'), unit: 'ms' },
+  {
+    figure: 'local.e2eLatencyMs.p99',
+    value: at('local.e2eLatencyMs.p99'),
+    unit: 'ms',
+    target: { text: '<= 1000 ms at 1,000 events/s', met: (v) => v <= 1000 },
+  },
+  { figure: 'local.maxSustainedEventsPerSec', value: at('local.maxSustainedEventsPerSec'), unit: 'events/s' },
+  { figure: 'batch.eventsPerSec', value: at('batch.eventsPerSec'), unit: 'events/s' },
+  { figure: 'naiveBatch.eventsPerSec', value: at('naiveBatch.eventsPerSec'), unit: 'events/s' },
+  {
+    figure: 'batch / naiveBatch',
+    value: quotient('batch.eventsPerSec', 'naiveBatch.eventsPerSec'),
+    unit: 'x',
+    target: { text: '>= 10x', met: (v) => v >= 10 },
+  },
+];
+
+function formatValue(value: number): string {
+  if (Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US');
+  return Number(value.toPrecision(3)).toString();
+}
+
+/** The summary table printed by `npm run bench`: every headline figure, its target and whether it is met. */
+export function summaryTable(results: BenchResults): string {
+  const rows = SUMMARY.map((row) => {
+    const value = row.value(results.figures);
+    const shown = value === undefined ? 'not measured' : `${formatValue(value)} ${row.unit}`.trim();
+    const verdict =
+      row.target === undefined || value === undefined ? '' : row.target.met(value) ? 'met' : 'MISSED';
+    return [row.figure, shown, row.target?.text ?? '', verdict];
+  });
+  const header = ['figure', 'value', 'target', ''];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
+  const { machine } = results;
+  return [
+    line(header),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    '',
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.platform}, Node ${machine.node}`,
+  ].join('\n');
+}

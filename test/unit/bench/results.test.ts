@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { figureAt, readResults, recordResults } from '../../../bench/results';
+import { figureAt, readResults, recordResults, summaryTable } from '../../../bench/results';
 
 describe('bench results file', () => {
   let file: string;
@@ -30,5 +30,26 @@ describe('bench results file', () => {
     expect(figureAt(figures, 'local.e2eLatencyMs.p99')).toBe(420);
     expect(figureAt(figures, 'local.e2eLatencyMs.p50')).toBeUndefined();
     expect(figureAt(figures, 'note')).toBeUndefined();
+  });
+});
+
+describe('summary table', () => {
+  test('says which targets are met and which are missed, and what was not measured', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-results-')), 'results.json');
+    const results = recordResults(
+      {
+        handler: { ratio: 0.55 },
+        dynamo: { updatesPer1000Events: 210 },
+        naive: { updatesPer1000Events: 7000 },
+        batch: { eventsPerSec: 500_000 },
+        naiveBatch: { eventsPerSec: 100_000 },
+      },
+      file,
+    );
+    const table = summaryTable(results);
+    expect(table).toMatch(/handler\.ratio\s+0\.55\s+>= 0\.5\s+met/);
+    expect(table).toMatch(/dynamo \/ naive updates\s+3 %\s+<= 2 %\s+MISSED/);
+    expect(table).toMatch(/batch \/ naiveBatch\s+5 x\s+>= 10x\s+MISSED/);
+    expect(table).toMatch(/local\.e2eLatencyMs\.p99\s+not measured/);
   });
 });
