@@ -132,12 +132,11 @@ const validMetric = (s: string): boolean => METRIC_PATTERN.test(s);
 const validUnit = (s: string): boolean => s.length <= MAX_UNIT_LENGTH;
 
 function checkString(
-  fields: Fields,
+  value: unknown,
   name: string,
   valid: (s: string) => boolean,
   required: boolean,
 ): InvalidReason | undefined {
-  const value = fields[name];
   if (value === undefined || value === null) return required ? `missing_field:${name}` : undefined;
   if (typeof value !== 'string') return `bad_type:${name}`;
   return valid(value) ? undefined : `bad_value:${name}`;
@@ -146,29 +145,27 @@ function checkString(
 /** Validates a parsed JSON value against the contract; the first broken rule (in field order) is the reason. */
 export function validateEvent(parsed: unknown, nowMs: number, maxClockSkewMs: number): Validation {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail('not_object');
-  const fields = parsed as Fields;
+  // Named reads (not fields[name]) keep the property loads monomorphic on the hot path.
+  const { eventId, sensorId, metric, value, unit, timestamp, attributes } = parsed as Fields;
 
   const stringProblem =
-    checkString(fields, 'eventId', validEventId, true) ??
-    checkString(fields, 'sensorId', validSensorId, true) ??
-    checkString(fields, 'metric', validMetric, true);
+    checkString(eventId, 'eventId', validEventId, true) ??
+    checkString(sensorId, 'sensorId', validSensorId, true) ??
+    checkString(metric, 'metric', validMetric, true);
   if (stringProblem) return fail(stringProblem);
 
-  const value = fields.value;
   if (value === undefined || value === null) return fail('missing_field:value');
   if (typeof value !== 'number') return fail('bad_type:value');
   if (!Number.isFinite(value)) return fail('bad_value:value');
 
-  const unitProblem = checkString(fields, 'unit', validUnit, false);
+  const unitProblem = checkString(unit, 'unit', validUnit, false);
   if (unitProblem) return fail(unitProblem);
 
-  const timestamp = fields.timestamp;
   if (timestamp === undefined || timestamp === null) return fail('missing_field:timestamp');
   if (typeof timestamp !== 'string' && typeof timestamp !== 'number') return fail('bad_type:timestamp');
   const eventTime = parseTimestamp(timestamp);
   if (eventTime === undefined) return fail('bad_value:timestamp');
 
-  const attributes = fields.attributes;
   if (attributes !== undefined && attributes !== null) {
     if (typeof attributes !== 'object' || Array.isArray(attributes)) return fail('bad_type:attributes');
     if (!Object.values(attributes).every((v) => typeof v === 'string')) return fail('bad_value:attributes');
@@ -177,13 +174,13 @@ export function validateEvent(parsed: unknown, nowMs: number, maxClockSkewMs: nu
   if (eventTime > nowMs + maxClockSkewMs) return fail('future_timestamp');
 
   const event: { -readonly [K in keyof SensorEvent]: SensorEvent[K] } = {
-    eventId: fields.eventId as string,
-    sensorId: fields.sensorId as string,
-    metric: fields.metric as string,
+    eventId: eventId as string,
+    sensorId: sensorId as string,
+    metric: metric as string,
     value,
     eventTime,
   };
-  if (typeof fields.unit === 'string') event.unit = fields.unit;
+  if (typeof unit === 'string') event.unit = unit;
   if (attributes) event.attributes = attributes as Record<string, string>;
   return { ok: true, event };
 }
