@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { durationMs, toSpeedConfig, type SluiceConfig } from '../lib/config';
 import { AlertCollector } from './alert-collector';
 import { BatchScheduler } from './batch-scheduler';
-import { applyChaos, Chaos } from './chaos';
+import { applyChaos, Chaos, type ChaosOptions } from './chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients, type LocalEndpoints } from './endpoints';
 import { EventSourceRunner, eventSourceSettingsFromConfig, type RunnerLogEntry } from './event-source-runner';
 import { startEmulators, type EmulatorPorts, type RunningEmulators } from './emulators/start';
@@ -34,6 +34,8 @@ export interface LocalPipelineOptions {
   readonly keepState?: boolean;
   /** Seed of the event source runner's fault injection (local/chaos.ts). @default - no faults */
   readonly chaosSeed?: number;
+  /** Fault rates of that injection, with `chaosSeed`. @default - local/chaos.ts defaults */
+  readonly chaosRates?: Omit<ChaosOptions, 'seed'>;
   /** Time between scheduled batch runs. @default - no schedule (runs only on request) */
   readonly batchIntervalMs?: number;
   /** Delay of the first scheduled batch run. @default batchIntervalMs */
@@ -129,7 +131,10 @@ export class LocalPipeline {
       );
       const resources = await createLocalResources(clients, config);
 
-      const chaos = options.chaosSeed === undefined ? undefined : new Chaos({ seed: options.chaosSeed });
+      const chaos =
+        options.chaosSeed === undefined
+          ? undefined
+          : new Chaos({ ...options.chaosRates, seed: options.chaosSeed });
       if (chaos) applyChaos(handlerClients, chaos);
 
       const accounting = new SpeedAccounting({ config: speedConfig });
