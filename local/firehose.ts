@@ -10,6 +10,9 @@
  *
  * Objects are written to a hidden temporary file and renamed, so readers never see half an object.
  * `flush()` lands everything that is in the stream when it is called; `stop()` flushes and stops.
+ * With a `checkpointStore`, the last record landed from each shard is saved after every delivery,
+ * and a Firehose started again on the same stream continues after it (at least once, as Firehose:
+ * a crash between a delivery and its save lands those records again).
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -17,6 +20,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import {
+  DescribeStreamSummaryCommand,
   ExpiredIteratorException,
   GetRecordsCommand,
   GetShardIteratorCommand,
@@ -27,6 +31,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { DEFAULT_CONFIG, durationMs } from '../lib/config';
 import { RAW_PREFIX } from '../lib/lake-tables';
+import type { CheckpointStore, ShardCheckpoint, StreamCheckpoints } from './event-source/checkpoint-store';
 
 const gzip = promisify(zlib.gzip);
 const MIB = 1024 * 1024;
@@ -73,6 +78,13 @@ export interface LocalFirehoseOptions {
   readonly onError?: (error: unknown) => void;
   /** Wall clock for the buffer interval; tests may replace it. @default Date.now */
   readonly clock?: () => number;
+  /**
+   * Where the last record landed from each shard is saved (after every delivery), under the stream's
+   * name and the delivery stream's name. A Firehose started with saved positions of this stream reads
+   * each shard after its saved record, and shards it has none for from TRIM_HORIZON.
+   * @default - positions live in memory; a new Firehose starts at `startingPosition`
+   */
+  readonly checkpointStore?: CheckpointStore;
 }
 
 /** What a `flush()` delivered. */
@@ -154,6 +166,11 @@ export class LocalFirehose {
   private oldestArrivalMs = 0;
   private bufferOpenedAt = 0;
   private polledOnce = false;
+  /** Per shard: the last record landed, and the last one buffered (landed by the next delivery). */
+  private readonly landed = new Map<string, ShardCheckpoint>();
+  private readonly bufferedThrough = new Map<string, string>();
+  private checkpointStream: Pick<StreamCheckpoints, 'streamArn' | 'streamCreatedAt'> | undefined;
+  private resumed: StreamCheckpoints['shards'] | undefined;
   private running = false;
   private timer?: NodeJS.Timeout;
   /** Serialises polls, flushes and deliveries: only one touches the shards or the buffer at a time. */
@@ -274,18 +291,66 @@ export class LocalFirehose {
       found.push(...(page.Shards ?? []));
       nextToken = page.NextToken;
     } while (nextToken);
-    const firstPosition = this.options.startingPosition ?? 'TRIM_HORIZON';
+    if (!this.polledOnce) await this.loadCheckpoints();
+    const firstPosition = this.resumed ? 'TRIM_HORIZON' : (this.options.startingPosition ?? 'TRIM_HORIZON');
     for (const shard of found) {
       const shardId = shard.ShardId as string;
       if (!this.shards.has(shardId)) {
+        const saved = this.polledOnce ? undefined : this.resumed?.[shardId];
+        if (saved) this.landed.set(shardId, saved);
         this.shards.set(shardId, {
           shardId,
-          closed: false,
+          closed: saved?.finished === true,
+          lastSequenceNumber: saved?.sequenceNumber,
           position: this.polledOnce ? 'TRIM_HORIZON' : firstPosition,
         });
       }
     }
     this.polledOnce = true;
+  }
+
+  /** Reads the positions saved for this stream (not for an earlier stream of the same name). */
+  private async loadCheckpoints(): Promise<void> {
+    const store = this.options.checkpointStore;
+    if (!store) return;
+    const { StreamDescriptionSummary: summary } = await this.options.kinesis.send(
+      new DescribeStreamSummaryCommand({ StreamName: this.options.streamName }),
+    );
+    this.checkpointStream = {
+      streamArn: summary?.StreamARN as string,
+      streamCreatedAt: summary?.StreamCreationTimestamp?.toISOString() ?? '',
+    };
+    const saved = await store.load(this.checkpointKey());
+    if (
+      saved?.streamArn === this.checkpointStream.streamArn &&
+      saved.streamCreatedAt === this.checkpointStream.streamCreatedAt
+    )
+      this.resumed = saved.shards;
+  }
+
+  private checkpointKey(): { streamName: string; consumer: string } {
+    return { streamName: this.options.streamName, consumer: this.deliveryStreamName };
+  }
+
+  /** Saves what the delivery just landed; a failed save only means those records land again after a restart. */
+  private async saveCheckpoints(): Promise<void> {
+    const store = this.options.checkpointStore;
+    if (!store || !this.checkpointStream) return;
+    for (const [shardId, sequenceNumber] of this.bufferedThrough)
+      this.landed.set(shardId, { sequenceNumber });
+    this.bufferedThrough.clear();
+    for (const cursor of this.shards.values()) {
+      const landed = this.landed.get(cursor.shardId);
+      if (cursor.closed && !landed?.finished) this.landed.set(cursor.shardId, { ...landed, finished: true });
+    }
+    try {
+      await store.save(this.checkpointKey(), {
+        ...this.checkpointStream,
+        shards: Object.fromEntries(this.landed),
+      });
+    } catch (error) {
+      this.report(error);
+    }
   }
 
   private async pollShard(cursor: ShardCursor): Promise<number> {
@@ -321,14 +386,14 @@ export class LocalFirehose {
       throw error;
     }
     const records = response.Records ?? [];
-    for (const record of records) await this.add(record);
+    for (const record of records) await this.add(record, cursor.shardId);
     if (records.length > 0) cursor.lastSequenceNumber = records[records.length - 1].SequenceNumber;
     cursor.iterator = response.NextShardIterator;
     if (cursor.iterator === undefined) cursor.closed = true;
     return records.length;
   }
 
-  private async add(record: KinesisRecord): Promise<void> {
+  private async add(record: KinesisRecord, shardId: string): Promise<void> {
     const data = record.Data ?? new Uint8Array();
     const arrivalMs = record.ApproximateArrivalTimestamp?.getTime() ?? this.clock();
     if (this.buffer.length === 0) {
@@ -338,6 +403,7 @@ export class LocalFirehose {
       this.oldestArrivalMs = Math.min(this.oldestArrivalMs, arrivalMs);
     }
     this.buffer.push(data);
+    this.bufferedThrough.set(shardId, record.SequenceNumber as string);
     this.bufferedBytes += data.byteLength + NEWLINE.byteLength;
     this.counters.recordsRead += 1;
     if (this.bufferedBytes >= this.bufferSizeBytes) await this.deliver();
@@ -353,5 +419,6 @@ export class LocalFirehose {
     this.counters.recordsLanded += records.length;
     this.counters.objectsWritten += 1;
     this.counters.bytesLanded += bytes;
+    await this.saveCheckpoints();
   }
 }

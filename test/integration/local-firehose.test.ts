@@ -1,7 +1,8 @@
 /**
  * The local Firehose against kinesalite (in the emulator child process): it must land what AWS
  * Firehose would, in the same layout: gzip objects of newline-terminated records under
- * raw/dt=YYYY-MM-DD/hour=HH/ of the oldest record's arrival, named like Firehose names them.
+ * raw/dt=YYYY-MM-DD/hour=HH/ of the oldest record's arrival, named like Firehose names them; with a
+ * checkpoint store, a Firehose started again continues after the last record landed.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -9,6 +10,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { CreateStreamCommand, waitUntilStreamExists, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
+import { FileCheckpointStore } from '../../local/event-source/checkpoint-store';
 import { LocalFirehose, type LocalFirehoseOptions } from '../../local/firehose';
 import { type EmulatorProcess, startEmulatorProcess } from '../helpers/emulators';
 import { rawLines, rawObjects } from '../helpers/reference-batch';
@@ -183,6 +185,42 @@ describe('LocalFirehose', () => {
     await landing.flush();
 
     expect(landedLines()).toEqual(['new']);
+  });
+
+  test('with a checkpoint store, a Firehose started again lands only what the last one had not landed', async () => {
+    const stream = await newStream(2);
+    const store = new FileCheckpointStore({ dir: path.join(lakeDir, 'checkpoints') });
+    const before = Array.from({ length: 30 }, (_, i) => `before-${i}`);
+    await put(stream, before);
+    const first = firehose(stream, { checkpointStore: store, bufferSizeBytes: 100 });
+    await first.stop();
+    const after = Array.from({ length: 20 }, (_, i) => `after-${i}`);
+    await put(stream, after);
+
+    const second = firehose(stream, { checkpointStore: store });
+    const result = await second.stop();
+
+    expect(first.objectsWritten).toBeGreaterThan(1);
+    expect(result.recordsRead).toBe(20);
+    expect(landedLines().sort()).toEqual([...before, ...after].sort());
+  });
+
+  test('ignores the saved positions of another stream of the same name', async () => {
+    const stream = await newStream(1);
+    const store = new FileCheckpointStore({ dir: path.join(lakeDir, 'checkpoints') });
+    await store.save(
+      { streamName: stream, consumer: 'sluice-test-raw' },
+      {
+        streamArn: `arn:aws:kinesis:us-east-1:000000000000:stream/${stream}`,
+        streamCreatedAt: '2020-01-01T00:00:00.000Z',
+        shards: { 'shardId-000000000000': { sequenceNumber: '1', finished: true } },
+      },
+    );
+    await put(stream, ['kept']);
+
+    await firehose(stream, { checkpointStore: store }).flush();
+
+    expect(landedLines()).toEqual(['kept']);
   });
 });
 
