@@ -1,0 +1,113 @@
+/**
+ * What the speed layer must do with one record, written from the event contract (DESIGN.md, and
+ * the documented decisions in core/event.ts and sql/events.sql) without importing core/: the
+ * fuzz tests compare the handler's behaviour with it record by record.
+ *
+ * Decisions the contract leaves to the implementation and this oracle follows: strict UTF-8 with
+ * a byte order mark kept (JSON does not allow one, so the record is not JSON); ISO timestamps read
+ * the way JavaScript's Date.parse reads them (day 1–31 rolls over, 24:00 is the next midnight);
+ * the first broken rule in field order is the reason.
+ */
+
+export interface OracleConfig {
+  readonly nowMs: number;
+  readonly latenessMs: number;
+  readonly maxClockSkewMs: number;
+}
+
+export interface OracleEvent {
+  readonly eventId: string;
+  readonly sensorId: string;
+  readonly metric: string;
+  readonly value: number;
+  readonly eventTime: number;
+}
+
+export type Expectation =
+  | { readonly outcome: 'valid'; readonly event: OracleEvent }
+  | { readonly outcome: 'late'; readonly event: OracleEvent }
+  | { readonly outcome: 'invalid'; readonly reason: string };
+
+/** The reasons a record can be quarantined with (the documented set). */
+export const FIELDS = ['eventId', 'sensorId', 'metric', 'value', 'unit', 'timestamp', 'attributes'] as const;
+export const REASONS: ReadonlySet<string> = new Set([
+  'too_large',
+  'not_utf8',
+  'not_json',
+  'not_object',
+  'future_timestamp',
+  ...FIELDS.flatMap((f) => [`missing_field:${f}`, `bad_type:${f}`, `bad_value:${f}`]),
+]);
+
+const MAX_BYTES = 64 * 1024;
+const LAST_MS_OF_9999 = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+const invalid = (reason: string): Expectation => ({ outcome: 'invalid', reason });
+
+function stringRule(
+  doc: Record<string, unknown>,
+  field: string,
+  ok: (s: string) => boolean,
+  required: boolean,
+): string | undefined {
+  const v = doc[field];
+  if (v === undefined || v === null) return required ? `missing_field:${field}` : undefined;
+  if (typeof v !== 'string') return `bad_type:${field}`;
+  return ok(v) ? undefined : `bad_value:${field}`;
+}
+
+function eventTimeOf(ts: string | number): number | undefined {
+  if (typeof ts === 'number') return Number.isSafeInteger(ts) && ts >= 0 && ts <= LAST_MS_OF_9999 ? ts : undefined;
+  if (!ISO.test(ts)) return undefined;
+  const ms = Date.parse(ts);
+  return Number.isNaN(ms) || ms < 0 || ms > LAST_MS_OF_9999 ? undefined : ms;
+}
+
+export function expectationFor(bytes: Uint8Array, config: OracleConfig): Expectation {
+  if (bytes.byteLength > MAX_BYTES) return invalid('too_large');
+  let text: string;
+  try {
+    text = strictUtf8.decode(bytes);
+  } catch {
+    return invalid('not_utf8');
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return invalid('not_json');
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) return invalid('not_object');
+  const o = doc as Record<string, unknown>;
+  const stringProblem =
+    stringRule(o, 'eventId', (s) => s.length >= 1 && s.length <= 128, true) ??
+    stringRule(o, 'sensorId', (s) => /^[A-Za-z0-9._:-]{1,128}$/.test(s), true) ??
+    stringRule(o, 'metric', (s) => /^[A-Za-z0-9._-]{1,64}$/.test(s), true);
+  if (stringProblem) return invalid(stringProblem);
+  if (o.value === undefined || o.value === null) return invalid('missing_field:value');
+  if (typeof o.value !== 'number') return invalid('bad_type:value');
+  if (!Number.isFinite(o.value)) return invalid('bad_value:value');
+  const unitProblem = stringRule(o, 'unit', (s) => s.length <= 16, false);
+  if (unitProblem) return invalid(unitProblem);
+  const ts = o.timestamp;
+  if (ts === undefined || ts === null) return invalid('missing_field:timestamp');
+  if (typeof ts !== 'string' && typeof ts !== 'number') return invalid('bad_type:timestamp');
+  const eventTime = eventTimeOf(ts);
+  if (eventTime === undefined) return invalid('bad_value:timestamp');
+  const attributes = o.attributes;
+  if (attributes !== undefined && attributes !== null) {
+    if (typeof attributes !== 'object' || Array.isArray(attributes)) return invalid('bad_type:attributes');
+    if (Object.values(attributes).some((v) => typeof v !== 'string')) return invalid('bad_value:attributes');
+  }
+  if (eventTime > config.nowMs + config.maxClockSkewMs) return invalid('future_timestamp');
+  const event = {
+    eventId: o.eventId as string,
+    sensorId: o.sensorId as string,
+    metric: o.metric as string,
+    value: o.value,
+    eventTime,
+  };
+  return eventTime < config.nowMs - config.latenessMs ? { outcome: 'late', event } : { outcome: 'valid', event };
+}
