@@ -8,6 +8,15 @@
  *   ... put records into pipeline.resources.streamName with pipeline.clients.kinesis ...
  *   await pipeline.settle();   // everything put so far is processed, landed and alerted
  *   await pipeline.stop();
+ *
+ * State lives in the state directory: the lake (`lake/`), kinesalite's and dynalite's data
+ * (`emulators/`: the stream's records, the speed-layer table) and the checkpoints of the event
+ * source runner and the Firehose (`checkpoints/`). A pipeline started with `keepState` on a state
+ * directory resumes where the last one stopped, even one that was killed: the runner after its last
+ * saved checkpoint (records done since are re-delivered and found already applied), the Firehose
+ * after the last record it landed. fauxqs (SNS, SQS, S3) keeps nothing: the topic, queues and bucket
+ * are created again; quarantine objects survive as their copies in the lake (mirrored every 5 s and
+ * on stop); alerts published but not yet read from the queue are lost with the process.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,6 +27,7 @@ import { applyChaos, Chaos, type ChaosOptions } from './chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients, type LocalEndpoints } from './endpoints';
 import { EventSourceRunner, eventSourceSettingsFromConfig, type RunnerLogEntry } from './event-source-runner';
 import { startEmulators, type EmulatorPorts, type RunningEmulators } from './emulators/start';
+import { FileCheckpointStore } from './event-source/checkpoint-store';
 import { LocalFirehose } from './firehose';
 import { QuarantineMirror } from './quarantine-mirror';
 import { LocalReconciliation, settledBeforeOf } from './reconcile';
@@ -30,8 +40,17 @@ export interface LocalPipelineOptions {
   readonly config: SluiceConfig;
   /** Directory of all local state; the lake is `<stateDir>/lake`. */
   readonly stateDir: string;
-  /** Keep the lake of earlier runs instead of starting empty. @default false */
+  /**
+   * Keep the state of earlier runs (lake, emulator data, checkpoints) and resume from it, instead of
+   * starting empty. @default false
+   */
   readonly keepState?: boolean;
+  /**
+   * Keep kinesalite's and dynalite's data on disk in `<stateDir>/emulators` (when the pipeline starts
+   * the emulators itself), so that `keepState` can resume from it; false keeps it in memory.
+   * @default true
+   */
+  readonly persistEmulators?: boolean;
   /** Seed of the event source runner's fault injection (local/chaos.ts). @default - no faults */
   readonly chaosSeed?: number;
   /** Fault rates of that injection, with `chaosSeed`. @default - local/chaos.ts defaults */
@@ -112,12 +131,23 @@ export class LocalPipeline {
     const log = options.onLog ?? (() => undefined);
     const stateDir = path.resolve(options.stateDir);
     const lakeDir = lakeDirOf(stateDir);
-    if (!options.keepState) fs.rmSync(lakeDir, { recursive: true, force: true });
+    const emulatorDir = path.join(stateDir, 'emulators');
+    const checkpointDir = path.join(stateDir, 'checkpoints');
+    if (!options.keepState) {
+      for (const dir of [lakeDir, emulatorDir, checkpointDir])
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+    const checkpointStore = new FileCheckpointStore({ dir: checkpointDir });
     fs.mkdirSync(lakeDir, { recursive: true });
 
     const config = options.config;
     const speedConfig = toSpeedConfig(config);
-    const emulators = options.emulators ?? (await startEmulators({ ports: options.emulatorPorts }));
+    const emulators =
+      options.emulators ??
+      (await startEmulators({
+        ports: options.emulatorPorts,
+        dataDir: options.persistEmulators === false ? undefined : emulatorDir,
+      }));
     const cleanup: Array<() => Promise<void> | void> = [() => emulators.stop()];
     try {
       // Emulators share this process's one thread: under a heavy replay a request can wait its turn
@@ -155,6 +185,7 @@ export class LocalPipeline {
         handler,
         onFailure: { sqs: clients.sqs, queueUrl: resources.onFailureQueueUrl },
         chaos,
+        checkpointStore,
         pollIntervalMs: 100,
         onLog: (entry: RunnerLogEntry) =>
           log({
@@ -175,6 +206,7 @@ export class LocalPipeline {
         lakeDir,
         bufferSizeBytes: config.firehose.bufferSizeMiB * 1024 * 1024,
         bufferIntervalMs: firehoseIntervalMs,
+        checkpointStore,
         onError: (error) => log({ level: 'warn', component: 'firehose', message: String(error) }),
       });
       firehose.start();
@@ -257,7 +289,10 @@ export class LocalPipeline {
     await this.quarantine.sync();
   }
 
-  /** Stops everything, in order: no new batches, then the runner, Firehose (flushing), alerts, emulators. */
+  /**
+   * Stops everything, in order: no new batches, then the runner, Firehose (flushing), alerts, the
+   * last quarantine copies (fauxqs forgets its objects), emulators.
+   */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       clearInterval(this.mirrorTimer);
@@ -266,6 +301,7 @@ export class LocalPipeline {
         ['runner', () => this.runner.stop()],
         ['firehose', () => this.firehose.stop()],
         ['alerts', () => this.alerts.stop()],
+        ['quarantine', () => this.quarantine.sync()],
         [
           'clients',
           () => {

@@ -36,7 +36,14 @@ export class QuarantineMirror {
   async records(): Promise<QuarantinedRecord[]> {
     await this.sync();
     const unique = new Map<string, QuarantinedRecord>();
-    for (const key of [...this.copied.keys()].sort()) {
+    // Every copy in the lake, also those an earlier run of a kept state directory made.
+    const root = path.join(this.options.lakeDir, QUARANTINE_PREFIX);
+    const files = fs.existsSync(root) ? await fs.promises.readdir(root, { recursive: true }) : [];
+    const keys = files
+      .map((file) => String(file))
+      .filter((file) => file.endsWith('.ndjson') && !path.basename(file).startsWith('.'))
+      .map((file) => `${QUARANTINE_PREFIX}${file.split(path.sep).join('/')}`);
+    for (const key of keys.sort()) {
       const text = await fs.promises.readFile(path.join(this.options.lakeDir, key), 'utf8');
       for (const line of text.split('\n')) {
         if (!line) continue;
