@@ -21,7 +21,7 @@ export interface TrafficOptions {
   readonly invalidRate?: number;
   /** Share of events older than `latenessMs` (the speed layer skips them; the batch layer keeps them). @default 0.005 */
   readonly lateRate?: number;
-  /** Share of records that repeat an earlier event (same eventId), as a retrying producer would. @default 0 */
+  /** Share of records that repeat an earlier on-time event (same eventId), as a retrying producer would. @default 0 */
   readonly duplicateRate?: number;
   /** The speed layer's lateness; late events are this much plus 10–120 minutes old. @default 24h */
   readonly latenessMs?: number;
@@ -92,7 +92,7 @@ export class TrafficGenerator {
   private readonly profiles: SensorProfile[];
   private counter = 0;
   private spare: number | undefined;
-  /** Recent valid events, for duplicates. */
+  /** Recent valid, on-time events, for duplicates. */
   private readonly recent: Array<{ data: Buffer; sensorId: string }> = [];
 
   constructor(options: TrafficOptions) {
@@ -144,7 +144,9 @@ export class TrafficGenerator {
       attributes: { site: profile.site, firmware: '2.4.1' },
     };
     const data = Buffer.from(JSON.stringify(event));
-    if (duplicateRate > 0) {
+    // Only on-time events are repeated, so every duplicate is valid for the speed layer and the
+    // kinds split records by what the speed layer does with them (a repeated late event is late).
+    if (duplicateRate > 0 && !late) {
       this.recent.push({ data, sensorId: profile.id });
       if (this.recent.length > 200) this.recent.shift();
     }

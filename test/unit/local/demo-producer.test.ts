@@ -70,6 +70,14 @@ test('duplicates repeat an earlier event byte for byte', () => {
   expect(records.some((r) => r.kind === 'duplicate')).toBe(true);
 });
 
+test('duplicates never repeat a late event, so every duplicate is on time', () => {
+  const records = sample({ seed: 6, duplicateRate: 0.3, lateRate: 0.3, invalidRate: 0 }, 500);
+  const duplicates = records.filter((r) => r.kind === 'duplicate');
+  expect(duplicates.length).toBeGreaterThan(50);
+  for (const record of duplicates)
+    expect(Date.parse(JSON.parse(record.data.toString()).timestamp)).toBeGreaterThan(NOW - DAY);
+});
+
 test('an event file spreads event times over the span, out of order, never in the future', () => {
   const lines = generateEventLines({
     count: 2_000,
