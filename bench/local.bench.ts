@@ -25,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG, durationMs } from '../lib/config';
 import { recordResults } from './results';
 import type { RecordedLatencies } from './commit-tracker';
-import { LocalHarness, type EmulatorPlacement } from './local-harness';
+import { cpuMsOf, LocalHarness, processCpuMs, type EmulatorPlacement } from './local-harness';
 import { percentile } from './stats';
 
 const LATENCY_RATE = 1_000;
@@ -51,15 +51,43 @@ interface StepResult {
   readonly why: string;
 }
 
-async function measureLatency(harness: LocalHarness): Promise<RecordedLatencies> {
+interface LatencyPhase {
+  readonly latencies: RecordedLatencies;
+  /** CPU time per 1,000 records applied while measuring, ms: this process, and the emulators' when separate. */
+  readonly cpuMsPer1000: { readonly pipeline: number; readonly emulators?: number };
+  readonly appliedPerSec: number;
+}
+
+async function measureLatency(harness: LocalHarness): Promise<LatencyPhase> {
   const pump = harness.produce({ seed: 7, sensors: SENSORS, ratePerSecond: LATENCY_RATE });
   await sleep(WARMUP_MS);
+  const pid = harness.emulatorPid;
+  const before = {
+    at: Date.now(),
+    applied: harness.commits.applied,
+    cpu: processCpuMs(),
+    emulators: pid && cpuMsOf(pid),
+  };
   harness.commits.startRecording();
   await sleep(MEASURE_MS);
   const latencies = harness.commits.stopRecording();
+  const applied = harness.commits.applied - before.applied;
+  const emulatorsNow = pid && cpuMsOf(pid);
+  const perThousand = (ms: number): number => (ms / Math.max(1, applied)) * 1000;
+  const phase: LatencyPhase = {
+    latencies,
+    cpuMsPer1000: {
+      pipeline: perThousand(processCpuMs() - before.cpu),
+      emulators:
+        typeof emulatorsNow === 'number' && typeof before.emulators === 'number'
+          ? perThousand(emulatorsNow - before.emulators)
+          : undefined,
+    },
+    appliedPerSec: applied / ((Date.now() - before.at) / 1000),
+  };
   await pump.stop();
   await harness.pipeline.runner.drain({ timeoutMs: DRAIN_TIMEOUT_MS });
-  return latencies;
+  return phase;
 }
 
 /** One step of the throughput series, starting from a drained pipeline. */
@@ -142,7 +170,8 @@ async function main(): Promise<void> {
         '  record arrival in the stream (kinesalite ApproximateArrivalTimestamp) -> end of the invocation\n' +
         '  that applied it (all its DynamoDB updates acknowledged); valid records, first successful delivery',
     );
-    const latency = await measureLatency(harness);
+    const phase = await measureLatency(harness);
+    const latency = phase.latencies;
     const e2e = latency.endToEnd;
     const row = (label: string, values: Float64Array): string =>
       `  ${label.padEnd(34)} p50 ${format(percentile(values, 50)).padStart(6)} ms   p99 ${format(percentile(values, 99)).padStart(6)} ms   max ${format(values[values.length - 1] ?? Number.NaN).padStart(6)} ms`;
@@ -151,6 +180,14 @@ async function main(): Promise<void> {
     console.log(row(`  invocation (${format(latency.invocation.length)} batches)`, latency.invocation));
     const p99 = percentile(e2e, 99);
     console.log(`  target: p99 <= 1,000 ms -> ${p99 <= 1_000 ? 'met' : 'NOT met'}`);
+    const { pipeline: pipelineCpu, emulators: emulatorCpu } = phase.cpuMsPer1000;
+    // Each process can use at most one core; the busier one bounds the rate on an idle machine.
+    const bound = 1_000_000 / Math.max(pipelineCpu, emulatorCpu ?? 0);
+    console.log(
+      `  applied ${format(phase.appliedPerSec)} records/s while measuring; CPU per 1,000 records: ${format(pipelineCpu)} ms in the pipeline's process` +
+        `${placement === 'in-process' ? ' (emulators included)' : `, ${format(emulatorCpu ?? Number.NaN)} ms in the emulators'`}` +
+        ` -> at most ~${format(bound)} records/s with a whole core per process`,
+    );
 
     console.log(
       `max sustained rate (steps of ${STEP_MS / 1000} s; sustained = producer kept the rate, speed layer applied >= ${APPLIED_SHARE * 100} % of it over the\n` +
@@ -175,6 +212,10 @@ async function main(): Promise<void> {
         invocationMs: {
           p50: Math.round(percentile(latency.invocation, 50)),
           p99: Math.round(percentile(latency.invocation, 99)),
+        },
+        cpuMsPer1000Events: {
+          pipeline: Math.round(pipelineCpu),
+          ...(emulatorCpu === undefined ? {} : { emulators: Math.round(emulatorCpu) }),
         },
         maxSustainedEventsPerSec: max,
         steps: steps.map((s) => `${s.rate}:${s.sustained ? 'ok' : s.why}`).join('; '),
