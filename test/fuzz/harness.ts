@@ -51,7 +51,11 @@ export const CONFIG = resolveConfig({
   ],
 });
 export const SPEED = toSpeedConfig(CONFIG);
-export const ORACLE_CONFIG = { nowMs: NOW, latenessMs: SPEED.latenessMs, maxClockSkewMs: SPEED.maxClockSkewMs };
+export const ORACLE_CONFIG = {
+  nowMs: NOW,
+  latenessMs: SPEED.latenessMs,
+  maxClockSkewMs: SPEED.maxClockSkewMs,
+};
 /** Window instances one event joins (1m: 1, 5m every 1m: 5, 1h: 1). */
 export const WINDOWS_PER_EVENT = SPEED.windows.reduce((n, w) => n + w.sizeMs / w.hopMs, 0);
 
@@ -128,7 +132,12 @@ export class FuzzRig {
     for (const body of this.aws.bucketObjects.values()) {
       for (const line of body.split('\n').filter(Boolean)) {
         quarantineLines++;
-        const entry = JSON.parse(line) as { reason: string; data: string; dataEncoding: string; sequenceNumber: string };
+        const entry = JSON.parse(line) as {
+          reason: string;
+          data: string;
+          dataEncoding: string;
+          sequenceNumber: string;
+        };
         quarantine.set(entry.sequenceNumber, entry);
       }
     }
@@ -156,7 +165,10 @@ export function toKinesisRecords(records: readonly FuzzRecord[], firstSequence =
 }
 
 /** Splits records into consecutive batches at the given sizes, never above Lambda's payload limit. */
-export function toBatches<T extends KinesisStreamRecord>(records: readonly T[], sizes: readonly number[]): T[][] {
+export function toBatches<T extends KinesisStreamRecord>(
+  records: readonly T[],
+  sizes: readonly number[],
+): T[][] {
   const batches: T[][] = [];
   let i = 0;
   for (let s = 0; i < records.length; s++) {
@@ -185,10 +197,15 @@ export function expectedAggregates(
   const result = new Map<string, { count: number; sum: number; min: number; max: number; absSum: number }>();
   for (const e of events) {
     for (const w of SPEED.windows) {
-      for (let start = Math.floor(e.eventTime / w.hopMs) * w.hopMs; start > e.eventTime - w.sizeMs; start -= w.hopMs) {
+      for (
+        let start = Math.floor(e.eventTime / w.hopMs) * w.hopMs;
+        start > e.eventTime - w.sizeMs;
+        start -= w.hopMs
+      ) {
         const key = `${e.sensorId}|${e.metric}|${w.name}|${start}`;
         const a = result.get(key);
-        if (!a) result.set(key, { count: 1, sum: e.value, min: e.value, max: e.value, absSum: Math.abs(e.value) });
+        if (!a)
+          result.set(key, { count: 1, sum: e.value, min: e.value, max: e.value, absSum: Math.abs(e.value) });
         else {
           a.count++;
           a.sum += e.value;
@@ -243,7 +260,10 @@ export function expectedValueAlerts(events: readonly OracleEvent[]): string[] {
 export function windowAlertProblems(observed: Observed): string[] {
   const problems: string[] = [];
   const breaching = [...observed.aggregates]
-    .filter(([key, a]) => key.split('|')[1] === 'temperature' && key.split('|')[2] === '1m' && a.max > WINDOW_THRESHOLD)
+    .filter(
+      ([key, a]) =>
+        key.split('|')[1] === 'temperature' && key.split('|')[2] === '1m' && a.max > WINDOW_THRESHOLD,
+    )
     .map(([key]) => ({ sensorId: key.split('|')[0], start: Number(key.split('|')[3]) }));
   const alerts = observed.alerts.filter((a) => a.ruleId === 'minute-spike');
   for (const sensorId of new Set([...breaching.map((b) => b.sensorId), ...alerts.map((a) => a.sensorId)])) {
@@ -252,11 +272,14 @@ export function windowAlertProblems(observed: Observed): string[] {
       .map((a) => Date.parse(a.eventTime))
       .sort((x, y) => x - y);
     times.forEach((t, i) => {
-      if (i > 0 && t - times[i - 1] < WINDOW_COOLDOWN_MS) problems.push(`${sensorId}: alerts at ${times[i - 1]} and ${t}`);
-      if (!breaching.some((b) => b.sensorId === sensorId && b.start === t)) problems.push(`${sensorId}: alert at ${t} without a breach`);
+      if (i > 0 && t - times[i - 1] < WINDOW_COOLDOWN_MS)
+        problems.push(`${sensorId}: alerts at ${times[i - 1]} and ${t}`);
+      if (!breaching.some((b) => b.sensorId === sensorId && b.start === t))
+        problems.push(`${sensorId}: alert at ${t} without a breach`);
     });
     for (const b of breaching.filter((w) => w.sensorId === sensorId))
-      if (!times.some((t) => Math.abs(t - b.start) < WINDOW_COOLDOWN_MS)) problems.push(`${sensorId}: breach at ${b.start} not covered`);
+      if (!times.some((t) => Math.abs(t - b.start) < WINDOW_COOLDOWN_MS))
+        problems.push(`${sensorId}: breach at ${b.start} not covered`);
   }
   return problems;
 }

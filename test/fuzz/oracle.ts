@@ -59,7 +59,8 @@ function stringRule(
 }
 
 function eventTimeOf(ts: string | number): number | undefined {
-  if (typeof ts === 'number') return Number.isSafeInteger(ts) && ts >= 0 && ts <= LAST_MS_OF_9999 ? ts : undefined;
+  if (typeof ts === 'number')
+    return Number.isSafeInteger(ts) && ts >= 0 && ts <= LAST_MS_OF_9999 ? ts : undefined;
   if (!ISO.test(ts)) return undefined;
   const ms = Date.parse(ts);
   return Number.isNaN(ms) || ms < 0 || ms > LAST_MS_OF_9999 ? undefined : ms;
@@ -109,5 +110,7 @@ export function expectationFor(bytes: Uint8Array, config: OracleConfig): Expecta
     value: o.value,
     eventTime,
   };
-  return eventTime < config.nowMs - config.latenessMs ? { outcome: 'late', event } : { outcome: 'valid', event };
+  return eventTime < config.nowMs - config.latenessMs
+    ? { outcome: 'late', event }
+    : { outcome: 'valid', event };
 }

@@ -154,23 +154,57 @@ const POOLS = {
   // Any code point, lone surrogates included (fc.string's 'binary' unit takes a second to build).
   unicode: sample(
     fc
-      .array(fc.oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0, max: 0x10ffff })), { maxLength: 140 })
+      .array(fc.oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0, max: 0x10ffff })), {
+        maxLength: 140,
+      })
       .map((points) => String.fromCodePoint(...points)),
     400,
   ),
   // Not unit 'grapheme': building that arbitrary takes seconds. Clusters that matter, hand-picked.
   graphemes: sample(
-    fc.string({ unit: fc.constantFrom('a', 'Z', '9', '-', 'é', 'e\u0301', '😀', '👩‍👩‍👧', '🇺🇳', '\u200d', '\u202e', '\u05d0', '\ufeff'), maxLength: 24 }),
+    fc.string({
+      unit: fc.constantFrom(
+        'a',
+        'Z',
+        '9',
+        '-',
+        'é',
+        'e\u0301',
+        '😀',
+        '👩‍👩‍👧',
+        '🇺🇳',
+        '\u200d',
+        '\u202e',
+        '\u05d0',
+        '\ufeff',
+      ),
+      maxLength: 24,
+    }),
     200,
   ),
   sensorIds: sample(fc.stringMatching(/^[A-Za-z0-9._:-]{1,128}$/), 150),
   metrics: sample(fc.stringMatching(/^[A-Za-z0-9._-]{1,64}$/), 80),
   json: sample(fc.jsonValue({ maxDepth: 3 }).map(storable), 400),
-  stringMaps: sample(fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 12 }), { maxKeys: 4 }), 100),
-  anyMaps: sample(fc.dictionary(fc.string({ maxLength: 4 }), fc.jsonValue({ maxDepth: 2 }).map(storable), { minKeys: 1, maxKeys: 3 }), 60),
-  dates: sample(fc.date({ noInvalidDate: true }).map((d) => d.toISOString()), 100),
+  stringMaps: sample(
+    fc.dictionary(fc.string({ maxLength: 8 }), fc.string({ maxLength: 12 }), { maxKeys: 4 }),
+    100,
+  ),
+  anyMaps: sample(
+    fc.dictionary(fc.string({ maxLength: 4 }), fc.jsonValue({ maxDepth: 2 }).map(storable), {
+      minKeys: 1,
+      maxKeys: 3,
+    }),
+    60,
+  ),
+  dates: sample(
+    fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+    100,
+  ),
   doubles: sample(fc.double(), 200),
-  values: sample(fc.double({ min: -1e6, max: 1e6, noNaN: true }).map((v) => storable(v) as number), 300),
+  values: sample(
+    fc.double({ min: -1e6, max: 1e6, noNaN: true }).map((v) => storable(v) as number),
+    300,
+  ),
 };
 
 /** Random choices from a seeded PRNG (mulberry32). */
@@ -244,7 +278,10 @@ function timestamp(d: Dice): unknown {
   return d.weighted<unknown>([
     [12, () => iso(recentMs(d))],
     [8, () => recentMs(d)],
-    [3, () => withOffset(recentMs(d), d.int(-12, 14) * 60 + d.pick([0, 0, 30, 45]) * (d.chance(0.5) ? 1 : -1))],
+    [
+      3,
+      () => withOffset(recentMs(d), d.int(-12, 14) * 60 + d.pick([0, 0, 30, 45]) * (d.chance(0.5) ? 1 : -1)),
+    ],
     [1, () => iso(recentMs(d)).slice(0, 19) + 'Z'],
     [1, () => iso(recentMs(d)).slice(0, 16) + 'Z'],
     [1, () => iso(recentMs(d)).replace('Z', `${d.int(0, 999_999)}Z`)],
@@ -260,7 +297,23 @@ function value(d: Dice): unknown {
   return d.weighted<unknown>([
     [6, () => d.pick(POOLS.values)],
     [3, () => d.int(-1000, 1000)],
-    [1, () => d.pick([0, -0, 2 ** 53 + 1, -(2 ** 53), 1e100, -1e100, 1e-100, 0.1, 0.30000000000000004, 999.99, 1000.01])],
+    [
+      1,
+      () =>
+        d.pick([
+          0,
+          -0,
+          2 ** 53 + 1,
+          -(2 ** 53),
+          1e100,
+          -1e100,
+          1e-100,
+          0.1,
+          0.30000000000000004,
+          999.99,
+          1000.01,
+        ]),
+    ],
   ]);
 }
 
@@ -285,7 +338,8 @@ export function eventDoc(d: Dice): Record<string, unknown> {
   const fields: Record<string, unknown> = {
     eventId: field(
       d,
-      () => (d.chance(0.8) ? `e-${d.int(0, 1e9)}` : d.pick(d.chance(0.5) ? POOLS.unicode : POOLS.graphemes) || 'x'),
+      () =>
+        d.chance(0.8) ? `e-${d.int(0, 1e9)}` : d.pick(d.chance(0.5) ? POOLS.unicode : POOLS.graphemes) || 'x',
       ['', 'e'.repeat(128), 'e'.repeat(129), '\ud800', '😀'.repeat(64), '😀'.repeat(65), '\u0000'],
     ),
     sensorId: field(d, () => (d.chance(0.97) ? d.pick(POOL_SENSORS) : d.pick(POOLS.sensorIds)), HOSTILE_IDS),
@@ -321,10 +375,21 @@ const replaceField =
     json.replace(new RegExp(`"${name}":${LITERAL.source}`), `"${name}":${literal}`);
 
 const TEXT_MUTATIONS: readonly TextMutation[] = [
-  ...['NaN', 'Infinity', '-Infinity', '1e400', '1e309', '-1e400', '1e-400', '9007199254740993', '-0', '1E2'].map(
-    (literal) => replaceField('value', literal),
+  ...[
+    'NaN',
+    'Infinity',
+    '-Infinity',
+    '1e400',
+    '1e309',
+    '-1e400',
+    '1e-400',
+    '9007199254740993',
+    '-0',
+    '1E2',
+  ].map((literal) => replaceField('value', literal)),
+  ...['01', '+1', '.5', '1.', '0x10', '1_000', "'1'", 'undefined'].map((literal) =>
+    replaceField('value', literal),
   ),
-  ...['01', '+1', '.5', '1.', '0x10', '1_000', "'1'", 'undefined'].map((literal) => replaceField('value', literal)),
   ...['1e400', '-0', `${NOW}.0`, `${NOW}e0`, `${NOW / 1000}e3`, 'NaN'].map((literal) =>
     replaceField('timestamp', literal),
   ),
@@ -345,7 +410,8 @@ const TEXT_MUTATIONS: readonly TextMutation[] = [
   (json) => Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(json)]),
   (json) => Buffer.concat([Buffer.from(json), Buffer.from([0xff])]),
   (json) => Buffer.concat([Buffer.from([0xc0, 0x80]), Buffer.from(json)]),
-  (json) => Buffer.concat([Buffer.from(json.slice(0, -1)), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('}')]),
+  (json) =>
+    Buffer.concat([Buffer.from(json.slice(0, -1)), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('}')]),
   (json) => Buffer.concat([Buffer.from(json), Buffer.from([0xe2, 0x82])]),
   (json) => Buffer.concat([Buffer.from(json), Buffer.from([0xf4, 0x90, 0x80, 0x80])]),
   (json) => Buffer.from(json, 'latin1'),

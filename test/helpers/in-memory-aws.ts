@@ -67,9 +67,13 @@ function validationError(message: string): DynamoDBServiceException {
 }
 
 function serverError(service: InMemoryService): Error {
-  const options = { $metadata: { ...metadata(), httpStatusCode: 500 }, message: 'We encountered an internal error' };
+  const options = {
+    $metadata: { ...metadata(), httpStatusCode: 500 },
+    message: 'We encountered an internal error',
+  };
   if (service === 'sns') return new InternalErrorException(options);
-  if (service === 's3') return new S3ServiceException({ ...options, name: 'InternalError', $fault: 'server' });
+  if (service === 's3')
+    return new S3ServiceException({ ...options, name: 'InternalError', $fault: 'server' });
   return new DynamoDBServiceException({ ...options, name: 'InternalServerError', $fault: 'server' });
 }
 
@@ -117,7 +121,8 @@ function valueSize(value: AttributeValue): number {
   if (value.BOOL !== undefined || value.NULL !== undefined) return 1;
   if (value.M !== undefined) {
     let size = 3;
-    for (const [name, inner] of Object.entries(value.M)) size += Buffer.byteLength(name) + valueSize(inner) + 1;
+    for (const [name, inner] of Object.entries(value.M))
+      size += Buffer.byteLength(name) + valueSize(inner) + 1;
     return size;
   }
   if (value.L !== undefined) {
@@ -133,7 +138,6 @@ function itemSize(item: Item): number {
   for (const [name, value] of Object.entries(item)) size += Buffer.byteLength(name) + valueSize(value);
   return size;
 }
-
 
 function equalValues(a: AttributeValue | undefined, b: AttributeValue): boolean {
   if (a === undefined) return false;
@@ -163,7 +167,9 @@ class ExpressionContext {
           return part;
         }
         if (!(part in this.names))
-          throw validationError(`An expression attribute name used in the document path is not defined; attribute name: ${part}`);
+          throw validationError(
+            `An expression attribute name used in the document path is not defined; attribute name: ${part}`,
+          );
         this.usedNames.add(part);
         return this.names[part];
       });
@@ -173,7 +179,9 @@ class ExpressionContext {
     const ref = text.trim();
     if (!ref.startsWith(':')) throw new UnsupportedInMemoryCallError(`operand not modelled: ${ref}`);
     if (!(ref in this.values))
-      throw validationError(`An expression attribute value used in expression is not defined; attribute value: ${ref}`);
+      throw validationError(
+        `An expression attribute value used in expression is not defined; attribute value: ${ref}`,
+      );
     this.usedValues.add(ref);
     return this.values[ref];
   }
@@ -182,10 +190,14 @@ class ExpressionContext {
   checkAllUsed(): void {
     const unusedNames = Object.keys(this.names).filter((n) => !this.usedNames.has(n));
     if (unusedNames.length > 0)
-      throw validationError(`Value provided in ExpressionAttributeNames unused in expressions: keys: {${unusedNames.join(', ')}}`);
+      throw validationError(
+        `Value provided in ExpressionAttributeNames unused in expressions: keys: {${unusedNames.join(', ')}}`,
+      );
     const unusedValues = Object.keys(this.values).filter((v) => !this.usedValues.has(v));
     if (unusedValues.length > 0)
-      throw validationError(`Value provided in ExpressionAttributeValues unused in expressions: keys: {${unusedValues.join(', ')}}`);
+      throw validationError(
+        `Value provided in ExpressionAttributeValues unused in expressions: keys: {${unusedValues.join(', ')}}`,
+      );
   }
 }
 
@@ -213,7 +225,10 @@ function conditionHolds(item: Item | undefined, expression: string, context: Exp
  */
 function applyUpdate(item: Item, expression: string, context: ExpressionContext): Item {
   const next = { ...item };
-  const clauses = expression.trim().split(/\b(SET|REMOVE)\b/).filter((part) => part.trim() !== '');
+  const clauses = expression
+    .trim()
+    .split(/\b(SET|REMOVE)\b/)
+    .filter((part) => part.trim() !== '');
   if (clauses.length % 2 !== 0) throw new UnsupportedInMemoryCallError(`update not modelled: ${expression}`);
   for (let i = 0; i < clauses.length; i += 2) {
     const keyword = clauses[i];
@@ -250,9 +265,13 @@ function keyOf(key: Item): TableKey {
   if (key.pk?.S === undefined || key.sk?.S === undefined || Object.keys(key).length !== 2)
     throw validationError('The provided key element does not match the schema');
   if (key.pk.S === '' || key.sk.S === '')
-    throw validationError('One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value.');
+    throw validationError(
+      'One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value.',
+    );
   if (Buffer.byteLength(key.pk.S) > 2048 || Buffer.byteLength(key.sk.S) > 1024)
-    throw validationError('One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of 2048 bytes');
+    throw validationError(
+      'One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of 2048 bytes',
+    );
   return { pk: key.pk.S, sk: key.sk.S };
 }
 
@@ -377,18 +396,27 @@ export class InMemoryAws {
       case 'UpdateItemCommand': {
         this.checkTable(input.TableName);
         const key = keyOf(input.Key);
-        const context = new ExpressionContext(input.ExpressionAttributeNames, input.ExpressionAttributeValues);
+        const context = new ExpressionContext(
+          input.ExpressionAttributeNames,
+          input.ExpressionAttributeValues,
+        );
         const current = this.getItem(key);
         const holds =
-          input.ConditionExpression === undefined || conditionHolds(current, input.ConditionExpression, context);
-        const next = applyUpdate(current ?? { pk: { S: key.pk }, sk: { S: key.sk } }, input.UpdateExpression, context);
+          input.ConditionExpression === undefined ||
+          conditionHolds(current, input.ConditionExpression, context);
+        const next = applyUpdate(
+          current ?? { pk: { S: key.pk }, sk: { S: key.sk } },
+          input.UpdateExpression,
+          context,
+        );
         context.checkAllUsed();
         if (!holds)
           throw new ConditionalCheckFailedException({
             $metadata: metadata(),
             message: 'The conditional request failed',
           });
-        if (itemSize(next) > MAX_ITEM_BYTES) throw validationError('Item size has exceeded the maximum allowed size');
+        if (itemSize(next) > MAX_ITEM_BYTES)
+          throw validationError('Item size has exceeded the maximum allowed size');
         let bySk = this.items.get(key.pk);
         if (!bySk) {
           bySk = new Map();
@@ -412,7 +440,10 @@ export class InMemoryAws {
     const invalid = (reason: string) =>
       new InvalidParameterException({ $metadata: metadata(), message: `Invalid parameter: ${reason}` });
     const subject: string | undefined = input.Subject;
-    if (subject !== undefined && (subject.length === 0 || subject.length >= 100 || !/^[\x20-\x7e]+$/.test(subject)))
+    if (
+      subject !== undefined &&
+      (subject.length === 0 || subject.length >= 100 || !/^[\x20-\x7e]+$/.test(subject))
+    )
       throw invalid(`Subject ${JSON.stringify(subject)}`);
     const message: string = input.Message;
     if (typeof message !== 'string' || message.length === 0 || Buffer.byteLength(message) > 256 * 1024)
@@ -431,7 +462,8 @@ export class InMemoryAws {
 
   private s3Call(command: string, input: any): object {
     if (command !== 'PutObjectCommand') throw new UnsupportedInMemoryCallError(`S3 ${command} not modelled`);
-    if (input.Bucket !== this.options.bucket) throw new UnsupportedInMemoryCallError(`bucket ${input.Bucket}`);
+    if (input.Bucket !== this.options.bucket)
+      throw new UnsupportedInMemoryCallError(`bucket ${input.Bucket}`);
     if (typeof input.Body !== 'string')
       throw new UnsupportedInMemoryCallError('PutObject bodies other than strings not modelled');
     if (Buffer.byteLength(input.Key) > 1024) throw new UnsupportedInMemoryCallError('key too long');
