@@ -21,10 +21,10 @@ import {
 import { REASONS, type OracleEvent } from './oracle';
 import { fuzzRecords } from './records';
 
-/** About RUNS × (MIN_RECORDS + MAX_RECORDS) / 2 records, plus replays. */
-const RUNS = 95;
-const MIN_RECORDS = 500;
-const MAX_RECORDS = 1300;
+/** About RUNS × (MIN_RECORDS + MAX_RECORDS) / 2 records (over 100,000 with this seed), plus replays. */
+const RUNS = 120;
+const MIN_RECORDS = 600;
+const MAX_RECORDS = 1200;
 const SEED = 20_261_121;
 
 const BEHAVIOURS = ['handler', 'outcomes', 'counts', 'quarantine', 'aggregates', 'alerts', 'replay'] as const;
@@ -33,7 +33,7 @@ type Behaviour = (typeof BEHAVIOURS)[number];
 const runs = fc.sample(
   fc.record({
     seed: fc.integer(),
-    count: fc.integer({ min: MIN_RECORDS, max: MAX_RECORDS }),
+    count: fc.noBias(fc.integer({ min: MIN_RECORDS, max: MAX_RECORDS })),
     // Lambda batches of any size, from a single record up to a thousand.
     batchSizes: fc.array(fc.oneof(fc.integer({ min: 1, max: 10 }), fc.integer({ min: 200, max: 1000 })), {
       minLength: 1,
@@ -230,7 +230,7 @@ test('replaying an already processed range changes nothing', () => {
 });
 
 test('the campaign pushed at least 100,000 records of every kind through the handler', () => {
-  expect(tally.records + tally.replayed).toBeGreaterThanOrEqual(100_000);
+  expect(tally.records).toBeGreaterThanOrEqual(100_000);
   expect(Math.min(tally.valid, tally.late, tally.invalid)).toBeGreaterThan(1_000);
   // Every documented reason a record can have (unit and attributes are optional, never missing).
   const unreachable = new Set(['missing_field:unit', 'missing_field:attributes']);
@@ -264,6 +264,6 @@ test('with the quarantine bucket down only invalid records fail, and only an all
         rig.aws.failing.delete('s3');
       }
     }),
-    { seed: SEED + 1, numRuns: 300 },
+    { seed: SEED + 1, numRuns: 200 },
   );
 });
