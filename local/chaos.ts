@@ -13,6 +13,10 @@
  *    the caller sees a timeout).
  *  - redelivery: after a successful batch, the runner re-invokes the handler with the same or an
  *    earlier, overlapping range of records, as a replay from an older checkpoint would.
+ *  - storm: for a stretch of invocations (`storms`), (nearly) every call to one service fails:
+ *    a DynamoDB throttling storm (ProvisionedThroughputExceeded / Throttling errors, lost
+ *    responses, BatchGetItem answered with every key unprocessed) or an SNS outage (throttled,
+ *    or HTTP 500s). Then it clears.
  *
  * Crash and throttle faults are SDK v3 middleware (`applyChaos`) on the clients given to the
  * handler, so handler code is unchanged. They only fire inside an invocation the runner started
@@ -22,15 +26,16 @@
  * Bounded: after `maxConsecutiveFaultyInvocations` faulty invocations on one shard lane, the next
  * invocation there runs clean, so every record is eventually processed without reaching the
  * on-failure destination as long as retryAttempts >= maxConsecutiveFaultyInvocations. Only a
- * forced outage (`setOutage`) ignores that bound.
+ * forced outage (`setOutage`) and a storm ignore that bound; a storm ends by itself.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   DynamoDBServiceException,
+  InternalServerError,
   ProvisionedThroughputExceededException,
   ThrottlingException,
 } from '@aws-sdk/client-dynamodb';
-import { SNSServiceException, ThrottledException } from '@aws-sdk/client-sns';
+import { InternalErrorException, SNSServiceException, ThrottledException } from '@aws-sdk/client-sns';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
@@ -72,7 +77,48 @@ export interface ChaosOptions {
    * @default 2
    */
   readonly maxConsecutiveFaultyInvocations?: number;
+  /**
+   * Stretches of invocations during which (nearly) every call to a service fails.
+   * @default - no storms
+   */
+  readonly storms?: readonly ChaosStorm[];
 }
+
+/**
+ * A stretch of invocations during which (nearly) every call to one service fails, whatever the
+ * lane's fault streak; then it clears. Invocations are counted over every scope, from 0, in the
+ * order they begin (`counters.invocations` before the invocation).
+ */
+export interface ChaosStorm {
+  readonly service: Exclude<ChaosService, 's3'>;
+  /** The first invocation of the storm. @default 0 */
+  readonly fromInvocation?: number;
+  /** How many invocations the storm lasts, >= 1. */
+  readonly invocations: number;
+  /** Probability that a call made during the storm fails, 0–1. @default 1 */
+  readonly probability?: number;
+  /**
+   * Share of the failed calls whose request went through and only the response was lost (the
+   * caller sees a socket timeout), 0–1.
+   * @default 0
+   */
+  readonly lostResponseShare?: number;
+  /**
+   * What the failed calls raise: `'throttling'` (DynamoDB ProvisionedThroughputExceededException
+   * or ThrottlingException, SNS ThrottledException) or `'unavailable'` (HTTP 500: DynamoDB
+   * InternalServerError, SNS InternalErrorException).
+   * @default 'throttling'
+   */
+  readonly error?: 'throttling' | 'unavailable';
+  /**
+   * DynamoDB only: share of the failed BatchGetItem calls answered with every key unprocessed (how
+   * DynamoDB throttles batch reads) instead of an error, 0–1.
+   * @default 0
+   */
+  readonly unprocessedKeysShare?: number;
+}
+
+type ResolvedStorm = Required<ChaosStorm>;
 
 /** Where an invocation runs: one shard, and one lane of it when the parallelization factor is > 1. */
 export interface ChaosScope {
@@ -80,7 +126,7 @@ export interface ChaosScope {
   readonly lane: number;
 }
 
-export type ChaosFaultKind = 'crash' | 'throttle' | 'lost-response' | 'outage' | 'redelivery';
+export type ChaosFaultKind = 'crash' | 'throttle' | 'lost-response' | 'outage' | 'storm' | 'redelivery';
 
 /** One injected fault. `scope`, `invocation` and `call` locate it independently of timing. */
 export interface ChaosFault {
@@ -98,6 +144,9 @@ export interface ChaosFault {
   readonly afterUpdates?: number;
   /** For redeliveries: the replayed range of the lane's recent records, end exclusive. */
   readonly range?: { readonly start: number; readonly end: number };
+  /** For storms: the storm's index in `storms`, and how the call failed. */
+  readonly storm?: number;
+  readonly stormFault?: 'error' | 'lost-response' | 'unprocessed-keys';
 }
 
 export interface ChaosCounters {
@@ -109,6 +158,8 @@ export interface ChaosCounters {
   throttles: number;
   lostResponses: number;
   outageFaults: number;
+  /** Calls failed by a storm (errors, lost responses and unprocessed-keys answers). */
+  stormFaults: number;
   redeliveries: number;
   redeliveredRecords: number;
 }
@@ -161,8 +212,10 @@ interface ScopeState {
 interface InvocationPlan {
   /** Crash once this many UpdateItem calls have started; undefined = no crash. */
   readonly crashAfterUpdates?: number;
-  /** No throttles or crashes in this invocation (outages still apply). */
+  /** No throttles or crashes in this invocation (outages and storms still apply). */
   readonly clean: boolean;
+  /** The storms this invocation falls in, with their indexes in `storms`. */
+  readonly storms: ReadonlyArray<readonly [number, ResolvedStorm]>;
 }
 
 const MIDDLEWARE_NAME = 'sluiceChaos';
@@ -177,10 +230,12 @@ export class Chaos {
     throttles: 0,
     lostResponses: 0,
     outageFaults: 0,
+    stormFaults: 0,
     redeliveries: 0,
     redeliveredRecords: 0,
   };
-  private readonly options: Required<ChaosOptions>;
+  private readonly options: Required<Omit<ChaosOptions, 'storms'>>;
+  private readonly storms: readonly ResolvedStorm[];
   private readonly scopes = new Map<string, ScopeState>();
   private readonly outages = new Set<ChaosService>();
   private readonly log: ChaosFault[] = [];
@@ -188,6 +243,7 @@ export class Chaos {
   readonly storage = new AsyncLocalStorage<ChaosInvocation>();
 
   constructor(options: ChaosOptions) {
+    const { storms = [], ...rest } = options;
     this.options = {
       crashProbability: 0.1,
       maxCrashAfterUpdates: 5,
@@ -195,7 +251,7 @@ export class Chaos {
       lostResponseProbability: 0.3,
       redeliveryProbability: 0.1,
       maxConsecutiveFaultyInvocations: 2,
-      ...options,
+      ...rest,
     };
     const o = this.options;
     if (!Number.isInteger(o.seed)) throw new ChaosConfigError(`seed: got ${o.seed}; must be an integer`);
@@ -213,6 +269,7 @@ export class Chaos {
         throw new ChaosConfigError(`${key}: got ${o[key]}; must be an integer >= 0`);
       }
     }
+    this.storms = storms.map(resolveStorm);
     this.seed = o.seed;
   }
 
@@ -232,7 +289,12 @@ export class Chaos {
     const key = scopeKey(scope);
     const state = this.scopeState(key);
     const number = state.invocations++;
-    this.counters.invocations++;
+    const overall = this.counters.invocations++;
+    const storms = this.storms.flatMap((storm, index) =>
+      overall >= storm.fromInvocation && overall < storm.fromInvocation + storm.invocations
+        ? [[index, storm] as const]
+        : [],
+    );
     const random = mulberry32(hashSeed(this.seed, key, number, 'plan'));
     const forcedClean = state.faultyStreak >= this.options.maxConsecutiveFaultyInvocations;
     if (forcedClean) this.counters.cleanInvocationsForced++;
@@ -240,6 +302,7 @@ export class Chaos {
     const plan: InvocationPlan = {
       clean: forcedClean,
       crashAfterUpdates: crashes ? Math.floor(random() * (this.options.maxCrashAfterUpdates + 1)) : undefined,
+      storms,
     };
     return new ChaosInvocation(this, key, number, plan, state);
   }
@@ -270,10 +333,18 @@ export class Chaos {
     return { start, end };
   }
 
-  /** @internal Called by the middleware for every call made through a client with chaos applied. */
-  intercept<T>(service: ChaosService, command: string, send: () => Promise<T>): Promise<T> {
+  /**
+   * @internal Called by the middleware for every call made through a client with chaos applied.
+   * `unprocessed` answers a BatchGetItem call with every key unprocessed, without sending it.
+   */
+  intercept<T>(
+    service: ChaosService,
+    command: string,
+    send: () => Promise<T>,
+    unprocessed?: () => T,
+  ): Promise<T> {
     const invocation = this.storage.getStore();
-    return invocation ? invocation.intercept(service, command, send) : send();
+    return invocation ? invocation.intercept(service, command, send, unprocessed) : send();
   }
 
   /** @internal */
@@ -282,7 +353,7 @@ export class Chaos {
   }
 
   /** @internal */
-  get settings(): Required<ChaosOptions> {
+  get settings(): Required<Omit<ChaosOptions, 'storms'>> {
     return this.options;
   }
 
@@ -347,7 +418,12 @@ export class ChaosInvocation {
   }
 
   /** @internal */
-  async intercept<T>(service: ChaosService, command: string, send: () => Promise<T>): Promise<T> {
+  async intercept<T>(
+    service: ChaosService,
+    command: string,
+    send: () => Promise<T>,
+    unprocessed?: () => T,
+  ): Promise<T> {
     const call = this.calls++;
     if (this.crash) throw this.crash;
     const after = this.plan.crashAfterUpdates;
@@ -357,6 +433,29 @@ export class ChaosInvocation {
       const error = throttleError(service, this.scope, this.number, call, 0);
       this.fault({ kind: 'outage', call, service, command, errorName: error.name });
       this.chaos.counters.outageFaults++;
+      throw error;
+    }
+    for (const [index, storm] of this.plan.storms) {
+      if (storm.service !== service) continue;
+      const random = mulberry32(hashSeed(this.chaos.seed, this.scope, this.number, 'storm', index, call));
+      if (random() >= storm.probability) continue;
+      const fault = { kind: 'storm' as const, call, service, command, storm: index };
+      this.chaos.counters.stormFaults++;
+      if (random() < storm.lostResponseShare) {
+        await send();
+        const error = lostResponseError(command);
+        this.fault({ ...fault, errorName: error.name, stormFault: 'lost-response' });
+        throw error;
+      }
+      if (unprocessed && command === 'BatchGetItemCommand' && random() < storm.unprocessedKeysShare) {
+        this.fault({ ...fault, errorName: 'UnprocessedKeys', stormFault: 'unprocessed-keys' });
+        return unprocessed();
+      }
+      const error =
+        storm.error === 'unavailable'
+          ? unavailableError(service, this.scope, this.number, call)
+          : throttleError(service, this.scope, this.number, call, random());
+      this.fault({ ...fault, errorName: error.name, stormFault: 'error' });
       throw error;
     }
     let lostResponse = false;
@@ -375,9 +474,7 @@ export class ChaosInvocation {
     }
     const result = await send();
     if (lostResponse) {
-      const error = new SimulatedLostResponseError(
-        `chaos: lost the response to ${command} (the request succeeded); socket timed out`,
-      );
+      const error = lostResponseError(command);
       this.fault({ kind: 'lost-response', call, service, command, errorName: error.name });
       this.chaos.counters.lostResponses++;
       throw error;
@@ -402,6 +499,63 @@ export class ChaosInvocation {
 
 function scopeKey(scope: ChaosScope): string {
   return `${scope.shardId}#${scope.lane}`;
+}
+
+function resolveStorm(storm: ChaosStorm, index: number): ResolvedStorm {
+  const resolved: ResolvedStorm = {
+    fromInvocation: 0,
+    probability: 1,
+    lostResponseShare: 0,
+    error: 'throttling',
+    unprocessedKeysShare: 0,
+    ...storm,
+  };
+  const where = `storms[${index}]`;
+  if (resolved.service !== 'dynamodb' && resolved.service !== 'sns')
+    throw new ChaosConfigError(
+      `${where}.service: got ${JSON.stringify(resolved.service)}; must be "dynamodb" or "sns"`,
+    );
+  for (const key of ['fromInvocation', 'invocations'] as const) {
+    const min = key === 'invocations' ? 1 : 0;
+    if (!Number.isInteger(resolved[key]) || resolved[key] < min)
+      throw new ChaosConfigError(`${where}.${key}: got ${resolved[key]}; must be an integer >= ${min}`);
+  }
+  for (const key of ['probability', 'lostResponseShare', 'unprocessedKeysShare'] as const) {
+    if (!(resolved[key] >= 0 && resolved[key] <= 1))
+      throw new ChaosConfigError(`${where}.${key}: got ${resolved[key]}; must be between 0 and 1`);
+  }
+  if (resolved.error !== 'throttling' && resolved.error !== 'unavailable')
+    throw new ChaosConfigError(
+      `${where}.error: got ${JSON.stringify(resolved.error)}; must be "throttling" or "unavailable"`,
+    );
+  return resolved;
+}
+
+function lostResponseError(command: string): SimulatedLostResponseError {
+  return new SimulatedLostResponseError(
+    `chaos: lost the response to ${command} (the request succeeded); socket timed out`,
+  );
+}
+
+/** The error the SDK raises for an HTTP 500 from the service. */
+function unavailableError(
+  service: Exclude<ChaosService, 's3'>,
+  scope: string,
+  invocation: number,
+  call: number,
+): DynamoDBServiceException | SNSServiceException {
+  const $metadata = {
+    httpStatusCode: 500,
+    requestId: `chaos-${hashSeed(scope, invocation, call).toString(16)}`,
+    attempts: 1,
+    totalRetryDelay: 0,
+  };
+  const error =
+    service === 'sns'
+      ? new InternalErrorException({ $metadata, message: 'Internal Error' })
+      : new InternalServerError({ $metadata, message: 'Internal server error' });
+  error.$retryable = {};
+  return error;
 }
 
 /** The error the SDK raises when the service throttles a call, with its metadata and retry hints. */
@@ -458,10 +612,29 @@ export function applyChaos(clients: ChaosTargets, chaos: Chaos): void {
   for (const [service, client] of targets) {
     client?.middlewareStack.add(
       (next, context) => (args) =>
-        chaos.intercept(service, context.commandName ?? 'unknown', () => next(args)),
+        chaos.intercept(
+          service,
+          context.commandName ?? 'unknown',
+          () => next(args),
+          () => unprocessedKeysAnswer(args),
+        ),
       { step: 'initialize', name: MIDDLEWARE_NAME, priority: 'high', override: true },
     );
   }
+}
+
+/** A BatchGetItem answer that reads nothing and leaves every requested key unprocessed. */
+function unprocessedKeysAnswer(args: unknown): unknown {
+  const requestItems =
+    (args as { input?: { RequestItems?: Record<string, unknown> } }).input?.RequestItems ?? {};
+  return {
+    output: {
+      $metadata: { httpStatusCode: 200, attempts: 1, totalRetryDelay: 0 },
+      Responses: Object.fromEntries(Object.keys(requestItems).map((table) => [table, []])),
+      UnprocessedKeys: requestItems,
+    },
+    response: {},
+  };
 }
 
 /** Removes chaos from clients it was applied to. */

@@ -3,7 +3,7 @@
  * are bounded, and the middleware raises SDK-shaped errors. Calls are fake `send` functions, except
  * for the middleware tests, which use a real SDK client whose request never leaves the process.
  */
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
   applyChaos,
@@ -188,6 +188,147 @@ test('rejects a probability above 1, naming the option and the value', () => {
   );
 });
 
+describe('storms', () => {
+  /** Runs `invocations` invocations of one call each to `service`; returns which failed, and how. */
+  async function stormRun(
+    chaos: Chaos,
+    invocations: number,
+    service: ChaosService = 'dynamodb',
+  ): Promise<string[]> {
+    const outcomes: string[] = [];
+    for (let i = 0; i < invocations; i++) {
+      const invocation = chaos.beginInvocation(SCOPE);
+      outcomes.push(
+        await invocation
+          .run(() => chaos.intercept(service, 'UpdateItemCommand', async () => 'ok'))
+          .catch((e: Error) => e.name),
+      );
+      invocation.settle();
+    }
+    return outcomes;
+  }
+  const calm = { crashProbability: 0, throttleProbability: 0, redeliveryProbability: 0 };
+
+  test('fails every call to its service during its invocations, then clears', async () => {
+    const chaos = new Chaos({
+      seed: 1,
+      ...calm,
+      storms: [{ service: 'dynamodb', fromInvocation: 2, invocations: 3 }],
+    });
+
+    const outcomes = await stormRun(chaos, 7);
+
+    expect(outcomes.map((o) => o !== 'ok')).toEqual([false, false, true, true, true, false, false]);
+    expect(chaos.counters.stormFaults).toBe(3);
+    expect(chaos.faults.every((f) => f.kind === 'storm' && f.storm === 0)).toBe(true);
+  });
+
+  test('a DynamoDB storm raises the throttling errors DynamoDB raises', async () => {
+    const chaos = new Chaos({ seed: 1, ...calm, storms: [{ service: 'dynamodb', invocations: 40 }] });
+
+    const names = new Set(await stormRun(chaos, 40));
+
+    expect(names).toEqual(new Set(['ProvisionedThroughputExceededException', 'ThrottlingException']));
+  });
+
+  test('outlasts the bound on faulty invocations in a row', async () => {
+    const chaos = new Chaos({
+      seed: 1,
+      ...calm,
+      maxConsecutiveFaultyInvocations: 1,
+      storms: [{ service: 'dynamodb', invocations: 6 }],
+    });
+
+    expect((await stormRun(chaos, 6)).filter((o) => o === 'ok')).toEqual([]);
+  });
+
+  test('only fails calls to its own service', async () => {
+    const chaos = new Chaos({ seed: 1, ...calm, storms: [{ service: 'sns', invocations: 5 }] });
+
+    expect(await stormRun(chaos, 5, 'dynamodb')).toEqual(Array(5).fill('ok'));
+  });
+
+  test('an SNS storm raises the throttling error SNS raises', async () => {
+    const chaos = new Chaos({ seed: 1, ...calm, storms: [{ service: 'sns', invocations: 5 }] });
+
+    expect(new Set(await stormRun(chaos, 5, 'sns'))).toEqual(new Set(['ThrottledException']));
+  });
+
+  test('fails about `probability` of the calls', async () => {
+    const chaos = new Chaos({
+      seed: 3,
+      ...calm,
+      storms: [{ service: 'dynamodb', invocations: 400, probability: 0.9 }],
+    });
+
+    const failed = (await stormRun(chaos, 400)).filter((o) => o !== 'ok').length;
+
+    expect(failed).toBeGreaterThan(330);
+    expect(failed).toBeLessThan(400);
+  });
+
+  test('an unavailable storm raises HTTP 500 errors', async () => {
+    const storm = { invocations: 3, error: 'unavailable' as const };
+    const sns = await stormRun(
+      new Chaos({ seed: 1, ...calm, storms: [{ ...storm, service: 'sns' }] }),
+      3,
+      'sns',
+    );
+    const dynamodb = await stormRun(
+      new Chaos({ seed: 1, ...calm, storms: [{ ...storm, service: 'dynamodb' }] }),
+      3,
+    );
+
+    expect(new Set(sns)).toEqual(new Set(['InternalErrorException']));
+    expect(new Set(dynamodb)).toEqual(new Set(['InternalServerError']));
+  });
+
+  test('a lost response in a storm sends the request, then fails like a socket timeout', async () => {
+    const chaos = new Chaos({
+      seed: 1,
+      ...calm,
+      storms: [{ service: 'sns', invocations: 1, lostResponseShare: 1 }],
+    });
+    const send = jest.fn(async () => 'ok');
+    const invocation = chaos.beginInvocation(SCOPE);
+
+    const error = await invocation
+      .run(() => chaos.intercept('sns', 'PublishCommand', send))
+      .catch((e: unknown) => e);
+
+    expect(send).toHaveBeenCalledTimes(1);
+    expect(error).toMatchObject({ name: 'TimeoutError', code: 'ETIMEDOUT' });
+    expect(chaos.faults).toEqual([expect.objectContaining({ kind: 'storm', stormFault: 'lost-response' })]);
+  });
+
+  test('the same seed produces the same storm faults', async () => {
+    const options = {
+      seed: 9,
+      ...calm,
+      storms: [{ service: 'dynamodb' as const, invocations: 50, probability: 0.5, lostResponseShare: 0.3 }],
+    };
+    const first = new Chaos(options);
+    const second = new Chaos(options);
+
+    await stormRun(first, 50);
+    await stormRun(second, 50);
+
+    expect(second.faults).toEqual(first.faults);
+  });
+
+  test('rejects a storm that lasts no invocation, naming the storm and the field', () => {
+    expect(() => new Chaos({ seed: 1, storms: [{ service: 'dynamodb', invocations: 0 }] })).toThrow(
+      new ChaosConfigError('storms[0].invocations: got 0; must be an integer >= 1'),
+    );
+  });
+
+  test('rejects a storm probability above 1', () => {
+    expect(
+      () => new Chaos({ seed: 1, storms: [{ service: 'sns', invocations: 1, probability: 2 }] }),
+    ).toThrow(new ChaosConfigError('storms[0].probability: got 2; must be between 0 and 1'));
+  });
+});
+
 describe('SDK middleware', () => {
   // Nothing listens on port 9: a fault raised before sending never reaches the network.
   const dynamodb = new DynamoDBClient({
@@ -225,6 +366,29 @@ describe('SDK middleware', () => {
     expect(chaos.faults).toEqual([
       expect.objectContaining({ kind: 'throttle', service: 'dynamodb', command: 'GetItemCommand' }),
     ]);
+  });
+
+  test('a storm answers BatchGetItem with every key unprocessed, without sending it', async () => {
+    const chaos = new Chaos({
+      seed: 3,
+      crashProbability: 0,
+      throttleProbability: 0,
+      storms: [{ service: 'dynamodb', invocations: 1, unprocessedKeysShare: 1 }],
+    });
+    applyChaos({ dynamodb, sns }, chaos);
+    const keys = [{ pk: { S: 'a' }, sk: { S: 'b' } }];
+    const invocation = chaos.beginInvocation(SCOPE);
+
+    const result = await invocation.run(() =>
+      dynamodb.send(new BatchGetItemCommand({ RequestItems: { tbl: { Keys: keys, ConsistentRead: true } } })),
+    );
+
+    expect(result.Responses).toEqual({ tbl: [] });
+    expect(result.UnprocessedKeys).toEqual({ tbl: { Keys: keys, ConsistentRead: true } });
+    expect(chaos.faults).toEqual([
+      expect.objectContaining({ kind: 'storm', stormFault: 'unprocessed-keys' }),
+    ]);
+    removeChaos({ dynamodb, sns });
   });
 
   test('removeChaos takes the middleware off the clients', async () => {
