@@ -39,10 +39,17 @@ export const MAX_UNIT_LENGTH = 16;
 /** ISO-8601 date-time with a zone (`Z` or `±hh:mm`); seconds and fractions optional. */
 export const ISO_TIMESTAMP_PATTERN =
   /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+/**
+ * `value` is 0 or has a magnitude in [MIN_VALUE_MAGNITUDE, MAX_VALUE_MAGNITUDE]: DynamoDB numbers
+ * hold magnitudes from 1e-130 to below 1e126, and a window's sum of up to 1e25 values must fit too.
+ */
+export const MAX_VALUE_MAGNITUDE = 1e100;
+export const MIN_VALUE_MAGNITUDE = 1e-100;
 /** Epoch-millisecond timestamps must fall in years 1970–9999. */
 export const MAX_EPOCH_MS = 253_402_300_799_999;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** Strict UTF-8; a byte order mark is kept (as the lenient decoder keeps it), so it fails JSON.parse either way. */
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 type Fields = Record<string, unknown>;
 
@@ -156,7 +163,9 @@ export function validateEvent(parsed: unknown, nowMs: number, maxClockSkewMs: nu
 
   if (value === undefined || value === null) return fail('missing_field:value');
   if (typeof value !== 'number') return fail('bad_type:value');
-  if (!Number.isFinite(value)) return fail('bad_value:value');
+  const magnitude = Math.abs(value);
+  if (value !== 0 && !(magnitude >= MIN_VALUE_MAGNITUDE && magnitude <= MAX_VALUE_MAGNITUDE))
+    return fail('bad_value:value');
 
   const unitProblem = checkString(unit, 'unit', validUnit, false);
   if (unitProblem) return fail(unitProblem);

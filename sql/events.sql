@@ -141,6 +141,7 @@ valid AS (
     AND regexp_like(sensor_id, '\A[A-Za-z0-9._:-]{1,128}\z')
     AND regexp_like(metric, '\A[A-Za-z0-9._-]{1,64}\z')
     AND is_finite(value)
+    AND (value = 0 OR abs(value) BETWEEN 1e-100 AND 1e100)
     AND (unit_absent OR length(unit) <= 8 OR length(unit) + regexp_count(unit, '[' || chr(65536) || '-' || chr(1114111) || ']') <= 16)
     AND event_ms BETWEEN 0 AND 253402300799999
     AND (attributes_absent OR attributes IS NOT NULL)

@@ -90,6 +90,9 @@ export function expectationFor(bytes: Uint8Array, config: OracleConfig): Expecta
   if (o.value === undefined || o.value === null) return invalid('missing_field:value');
   if (typeof o.value !== 'number') return invalid('bad_type:value');
   if (!Number.isFinite(o.value)) return invalid('bad_value:value');
+  // DynamoDB numbers hold magnitudes 1e-130 to < 1e126; the contract keeps values (and sums) inside.
+  if (o.value !== 0 && (Math.abs(o.value) < 1e-100 || Math.abs(o.value) > 1e100))
+    return invalid('bad_value:value');
   const unitProblem = stringRule(o, 'unit', (s) => s.length <= 16, false);
   if (unitProblem) return invalid(unitProblem);
   const ts = o.timestamp;

@@ -81,6 +81,28 @@ describe('decodeRecord', () => {
     expect(decodeRecord(Buffer.from(text), NOW, SKEW)).toEqual({ ok: false, reason: 'bad_value:value' });
   });
 
+  test.each([[1e101], [-1e101], [1e-101], [-5e-324]])(
+    'rejects a value DynamoDB cannot hold with room for sums: %s',
+    (value) => {
+      expect(decodeJson(sensorEvent({ value }))).toEqual({ ok: false, reason: 'bad_value:value' });
+    },
+  );
+
+  test.each([[0], [-0], [1e100], [-1e100], [1e-100], [-1e-100]])('accepts the value %s', (value) => {
+    expect(decodeJson(sensorEvent({ value })).ok).toBe(true);
+  });
+
+  test('a byte order mark makes a record not_json, whether or not it also needs strict decoding', () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    const plain = Buffer.concat([bom, Buffer.from(JSON.stringify(sensorEvent({})))]);
+    const withReplacement = Buffer.concat([
+      bom,
+      Buffer.from(JSON.stringify(sensorEvent({ eventId: 'e\uFFFD' }))),
+    ]);
+    expect(decodeRecord(plain, NOW, SKEW)).toEqual({ ok: false, reason: 'not_json' });
+    expect(decodeRecord(withReplacement, NOW, SKEW)).toEqual({ ok: false, reason: 'not_json' });
+  });
+
   test('rejects events further in the future than the allowed clock skew', () => {
     const tooFar = new Date(NOW + SKEW + 1).toISOString();
     expect(decodeJson(sensorEvent({ timestamp: tooFar }))).toEqual({ ok: false, reason: 'future_timestamp' });
