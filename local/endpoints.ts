@@ -75,7 +75,7 @@ export function createLocalClients(
     maxAttempts,
     requestHandler: handler(),
   });
-  return {
+  const clients: LocalClients = {
     kinesis: new KinesisClient(common(endpoints.kinesis)),
     dynamodb: new DynamoDBClient(common(endpoints.dynamodb)),
     sns: new SNSClient(common(endpoints.sns)),
@@ -90,6 +90,11 @@ export function createLocalClients(
       responseChecksumValidation: 'WHEN_REQUIRED',
     }),
   };
+  // The SDK's logger middleware copies every input and output through its sensitive-data filter
+  // for a logger that is a no-op here: about 4 % of local mode's CPU at 1,000 events/s (GetRecords
+  // outputs and PutRecords inputs of hundreds of records, one UpdateItem per aggregate item).
+  for (const client of Object.values(clients)) client.middlewareStack.remove('loggerMiddleware');
+  return clients;
 }
 
 /** Closes the sockets of every client in `clients`. */
