@@ -19,12 +19,13 @@
  *    on-failure queue (no loss). Rates double from 1,000/s until a step fails, then two bisection steps
  *    narrow the limit (from 0 if 1,000/s already fails).
  *
- *   npx tsx bench/local.bench.ts [--emulators in-process|child]
+ *   npx tsx bench/local.bench.ts [--emulators in-process|child] [--config sluice.config.json]
  *
- * By default the emulators run in the pipeline's process, as `sluice local` runs them.
+ * By default the emulators run in the pipeline's process, as `sluice local` runs them, with the
+ * default config; figures of another config are printed, not recorded.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_CONFIG, durationMs } from '../lib/config';
+import { DEFAULT_CONFIG, durationMs, loadConfig } from '../lib/config';
 import { recordResults } from './results';
 import type { RecordedLatencies } from './commit-tracker';
 import { cpuMsOf, LocalHarness, processCpuMs, type EmulatorPlacement } from './local-harness';
@@ -176,12 +177,15 @@ async function findMaxSustained(
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { emulators: { type: 'string', default: 'in-process' } } });
+  const { values } = parseArgs({
+    options: { emulators: { type: 'string', default: 'in-process' }, config: { type: 'string' } },
+  });
   const placement = values.emulators as EmulatorPlacement;
   if (placement !== 'in-process' && placement !== 'child') {
     throw new Error(`--emulators: got ${JSON.stringify(values.emulators)}; must be in-process or child`);
   }
-  const config = DEFAULT_CONFIG;
+  // Another config (e.g. a shorter batching window) is measured and printed, not recorded.
+  const config = values.config === undefined ? DEFAULT_CONFIG : loadConfig(values.config);
   const harness = await LocalHarness.start({ emulators: placement, config });
   try {
     const shards = harness.pipeline.resources.shardCount;
@@ -223,6 +227,10 @@ async function main(): Promise<void> {
     const { max, steps } = await findMaxSustained(harness, lagLimitMs);
     console.log(`  max sustained: ${format(max)} events/s`);
 
+    if (values.config !== undefined) {
+      console.log(`(not recorded in bench/results.json: config ${values.config} is not the default)`);
+      return;
+    }
     recordResults({
       local: {
         e2eLatencyMs: {
