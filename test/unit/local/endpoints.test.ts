@@ -15,7 +15,7 @@ describe('local clients', () => {
     try {
       const withLogger = Object.entries(clients)
         .filter(([, client]) =>
-          client.middlewareStack.identify().some((m) => m.startsWith('loggerMiddleware')),
+          client.middlewareStack.identify().some((m: string) => m.startsWith('loggerMiddleware')),
         )
         .map(([service]) => service);
 
