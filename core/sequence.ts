@@ -20,13 +20,13 @@ export function compareSequences(a: string, b: string): number {
 }
 
 /**
- * A lane is the unit whose records Lambda delivers in order, never concurrently: one partition key
- * of one shard (with a parallelization factor above 1 a shard has several lanes in flight).
- * Exactly-once marks are kept per lane, so they stay correct even if a producer writes one sensor
- * under several partition keys.
+ * A lane is the unit whose records Lambda delivers in order, never concurrently, and exactly-once
+ * marks are kept per lane. With a parallelization factor of 1 that is the shard: one mark per shard,
+ * however many partition keys a producer uses. Above 1 a shard has several batches in flight, in
+ * order only per partition key, so the lane is one partition key of one shard.
  */
-export function laneId(shardId: string, partitionKey: string): string {
-  return `${shardId}/${fnv1a32(partitionKey)}`;
+export function laneId(shardId: string, partitionKey: string, parallelizationFactor: number): string {
+  return parallelizationFactor === 1 ? shardId : `${shardId}/${fnv1a32(partitionKey)}`;
 }
 
 /** FNV-1a, 32 bit, hex: a short stable fingerprint (not a security hash). */

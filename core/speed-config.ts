@@ -38,6 +38,12 @@ export interface SpeedConfig {
   readonly maxClockSkewMs: number;
   /** How long an aggregate item lives after its window ends (DynamoDB TTL). */
   readonly aggregateTtlMs: number;
+  /**
+   * The event source's parallelization factor (see `laneId`): at 1 a shard's records arrive strictly
+   * in order and exactly-once marks are kept per shard; above 1, per shard and partition key. It
+   * must be the event source mapping's own setting; both come from `processor.parallelizationFactor`.
+   */
+  readonly parallelizationFactor: number;
 }
 
 export const SPEED_CONFIG_ENV = 'SLUICE_SPEED_CONFIG';

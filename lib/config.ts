@@ -566,6 +566,7 @@ export function toSpeedConfig(config: SluiceConfig): SpeedConfig {
     latenessMs: ms(config.lateness),
     maxClockSkewMs: ms(config.maxClockSkew),
     aggregateTtlMs: ms(config.aggregateTtl),
+    parallelizationFactor: config.processor.parallelizationFactor,
   };
 }
 

@@ -86,7 +86,13 @@ function shardCache(): (record: KinesisStreamRecord) => string {
 }
 
 /** `laneId` memoised per batch, keyed by shard, then partition key (a batch has few of either). */
-function laneOf(cache: Map<string, Map<string, string>>, shardId: string, partitionKey: string): string {
+function laneOf(
+  cache: Map<string, Map<string, string>>,
+  shardId: string,
+  partitionKey: string,
+  parallelizationFactor: number,
+): string {
+  if (parallelizationFactor === 1) return shardId;
   let byKey = cache.get(shardId);
   if (byKey === undefined) {
     byKey = new Map();
@@ -94,7 +100,7 @@ function laneOf(cache: Map<string, Map<string, string>>, shardId: string, partit
   }
   let lane = byKey.get(partitionKey);
   if (lane === undefined) {
-    lane = laneId(shardId, partitionKey);
+    lane = laneId(shardId, partitionKey, parallelizationFactor);
     byKey.set(partitionKey, lane);
   }
   return lane;
@@ -172,7 +178,7 @@ function redecodeValid(
   records: readonly KinesisStreamRecord[],
   outcomes: readonly RecordOutcome[],
   nowMs: number,
-  maxClockSkewMs: number,
+  config: Pick<SpeedConfig, 'maxClockSkewMs' | 'parallelizationFactor'>,
   shardOfRecord: (record: KinesisStreamRecord) => string,
   lanes: Map<string, Map<string, string>>,
 ): Map<string, IndexedEvent[]> {
@@ -180,7 +186,7 @@ function redecodeValid(
   for (let index = 0; index < records.length; index++) {
     if (outcomes[index] !== 'valid') continue;
     const record = records[index];
-    const result = decodeRecord(record.kinesis.data, nowMs, maxClockSkewMs);
+    const result = decodeRecord(record.kinesis.data, nowMs, config.maxClockSkewMs);
     if (!result.ok) throw new Error(`record ${record.eventID} decoded differently the second time`);
     const key = seriesKey(result.event.sensorId, result.event.metric);
     let events = bySeries.get(key);
@@ -190,7 +196,7 @@ function redecodeValid(
     }
     events.push({
       event: result.event,
-      lane: laneOf(lanes, shardOfRecord(record), record.kinesis.partitionKey),
+      lane: laneOf(lanes, shardOfRecord(record), record.kinesis.partitionKey, config.parallelizationFactor),
       sequenceNumber: record.kinesis.sequenceNumber,
       index,
     });
@@ -241,7 +247,7 @@ export async function processBatch(
       outcomes[index] = 'late';
       continue;
     }
-    const lane = laneOf(lanes, shardId, record.kinesis.partitionKey);
+    const lane = laneOf(lanes, shardId, record.kinesis.partitionKey, config.parallelizationFactor);
     const sequenceNumber = record.kinesis.sequenceNumber;
     aggregator.add(event, lane, sequenceNumber);
     valid += 1;
@@ -262,7 +268,7 @@ export async function processBatch(
   // again, once, for the rest of the batch.
   let bySeries: Map<string, IndexedEvent[]> | undefined;
   const eventsOf = (partial: PartialAggregate): IndexedEvent[] => {
-    bySeries ??= redecodeValid(records, outcomes, nowMs, config.maxClockSkewMs, shardCache(), lanes);
+    bySeries ??= redecodeValid(records, outcomes, nowMs, config, shardCache(), lanes);
     return (bySeries.get(seriesKey(partial.sensorId, partial.metric)) ?? []).filter(
       (e) => e.event.eventTime >= partial.windowStart && e.event.eventTime < partial.windowEnd,
     );

@@ -1,7 +1,7 @@
 /**
  * Records the fuzz campaign found that the contract accepts but DynamoDB cannot hold. Each test
  * states the behaviour the pipeline owes ("every record is applied, late or quarantined, and the
- * batch succeeds") and is marked `test.failing` until the owner fixes it: remove `.failing` then.
+ * batch succeeds"); each failed before its fix.
  * The in-memory table rejects these writes with DynamoDB's own ValidationException, as dynalite
  * does over the wire (same messages).
  */
@@ -56,14 +56,12 @@ test('two storable values whose sum leaves DynamoDB’s range are applied or qua
   expect(outcome.applied + outcome.quarantined).toBe(2);
 });
 
-// Bug 2 (lambdas/adapters/aggregate-store.ts): exactly-once marks are kept per lane (shard +
-// partition key) and never pruned, ~160 bytes each. A producer that spreads one sensor over many
-// partition keys (random keys are common Kinesis practice) grows the sensor's window items past
-// DynamoDB's 400 KB item limit after about 2,500 keys per window; every later batch touching the
-// item then fails with "Item size has exceeded the maximum allowed size" until the records go to
-// the on-failure queue, and the window never moves again.
-// Exact failing input: 3,000 valid events of sensor-0 with the same minute, partition keys pk-0 … pk-2999.
-test.failing('a sensor written under 3,000 partition keys in one window is applied in full', async () => {
+// Found by the fuzz (was bug 2): exactly-once marks were kept per (shard, partition key) and never
+// pruned, ~160 bytes each, so a producer that spread one sensor over ~2,500 random partition keys
+// in one window grew the item past DynamoDB's 400 KB limit and blocked the shard. With a
+// parallelization factor of 1 (the default) a shard's records arrive in order, so the mark is now
+// kept per shard. Input: 3,000 valid events of sensor-0 in one minute, partition keys pk-0 … pk-2999.
+test('a sensor written under 3,000 partition keys in one window is applied in full', async () => {
   const records = Array.from({ length: 3_000 }, (_, i) => event(`e-${i}`, 21.5, `pk-${i}`));
 
   const outcome = await run(records);

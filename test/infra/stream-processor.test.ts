@@ -111,6 +111,11 @@ describe('stream processor in the Sluice stack', () => {
     expect(speedConfig.windows).toContainEqual({ name: '5m', sizeMs: 300_000, hopMs: 60_000 });
   });
 
+  test('keeps exactly-once marks per lane of the event source: the function gets its parallelization factor', () => {
+    const speedConfig = JSON.parse(functionEnvironment().SLUICE_SPEED_CONFIG as string);
+    expect(speedConfig.parallelizationFactor).toBe(3);
+  });
+
   test('logs to its own log group with the configured retention', () => {
     const logGroupId = logicalId(stack.processor.logGroup);
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });

@@ -317,7 +317,12 @@ afterAll(async () => {
 });
 
 async function runSpeedLayer(lines: readonly Line[], options: RunOptions, now: number): Promise<Observed> {
-  const config = testConfig(options.stage);
+  const base = testConfig(options.stage);
+  // The handler and the event source take the parallelization factor from the same config, as on AWS.
+  const config: SluiceConfig = {
+    ...base,
+    processor: { ...base.processor, parallelizationFactor: options.parallelizationFactor ?? 1 },
+  };
   const resources = await createLocalResources(clients, config);
   const handlerClients = createLocalClients(emulators.endpoints);
   const chaos =
@@ -347,7 +352,7 @@ async function runSpeedLayer(lines: readonly Line[], options: RunOptions, now: n
     bisectBatchOnError: true,
     reportBatchItemFailures: true,
     retryAttempts: options.retryAttempts ?? 10,
-    parallelizationFactor: options.parallelizationFactor ?? 1,
+    parallelizationFactor: config.processor.parallelizationFactor,
     retryBackoffMs: 1,
     maxRetryBackoffMs: 5,
     pollIntervalMs: 20,

@@ -25,9 +25,16 @@ describe('padSequence', () => {
 });
 
 describe('laneId', () => {
-  test('is stable per shard and partition key and differs across keys', () => {
-    expect(laneId('shardId-000000000000', 'sensor-1')).toBe(laneId('shardId-000000000000', 'sensor-1'));
-    expect(laneId('shardId-000000000000', 'sensor-1')).not.toBe(laneId('shardId-000000000000', 'sensor-2'));
-    expect(laneId('shardId-000000000000', 'sensor-1')).not.toBe(laneId('shardId-000000000001', 'sensor-1'));
+  const shard = 'shardId-000000000000';
+
+  test('is the shard when a shard has one batch in flight, whatever the partition key', () => {
+    expect(laneId(shard, 'sensor-1', 1)).toBe(shard);
+    expect(laneId(shard, 'random-key-42', 1)).toBe(shard);
+  });
+
+  test('with parallel batches per shard, is stable per shard and partition key and differs across keys', () => {
+    expect(laneId(shard, 'sensor-1', 3)).toBe(laneId(shard, 'sensor-1', 3));
+    expect(laneId(shard, 'sensor-1', 3)).not.toBe(laneId(shard, 'sensor-2', 3));
+    expect(laneId(shard, 'sensor-1', 3)).not.toBe(laneId('shardId-000000000001', 'sensor-1', 3));
   });
 });

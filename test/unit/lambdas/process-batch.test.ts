@@ -21,6 +21,7 @@ const CONFIG: SpeedConfig = {
   latenessMs: 3_600_000,
   maxClockSkewMs: 300_000,
   aggregateTtlMs: 86_400_000,
+  parallelizationFactor: 1,
 };
 
 const at = (minute: number, seconds = 0) =>

@@ -1,0 +1,694 @@
+/**
+ * The fault tests' books: traffic whose every outcome is known in advance, the speed layer run
+ * against the emulators under a fault, and the ledger of where every record ended up (applied to
+ * the aggregates, skipped as late, quarantined, or given up on in the on-failure queue), compared
+ * with the independent recomputation of test/helpers/recompute.ts.
+ *
+ *   const scenario = await startScenario({ endpoints, clients, stage: 'storm', chaos: {...} });
+ *   const positions = await scenario.put(lines);
+ *   await scenario.drain();
+ *   const observed = await scenario.observe();
+ *   await scenario.stop();
+ */
+import * as net from 'node:net';
+import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+  PutRecordsCommand,
+  type KinesisClient,
+} from '@aws-sdk/client-kinesis';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { KinesisStreamRecord } from 'aws-lambda';
+import { resolveConfig, toSpeedConfig, type SluiceConfig } from '../../lib/config';
+import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
+import type { StreamProcessorHandler } from '../../lambdas/stream-processor/handler';
+import { applyChaos, Chaos, mulberry32, type ChaosOptions } from '../../local/chaos';
+import {
+  createLocalClients,
+  destroyLocalClients,
+  type LocalClients,
+  type LocalEndpoints,
+} from '../../local/endpoints';
+import {
+  EventSourceRunner,
+  type EventSourceSettings,
+  type KinesisOnFailureRecord,
+} from '../../local/event-source-runner';
+import { createLocalResources, type LocalResources } from '../../local/resources';
+import { createLocalStreamProcessor } from '../../local/stream-processor';
+import { check, close, recompute, type Expected } from './recompute';
+
+const MINUTE = 60_000;
+/** Processing time of every fault test (the handler's clock): far from any window edge that matters. */
+export const NOW = Date.parse('2026-11-21T12:00:00.000Z');
+export const VALUE_RULE = { id: 'temperature-high', threshold: 28, cooldownMs: 5 * MINUTE };
+export const WINDOW_RULE = { id: 'minute-spike', window: '1m', threshold: 31, cooldownMs: 2 * MINUTE };
+
+export function faultConfig(stage: string): SluiceConfig {
+  return resolveConfig({
+    stage,
+    alertRules: [
+      {
+        id: VALUE_RULE.id,
+        metric: 'temperature',
+        source: 'value',
+        aggregate: 'value',
+        op: '>',
+        threshold: VALUE_RULE.threshold,
+        cooldown: '5m',
+        severity: 'warning',
+      },
+      {
+        id: WINDOW_RULE.id,
+        metric: 'temperature',
+        source: WINDOW_RULE.window,
+        aggregate: 'max',
+        op: '>',
+        threshold: WINDOW_RULE.threshold,
+        cooldown: '2m',
+        severity: 'critical',
+      },
+    ],
+  });
+}
+
+/** The rules' and windows' settings for the checks (the stage name does not matter to them). */
+const LEDGER_CONFIG = faultConfig('ledger');
+
+export interface Line {
+  readonly text: string;
+  readonly partitionKey: string;
+}
+
+/**
+ * Sensor traffic with out-of-order event times in the last few minutes, values with two decimals
+ * (so recompute.ts sums them exactly), about 1 % of them over the alert thresholds, 3 % malformed
+ * lines of several kinds and 2 % late events.
+ */
+export function faultTraffic(options: {
+  readonly count: number;
+  readonly sensors: number;
+  readonly seed: number;
+  /** Prefix of the sensor ids, to tell traffic apart. @default 'sensor' */
+  readonly prefix?: string;
+}): Line[] {
+  const random = mulberry32(options.seed);
+  const prefix = options.prefix ?? 'sensor';
+  const lines: Line[] = [];
+  const malformed = (i: number, sensorId: string): string =>
+    [
+      `garbage line ${i} {`,
+      JSON.stringify({ eventId: `m${i}`, metric: 'temperature', value: 1, timestamp: NOW }),
+      JSON.stringify({
+        eventId: `m${i}`,
+        sensorId: 'bad sensor',
+        metric: 'temperature',
+        value: 1,
+        timestamp: NOW,
+      }),
+      JSON.stringify({ eventId: `m${i}`, sensorId, metric: 'temperature', value: '20', timestamp: NOW }),
+      JSON.stringify({
+        eventId: `m${i}`,
+        sensorId,
+        metric: 'temperature',
+        value: 20,
+        timestamp: NOW + 3_600_000,
+      }),
+    ][i % 5];
+  for (let i = 0; i < options.count; i++) {
+    const roll = random();
+    const sensorId = `${prefix}-${String(Math.floor(random() * options.sensors)).padStart(3, '0')}`;
+    if (roll < 0.03) {
+      lines.push({ text: malformed(i, sensorId), partitionKey: sensorId });
+      continue;
+    }
+    const metric = random() < 0.8 ? 'temperature' : 'humidity';
+    const value = Math.round((15 + random() * 13.5 + (random() < 0.012 ? 10 : 0)) * 100) / 100;
+    const eventTime =
+      roll < 0.05
+        ? NOW - 2 * 24 * 60 * MINUTE - Math.floor(random() * 60 * MINUTE)
+        : NOW - Math.floor(random() * 4 * MINUTE);
+    const timestamp = random() < 0.5 ? new Date(eventTime).toISOString() : eventTime;
+    lines.push({
+      text: JSON.stringify({ eventId: `${prefix}-e${i}`, sensorId, metric, value, unit: 'C', timestamp }),
+      partitionKey: sensorId,
+    });
+  }
+  return lines;
+}
+
+/** What the speed layer must make of `lines` (recompute.ts, independent of core/). */
+export function expectedOf(lines: readonly Line[], config: SluiceConfig): Expected {
+  const speed = toSpeedConfig(config);
+  return recompute(
+    lines.map((l) => l.text),
+    {
+      windows: speed.windows,
+      valueRules: speed.alertRules
+        .filter((r) => r.source === 'value')
+        .map((r) => ({
+          id: r.id,
+          metric: r.metric,
+          op: r.op,
+          threshold: r.threshold,
+          cooldownMs: r.cooldownMs,
+          severity: r.severity,
+        })),
+      latenessMs: speed.latenessMs,
+      maxClockSkewMs: speed.maxClockSkewMs,
+      processingMs: NOW,
+      arrivalDay: new Date(NOW).toISOString().slice(0, 10),
+    },
+  );
+}
+
+export interface Position {
+  readonly shardId: string;
+  readonly sequenceNumber: string;
+}
+
+export interface Aggregate {
+  readonly count: number;
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface Observed {
+  /** By `sensorId|metric|window|windowStart(ms)`. */
+  readonly aggregates: Map<string, Aggregate>;
+  /** Alerts recorded in an outbox and not yet published. */
+  readonly pendingAlertIds: string[];
+  /** Every alert delivered to the topic's queue since the last observation, duplicates included. */
+  readonly deliveries: AlertMessage[];
+  /** Quarantined records by `shardId/sequenceNumber` (a record written twice appears once). */
+  readonly quarantine: Map<string, { readonly reason: string; readonly data: string }>;
+  /** On-failure documents received since the last observation. */
+  readonly onFailure: KinesisOnFailureRecord[];
+}
+
+export interface Scenario {
+  readonly config: SluiceConfig;
+  readonly resources: LocalResources;
+  readonly chaos: Chaos;
+  readonly runner: EventSourceRunner;
+  /** The handler the runner invokes (clients with chaos applied). */
+  readonly handler: StreamProcessorHandler;
+  put(lines: readonly Line[]): Promise<Position[]>;
+  drain(timeoutMs?: number): Promise<void>;
+  observe(): Promise<Observed>;
+  /** Replays the records of on-failure documents through the handler, as an operator would. */
+  redrive(documents: readonly KinesisOnFailureRecord[]): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface ScenarioOptions {
+  readonly endpoints: LocalEndpoints;
+  /** Clients for the test's own reads and writes (no chaos on them). */
+  readonly clients: LocalClients;
+  readonly stage: string;
+  readonly chaos: ChaosOptions;
+  /** Event source settings on top of the test defaults (batch 100, bisect, partial responses). */
+  readonly runner?: EventSourceSettings;
+  /** Where the handler's SNS client connects. @default - the emulator */
+  readonly snsEndpoint?: string;
+}
+
+export async function startScenario(options: ScenarioOptions): Promise<Scenario> {
+  const { clients } = options;
+  const config = faultConfig(options.stage);
+  const resources = await createLocalResources(clients, config);
+  const handlerClients = createLocalClients({
+    ...options.endpoints,
+    sns: options.snsEndpoint ?? options.endpoints.sns,
+  });
+  const chaos = new Chaos(options.chaos);
+  applyChaos(handlerClients, chaos);
+  const handler = createLocalStreamProcessor({
+    clients: handlerClients,
+    resources,
+    // The handler keeps its exactly-once marks per lane of the event source it is invoked by.
+    config: { ...toSpeedConfig(config), parallelizationFactor: options.runner?.parallelizationFactor ?? 1 },
+    now: () => NOW,
+  });
+  const runner = new EventSourceRunner({
+    kinesis: handlerClients.kinesis,
+    streamName: resources.streamName,
+    handler,
+    batchSize: 100,
+    bisectBatchOnError: true,
+    reportBatchItemFailures: true,
+    retryAttempts: -1,
+    retryBackoffMs: 1,
+    maxRetryBackoffMs: 5,
+    pollIntervalMs: 20,
+    onFailure: { sqs: clients.sqs, queueUrl: resources.onFailureQueueUrl },
+    chaos,
+    ...options.runner,
+  });
+  await runner.start();
+  return {
+    config,
+    resources,
+    chaos,
+    runner,
+    handler,
+    put: (lines) => putLines(clients.kinesis, resources.streamName, lines),
+    drain: (timeoutMs = 60_000) => runner.drain({ timeoutMs }),
+    observe: () => observe(clients, resources),
+    redrive: (documents) => redrive(clients.kinesis, resources, handler, documents),
+    stop: async () => {
+      await runner.stop();
+      destroyLocalClients(handlerClients);
+    },
+  };
+}
+
+/** Puts every line as one record, in order; returns where each landed. */
+async function putLines(
+  kinesis: KinesisClient,
+  streamName: string,
+  lines: readonly Line[],
+): Promise<Position[]> {
+  const positions: Position[] = [];
+  for (let i = 0; i < lines.length; i += 500) {
+    const result = await kinesis.send(
+      new PutRecordsCommand({
+        StreamName: streamName,
+        Records: lines
+          .slice(i, i + 500)
+          .map((l) => ({ Data: Buffer.from(l.text), PartitionKey: l.partitionKey })),
+      }),
+    );
+    if (result.FailedRecordCount)
+      throw new Error(`PutRecords failed for ${result.FailedRecordCount} entries`);
+    for (const r of result.Records ?? [])
+      positions.push({ shardId: r.ShardId as string, sequenceNumber: r.SequenceNumber as string });
+  }
+  return positions;
+}
+
+async function scanAll(clients: LocalClients, tableName: string): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await clients.dynamodb.send(
+      new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }),
+    );
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+/** Receives (and deletes) every message in the queue. */
+async function drainQueue(clients: LocalClients, queueUrl: string): Promise<string[]> {
+  const bodies: string[] = [];
+  for (;;) {
+    const page = await clients.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+    );
+    const messages = page.Messages ?? [];
+    if (messages.length === 0) return bodies;
+    bodies.push(...messages.map((m) => m.Body as string));
+    await clients.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+      }),
+    );
+  }
+}
+
+async function readQuarantine(clients: LocalClients, bucket: string): Promise<Observed['quarantine']> {
+  const records: Observed['quarantine'] = new Map();
+  let token: string | undefined;
+  do {
+    const page = await clients.s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'quarantine/', ContinuationToken: token }),
+    );
+    for (const object of page.Contents ?? []) {
+      const body = await (
+        await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key }))
+      ).Body!.transformToString();
+      for (const line of body.split('\n').filter(Boolean)) {
+        const r = JSON.parse(line) as {
+          reason: string;
+          data: string;
+          shardId: string;
+          sequenceNumber: string;
+        };
+        records.set(`${r.shardId}/${r.sequenceNumber}`, { reason: r.reason, data: r.data });
+      }
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return records;
+}
+
+async function observe(clients: LocalClients, resources: LocalResources): Promise<Observed> {
+  const items = await scanAll(clients, resources.tableName);
+  const aggregates = new Map<string, Aggregate>();
+  const pendingAlertIds: string[] = [];
+  for (const item of items) {
+    if (item.pk.S!.startsWith('AGG#')) {
+      aggregates.set(`${item.sensorId.S}|${item.metric.S}|${item.window.S}|${item.windowStart.N}`, {
+        count: Number(item.count.N),
+        sum: Number(item.sum.N),
+        min: Number(item.min.N),
+        max: Number(item.max.N),
+      });
+    } else {
+      pendingAlertIds.push(...Object.keys(item.pending?.M ?? {}));
+    }
+  }
+  const deliveries = (await drainQueue(clients, resources.alertsQueueUrl)).map(
+    (body) => JSON.parse((JSON.parse(body) as { Message: string }).Message) as AlertMessage,
+  );
+  return {
+    aggregates,
+    pendingAlertIds,
+    deliveries,
+    quarantine: await readQuarantine(clients, resources.lakeBucketName),
+    onFailure: (await drainQueue(clients, resources.onFailureQueueUrl)).map(
+      (b) => JSON.parse(b) as KinesisOnFailureRecord,
+    ),
+  };
+}
+
+/** Reads the records of each on-failure range from the stream and invokes the handler with them. */
+async function redrive(
+  kinesis: KinesisClient,
+  resources: LocalResources,
+  handler: StreamProcessorHandler,
+  documents: readonly KinesisOnFailureRecord[],
+): Promise<number> {
+  let replayed = 0;
+  for (const { KinesisBatchInfo: info } of documents) {
+    const records: KinesisStreamRecord[] = [];
+    let { ShardIterator: iterator } = await kinesis.send(
+      new GetShardIteratorCommand({
+        StreamName: resources.streamName,
+        ShardId: info.shardId,
+        ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+        StartingSequenceNumber: info.startSequenceNumber,
+      }),
+    );
+    const end = BigInt(info.endSequenceNumber);
+    while (
+      iterator &&
+      (records.length === 0 || BigInt(records[records.length - 1].kinesis.sequenceNumber) < end)
+    ) {
+      const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+      const fresh = (page.Records ?? []).filter((r) => BigInt(r.SequenceNumber as string) <= end);
+      if ((page.Records ?? []).length === 0) break;
+      for (const r of fresh) {
+        records.push({
+          kinesis: {
+            kinesisSchemaVersion: '1.0',
+            partitionKey: r.PartitionKey as string,
+            sequenceNumber: r.SequenceNumber as string,
+            data: Buffer.from(r.Data as Uint8Array).toString('base64'),
+            approximateArrivalTimestamp: (r.ApproximateArrivalTimestamp as Date).getTime() / 1000,
+          },
+          eventSource: 'aws:kinesis',
+          eventVersion: '1.0',
+          eventID: `${info.shardId}:${r.SequenceNumber}`,
+          eventName: 'aws:kinesis:record',
+          invokeIdentityArn: 'arn:aws:iam::000000000000:role/redrive',
+          awsRegion: resources.streamArn.split(':')[3],
+          eventSourceARN: resources.streamArn,
+        });
+      }
+      if (fresh.length < (page.Records ?? []).length) break;
+      iterator = page.NextShardIterator;
+    }
+    if (records.length !== info.batchSize)
+      throw new Error(
+        `redrive: read ${records.length} records of ${info.shardId} ${info.startSequenceNumber}..${info.endSequenceNumber}, the document says ${info.batchSize}`,
+      );
+    const response = await handler({ Records: records });
+    if (response.batchItemFailures.length > 0)
+      throw new Error(`redrive: ${response.batchItemFailures.length} records failed again`);
+    replayed += records.length;
+  }
+  return replayed;
+}
+
+/** Where a record ended up. */
+export type Place = 'applied' | 'late' | 'quarantined' | 'on-failure';
+
+function inRange(p: Position, info: KinesisOnFailureRecord['KinesisBatchInfo']): boolean {
+  const n = BigInt(p.sequenceNumber);
+  return (
+    p.shardId === info.shardId && n >= BigInt(info.startSequenceNumber) && n <= BigInt(info.endSequenceNumber)
+  );
+}
+
+/**
+ * Every line's place, from the contract's verdict (recompute.ts) and what the run left: a
+ * quarantined line must be in the quarantine and a valid one applied, unless its record is in an
+ * on-failure range (given up on; then only the range vouches for it). A late line is skipped by
+ * design. Returns the places and the lines no place accounts for.
+ */
+export function ledger(
+  lines: readonly Line[],
+  positions: readonly Position[],
+  observed: Pick<Observed, 'quarantine'>,
+  onFailure: readonly KinesisOnFailureRecord[],
+): { places: Record<Place, number>; unaccounted: string[] } {
+  const places: Record<Place, number> = { applied: 0, late: 0, quarantined: 0, 'on-failure': 0 };
+  const unaccounted: string[] = [];
+  lines.forEach((line, i) => {
+    const p = positions[i];
+    const verdict = expectedOf([line], LEDGER_CONFIG);
+    const given = onFailure.some((f) => inRange(p, f.KinesisBatchInfo));
+    const quarantined = observed.quarantine.get(`${p.shardId}/${p.sequenceNumber}`);
+    if (verdict.quarantine.length > 0) {
+      if (quarantined?.reason === verdict.quarantine[0].reason && quarantined.data === line.text)
+        places.quarantined++;
+      else if (given) places['on-failure']++;
+      else
+        unaccounted.push(
+          `${line.text} (${p.sequenceNumber}): not quarantined as ${verdict.quarantine[0].reason}`,
+        );
+    } else if (verdict.summary.late > 0) {
+      places[given ? 'on-failure' : 'late']++;
+    } else if (given) {
+      places['on-failure']++;
+    } else {
+      places.applied++; // checked as a whole by aggregateProblems
+    }
+  });
+  return { places, unaccounted };
+}
+
+/** The lines whose records are not in any on-failure range. */
+export function linesKept(
+  lines: readonly Line[],
+  positions: readonly Position[],
+  onFailure: readonly KinesisOnFailureRecord[],
+): Line[] {
+  return lines.filter((_, i) => !onFailure.some((f) => inRange(positions[i], f.KinesisBatchInfo)));
+}
+
+const keyOf = (a: Record<string, unknown>) =>
+  `${a.sensorId}|${a.metric}|${a.window}|${Date.parse(a.windowStart as string)}`;
+
+/** Aggregates that differ from the recomputation (sums to 1e-9 relative); the first few. */
+export function aggregateProblems(observed: Pick<Observed, 'aggregates'>, expected: Expected): string[] {
+  const problems: string[] = [];
+  for (const want of expected.aggregates) {
+    const got = observed.aggregates.get(keyOf(want));
+    if (
+      !got ||
+      got.count !== want.count ||
+      got.min !== want.min ||
+      got.max !== want.max ||
+      !close(got.sum, want.sum)
+    )
+      problems.push(`${keyOf(want)}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+  }
+  const wanted = new Set(expected.aggregates.map(keyOf));
+  for (const key of observed.aggregates.keys()) if (!wanted.has(key)) problems.push(`${key}: not expected`);
+  return problems.slice(0, 5);
+}
+
+/**
+ * Aggregates that count more than every record could give (double counting), or less than the
+ * records not given up on must give (loss): `all` recomputes every line, `kept` only the lines
+ * outside on-failure ranges.
+ */
+export function boundProblems(
+  observed: Pick<Observed, 'aggregates'>,
+  all: Expected,
+  kept: Expected,
+): string[] {
+  const upper = new Map(all.aggregates.map((a) => [keyOf(a), a.count as number]));
+  const lower = new Map(kept.aggregates.map((a) => [keyOf(a), a.count as number]));
+  const problems: string[] = [];
+  for (const [key, got] of observed.aggregates)
+    if (got.count > (upper.get(key) ?? 0))
+      problems.push(`${key}: ${got.count} > ${upper.get(key)} (double counted)`);
+  for (const [key, min] of lower)
+    if ((observed.aggregates.get(key)?.count ?? 0) < min) problems.push(`${key}: fewer than ${min} (lost)`);
+  return problems.slice(0, 5);
+}
+
+/** Quarantine compared with the recomputation, as sorted `reason data` lines. */
+export function quarantineLines(quarantine: Observed['quarantine']): string[] {
+  return [...quarantine.values()].map((q) => `${q.reason} ${q.data}`).sort();
+}
+
+export function expectedQuarantineLines(expected: Expected): string[] {
+  return expected.quarantine.map((q) => `${q.reason} ${q.data}`).sort();
+}
+
+/** Distinct alerts by id; throws if two deliveries of one id differ (a duplicate must be a copy). */
+export function distinctAlerts(deliveries: readonly AlertMessage[]): Map<string, AlertMessage> {
+  const alerts = new Map<string, AlertMessage>();
+  for (const alert of deliveries) {
+    const first = alerts.get(alert.alertId);
+    if (first && JSON.stringify(first) !== JSON.stringify(alert))
+      throw new Error(
+        `two different alerts share alertId ${alert.alertId}: ${JSON.stringify(first)} and ${JSON.stringify(alert)}`,
+      );
+    alerts.set(alert.alertId, alert);
+  }
+  return alerts;
+}
+
+/** Per-event alerts: exactly the recomputation's, by alertId. */
+export function valueAlertProblems(alerts: ReadonlyMap<string, AlertMessage>, expected: Expected): string[] {
+  const got = [...alerts.values()]
+    .filter((a) => a.ruleId === VALUE_RULE.id)
+    .map((a) => a.alertId)
+    .sort();
+  const want = expected.alerts.map((a) => a.alertId as string).sort();
+  const missing = want.filter((id) => !got.includes(id));
+  const extra = got.filter((id) => !want.includes(id));
+  return [...missing.map((id) => `missing ${id}`), ...extra.map((id) => `unexpected ${id}`)].slice(0, 5);
+}
+
+/**
+ * The per-event rule's guarantees, for when which breach of a cluster alerts depends on the order
+ * records were applied in (a redrive applies old records last): a sensor's alerts are a cooldown
+ * apart, each is a breaching event, and every breaching event lies within a cooldown of one.
+ */
+export function valueCooldownProblems(
+  alerts: ReadonlyMap<string, AlertMessage>,
+  lines: readonly Line[],
+): string[] {
+  const { maxClockSkewMs, latenessMs } = toSpeedConfig(LEDGER_CONFIG);
+  const breaches: Array<{ sensorId: string; time: number }> = [];
+  for (const line of lines) {
+    const verdict = check(line.text, NOW, maxClockSkewMs);
+    if (!verdict.ok || verdict.event.eventTime < NOW - latenessMs) continue; // late events are skipped
+    if (verdict.event.metric === 'temperature' && verdict.event.value > VALUE_RULE.threshold)
+      breaches.push({ sensorId: verdict.event.sensorId, time: verdict.event.eventTime });
+  }
+  const raised = [...alerts.values()].filter((a) => a.ruleId === VALUE_RULE.id);
+  const problems: string[] = [];
+  for (const sensorId of new Set([...breaches.map((b) => b.sensorId), ...raised.map((a) => a.sensorId)])) {
+    const times = raised
+      .filter((a) => a.sensorId === sensorId)
+      .map((a) => Date.parse(a.eventTime))
+      .sort((x, y) => x - y);
+    times.forEach((t, i) => {
+      if (i > 0 && t - times[i - 1] < VALUE_RULE.cooldownMs)
+        problems.push(`${sensorId}: alerts ${times[i - 1]} and ${t} too close`);
+      if (!breaches.some((b) => b.sensorId === sensorId && b.time === t))
+        problems.push(`${sensorId}: alert ${t} without a breach`);
+    });
+    for (const b of breaches.filter((x) => x.sensorId === sensorId))
+      if (!times.some((t) => Math.abs(t - b.time) < VALUE_RULE.cooldownMs))
+        problems.push(`${sensorId}: breach ${b.time} not covered`);
+  }
+  return problems.slice(0, 5);
+}
+
+/**
+ * The window rule's guarantees (which of two nearby breaching windows alerts depends on batch
+ * boundaries): a sensor's alerts are a cooldown apart, each is a breaching window, and every
+ * breaching window lies within a cooldown of one.
+ */
+export function windowAlertProblems(alerts: ReadonlyMap<string, AlertMessage>, expected: Expected): string[] {
+  const breaching = expected.aggregates
+    .filter(
+      (a) =>
+        a.metric === 'temperature' &&
+        a.window === WINDOW_RULE.window &&
+        (a.max as number) > WINDOW_RULE.threshold,
+    )
+    .map((a) => ({ sensorId: a.sensorId as string, start: Date.parse(a.windowStart as string) }));
+  const spikes = [...alerts.values()].filter((a) => a.ruleId === WINDOW_RULE.id);
+  const problems: string[] = [];
+  for (const sensorId of new Set([...breaching.map((b) => b.sensorId), ...spikes.map((a) => a.sensorId)])) {
+    const times = spikes
+      .filter((a) => a.sensorId === sensorId)
+      .map((a) => Date.parse(a.eventTime))
+      .sort((x, y) => x - y);
+    times.forEach((t, i) => {
+      if (i > 0 && t - times[i - 1] < WINDOW_RULE.cooldownMs)
+        problems.push(`${sensorId}: alerts ${times[i - 1]} and ${t} too close`);
+      if (!breaching.some((b) => b.sensorId === sensorId && b.start === t))
+        problems.push(`${sensorId}: alert ${t} without a breach`);
+    });
+    for (const b of breaching.filter((w) => w.sensorId === sensorId))
+      if (!times.some((t) => Math.abs(t - b.start) < WINDOW_RULE.cooldownMs))
+        problems.push(`${sensorId}: breach ${b.start} not covered`);
+  }
+  return problems.slice(0, 5);
+}
+
+/**
+ * A TCP proxy in front of an endpoint that can be cut (every connection, open or new, is reset)
+ * and restored: an outage on the wire, which the SDK sees as it would see a dead service.
+ */
+export interface CuttableProxy {
+  readonly url: string;
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+export async function startCuttableProxy(target: string): Promise<CuttableProxy> {
+  const { hostname, port } = new URL(target);
+  const sockets = new Set<net.Socket>();
+  let cut = false;
+  const server = net.createServer((client) => {
+    if (cut) {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = net.connect(Number(port), hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address() as net.AddressInfo;
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    cut: () => {
+      cut = true;
+      for (const socket of sockets) socket.resetAndDestroy();
+    },
+    restore: () => {
+      cut = false;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
