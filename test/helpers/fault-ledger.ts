@@ -129,7 +129,7 @@ export function faultTraffic(options: {
     const eventTime =
       roll < 0.05
         ? NOW - 2 * 24 * 60 * MINUTE - Math.floor(random() * 60 * MINUTE)
-        : NOW - Math.floor(random() * 4 * MINUTE);
+        : NOW - Math.floor(random() * 3 * MINUTE);
     const timestamp = random() < 0.5 ? new Date(eventTime).toISOString() : eventTime;
     lines.push({
       text: JSON.stringify({ eventId: `${prefix}-e${i}`, sensorId, metric, value, unit: 'C', timestamp }),
@@ -210,7 +210,7 @@ export interface ScenarioOptions {
   readonly clients: LocalClients;
   readonly stage: string;
   readonly chaos: ChaosOptions;
-  /** Event source settings on top of the test defaults (batch 100, bisect, partial responses). */
+  /** Event source settings on top of the test defaults (batch 200, bisect, partial responses). */
   readonly runner?: EventSourceSettings;
   /** Where the handler's SNS client connects. @default - the emulator */
   readonly snsEndpoint?: string;
@@ -237,7 +237,7 @@ export async function startScenario(options: ScenarioOptions): Promise<Scenario>
     kinesis: handlerClients.kinesis,
     streamName: resources.streamName,
     handler,
-    batchSize: 100,
+    batchSize: 200,
     bisectBatchOnError: true,
     reportBatchItemFailures: true,
     retryAttempts: -1,
@@ -378,63 +378,81 @@ async function observe(clients: LocalClients, resources: LocalResources): Promis
   };
 }
 
-/** Reads the records of each on-failure range from the stream and invokes the handler with them. */
+/**
+ * Reads the records of every on-failure range from the stream and invokes the handler with them,
+ * per shard in sequence order, up to 100 records an invocation: an operator's replay of the ranges.
+ */
 async function redrive(
   kinesis: KinesisClient,
   resources: LocalResources,
   handler: StreamProcessorHandler,
   documents: readonly KinesisOnFailureRecord[],
 ): Promise<number> {
-  let replayed = 0;
+  const byShard = new Map<string, KinesisStreamRecord[]>();
   for (const { KinesisBatchInfo: info } of documents) {
-    const records: KinesisStreamRecord[] = [];
-    let { ShardIterator: iterator } = await kinesis.send(
-      new GetShardIteratorCommand({
-        StreamName: resources.streamName,
-        ShardId: info.shardId,
-        ShardIteratorType: 'AT_SEQUENCE_NUMBER',
-        StartingSequenceNumber: info.startSequenceNumber,
-      }),
-    );
-    const end = BigInt(info.endSequenceNumber);
-    while (
-      iterator &&
-      (records.length === 0 || BigInt(records[records.length - 1].kinesis.sequenceNumber) < end)
-    ) {
-      const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
-      const fresh = (page.Records ?? []).filter((r) => BigInt(r.SequenceNumber as string) <= end);
-      if ((page.Records ?? []).length === 0) break;
-      for (const r of fresh) {
-        records.push({
-          kinesis: {
-            kinesisSchemaVersion: '1.0',
-            partitionKey: r.PartitionKey as string,
-            sequenceNumber: r.SequenceNumber as string,
-            data: Buffer.from(r.Data as Uint8Array).toString('base64'),
-            approximateArrivalTimestamp: (r.ApproximateArrivalTimestamp as Date).getTime() / 1000,
-          },
-          eventSource: 'aws:kinesis',
-          eventVersion: '1.0',
-          eventID: `${info.shardId}:${r.SequenceNumber}`,
-          eventName: 'aws:kinesis:record',
-          invokeIdentityArn: 'arn:aws:iam::000000000000:role/redrive',
-          awsRegion: resources.streamArn.split(':')[3],
-          eventSourceARN: resources.streamArn,
-        });
-      }
-      if (fresh.length < (page.Records ?? []).length) break;
-      iterator = page.NextShardIterator;
-    }
+    const records = await readRange(kinesis, resources, info);
     if (records.length !== info.batchSize)
       throw new Error(
         `redrive: read ${records.length} records of ${info.shardId} ${info.startSequenceNumber}..${info.endSequenceNumber}, the document says ${info.batchSize}`,
       );
-    const response = await handler({ Records: records });
-    if (response.batchItemFailures.length > 0)
-      throw new Error(`redrive: ${response.batchItemFailures.length} records failed again`);
-    replayed += records.length;
+    byShard.set(info.shardId, [...(byShard.get(info.shardId) ?? []), ...records]);
+  }
+  let replayed = 0;
+  for (const records of byShard.values()) {
+    records.sort((a, b) => (BigInt(a.kinesis.sequenceNumber) < BigInt(b.kinesis.sequenceNumber) ? -1 : 1));
+    for (let i = 0; i < records.length; i += 100) {
+      const batch = records.slice(i, i + 100);
+      const response = await handler({ Records: batch });
+      if (response.batchItemFailures.length > 0)
+        throw new Error(`redrive: ${response.batchItemFailures.length} records failed again`);
+      replayed += batch.length;
+    }
   }
   return replayed;
+}
+
+/** The records of one on-failure range, as Lambda would deliver them. */
+async function readRange(
+  kinesis: KinesisClient,
+  resources: LocalResources,
+  info: KinesisOnFailureRecord['KinesisBatchInfo'],
+): Promise<KinesisStreamRecord[]> {
+  const records: KinesisStreamRecord[] = [];
+  const end = BigInt(info.endSequenceNumber);
+  let { ShardIterator: iterator } = await kinesis.send(
+    new GetShardIteratorCommand({
+      StreamName: resources.streamName,
+      ShardId: info.shardId,
+      ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+      StartingSequenceNumber: info.startSequenceNumber,
+    }),
+  );
+  while (iterator) {
+    const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+    const all = page.Records ?? [];
+    const inRange = all.filter((r) => BigInt(r.SequenceNumber as string) <= end);
+    for (const r of inRange) {
+      records.push({
+        kinesis: {
+          kinesisSchemaVersion: '1.0',
+          partitionKey: r.PartitionKey as string,
+          sequenceNumber: r.SequenceNumber as string,
+          data: Buffer.from(r.Data as Uint8Array).toString('base64'),
+          approximateArrivalTimestamp: (r.ApproximateArrivalTimestamp as Date).getTime() / 1000,
+        },
+        eventSource: 'aws:kinesis',
+        eventVersion: '1.0',
+        eventID: `${info.shardId}:${r.SequenceNumber}`,
+        eventName: 'aws:kinesis:record',
+        invokeIdentityArn: 'arn:aws:iam::000000000000:role/redrive',
+        awsRegion: resources.streamArn.split(':')[3],
+        eventSourceARN: resources.streamArn,
+      });
+    }
+    if (all.length === 0 || inRange.length < all.length) break;
+    iterator = page.NextShardIterator;
+  }
+  return records;
 }
 
 /** Where a record ended up. */

@@ -1,0 +1,211 @@
+/**
+ * DynamoDB throttling storms in local mode: real emulators over the wire (kinesalite, dynalite,
+ * fauxqs in a child process), the real SDK, the local event source runner and the deployed handler.
+ * For a stretch of invocations (nearly) every DynamoDB call fails as it does when a table is
+ * throttled (ProvisionedThroughputExceededException / ThrottlingException, writes that land with
+ * their response lost, BatchGetItem answered with every key unprocessed), then the storm clears.
+ * Each test states where every record ended up, against an independent recomputation.
+ */
+import type { ChaosOptions } from '../../local/chaos';
+import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
+import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
+import {
+  aggregateProblems,
+  distinctAlerts,
+  expectedOf,
+  expectedQuarantineLines,
+  faultTraffic,
+  ledger,
+  linesKept,
+  quarantineLines,
+  startScenario,
+  valueAlertProblems,
+  valueCooldownProblems,
+  windowAlertProblems,
+  type Observed,
+  type Position,
+  type Scenario,
+} from '../helpers/fault-ledger';
+
+const LINES = 500;
+const SENSORS = 6;
+/** No background faults: only the storm. */
+const CALM: ChaosOptions = { seed: 1, crashProbability: 0, throttleProbability: 0, redeliveryProbability: 0 };
+
+let emulators: EmulatorProcess;
+let clients: LocalClients;
+
+beforeAll(async () => {
+  emulators = await startEmulatorProcess();
+  clients = createLocalClients(emulators.endpoints);
+});
+
+afterAll(async () => {
+  if (clients) destroyLocalClients(clients);
+  await emulators?.stop();
+});
+
+describe('a throttling storm shorter than the retry budget', () => {
+  const lines = faultTraffic({ count: LINES, sensors: SENSORS, seed: 11 });
+  let scenario: Scenario;
+  let observed: Observed;
+
+  beforeAll(async () => {
+    scenario = await startScenario({
+      endpoints: emulators.endpoints,
+      clients,
+      stage: 'storm-short',
+      chaos: {
+        ...CALM,
+        storms: [
+          {
+            service: 'dynamodb',
+            fromInvocation: 1,
+            invocations: 40,
+            probability: 0.97,
+            lostResponseShare: 0.3,
+            unprocessedKeysShare: 0.3,
+          },
+        ],
+      },
+      // Records are retried until they succeed: the storm must delay them, not lose them.
+      runner: { retryAttempts: -1, parallelizationFactor: 2 },
+    });
+    await scenario.put(lines);
+    await scenario.drain();
+    observed = await scenario.observe();
+    await scenario.stop();
+  });
+
+  test('the storm happened: throttles, lost writes and unprocessed reads, and the runner retried', () => {
+    const faults = scenario.chaos.faults.filter((f) => f.kind === 'storm');
+    const kinds = new Set(faults.map((f) => f.stormFault));
+
+    expect(faults.length).toBeGreaterThanOrEqual(30);
+    expect(kinds).toEqual(new Set(['error', 'lost-response', 'unprocessed-keys']));
+    expect(faults.some((f) => f.stormFault === 'lost-response' && f.command === 'UpdateItemCommand')).toBe(
+      true,
+    );
+    expect(scenario.runner.metrics().counters.retries).toBeGreaterThan(0);
+  });
+
+  test('nothing reached the on-failure queue', () => {
+    expect(observed.onFailure).toEqual([]);
+  });
+
+  test('every valid record is in the aggregates exactly once (they equal the recomputation)', () => {
+    expect(aggregateProblems(observed, expectedOf(lines, scenario.config))).toEqual([]);
+  });
+
+  test('the quarantine holds exactly the malformed records, with their reasons', () => {
+    expect(quarantineLines(observed.quarantine)).toEqual(
+      expectedQuarantineLines(expectedOf(lines, scenario.config)),
+    );
+  });
+
+  test('per-event alerts are exactly the recomputed ones, window alerts keep their guarantees', () => {
+    const alerts = distinctAlerts(observed.deliveries);
+    const expected = expectedOf(lines, scenario.config);
+
+    expect(valueAlertProblems(alerts, expected)).toEqual([]);
+    expect(windowAlertProblems(alerts, expected)).toEqual([]);
+  });
+
+  test('no alert is left unpublished in an outbox', () => {
+    expect(observed.pendingAlertIds).toEqual([]);
+  });
+});
+
+describe('a throttling storm longer than the retry budget', () => {
+  const lines = faultTraffic({ count: LINES, sensors: SENSORS, seed: 12, prefix: 'long' });
+  let scenario: Scenario;
+  let positions: Position[];
+  let during: Observed;
+  let after: Observed;
+  let redriven = 0;
+
+  beforeAll(async () => {
+    scenario = await startScenario({
+      endpoints: emulators.endpoints,
+      clients,
+      stage: 'storm-long',
+      // Every DynamoDB call fails for 150 invocations, reads also as unprocessed keys.
+      chaos: {
+        ...CALM,
+        seed: 2,
+        storms: [{ service: 'dynamodb', invocations: 150, unprocessedKeysShare: 0.2 }],
+      },
+      runner: { retryAttempts: 2 },
+    });
+    positions = await scenario.put(lines);
+    await scenario.drain();
+    during = await scenario.observe();
+    // The storm is over: an operator replays what the on-failure queue holds.
+    redriven = await scenario.redrive(during.onFailure);
+    after = await scenario.observe();
+    await scenario.stop();
+  });
+
+  const kept = () => linesKept(lines, positions, during.onFailure);
+
+  test('records it held up past the retry budget went to the on-failure queue, with their ranges', () => {
+    expect(during.onFailure.length).toBeGreaterThan(0);
+    expect(during.onFailure.every((f) => f.requestContext.condition === 'RetryAttemptsExhausted')).toBe(true);
+    expect(redriven).toBe(during.onFailure.reduce((n, f) => n + f.KinesisBatchInfo.batchSize, 0));
+  });
+
+  test('every record is applied, late, quarantined or in an on-failure range', () => {
+    const { places, unaccounted } = ledger(lines, positions, during, during.onFailure);
+
+    expect(unaccounted).toEqual([]);
+    expect(places['on-failure']).toBeGreaterThan(0);
+    expect(places.applied).toBeGreaterThan(0);
+  });
+
+  test('the aggregates hold exactly the records outside the on-failure ranges: none lost, none twice', () => {
+    expect(aggregateProblems(during, expectedOf(kept(), scenario.config))).toEqual([]);
+  });
+
+  test('the quarantine holds exactly the malformed records outside the on-failure ranges', () => {
+    const quarantined = quarantineLines(during.quarantine);
+    const outside = expectedQuarantineLines(expectedOf(kept(), scenario.config));
+
+    expect(quarantined).toEqual(expect.arrayContaining(outside));
+    expect(expectedQuarantineLines(expectedOf(lines, scenario.config))).toEqual(
+      expect.arrayContaining(quarantined),
+    );
+  });
+
+  test('the alerts are exactly those of the records outside the on-failure ranges, none left pending', () => {
+    const alerts = distinctAlerts(during.deliveries);
+    const expected = expectedOf(kept(), scenario.config);
+
+    expect(valueAlertProblems(alerts, expected)).toEqual([]);
+    expect(windowAlertProblems(alerts, expected)).toEqual([]);
+    expect(during.pendingAlertIds).toEqual([]);
+  });
+
+  test('after the redrive every breach is covered by an alert, per the cooldown guarantees, none pending', () => {
+    const alerts = distinctAlerts([...during.deliveries, ...after.deliveries]);
+
+    expect(valueCooldownProblems(alerts, lines)).toEqual([]);
+    expect(windowAlertProblems(alerts, expectedOf(lines, scenario.config))).toEqual([]);
+    expect(after.pendingAlertIds).toEqual([]);
+  });
+
+  test('after the redrive the quarantine holds exactly the malformed records', () => {
+    expect(quarantineLines(after.quarantine)).toEqual(
+      expectedQuarantineLines(expectedOf(lines, scenario.config)),
+    );
+  });
+
+  // Known bug, reported to the owner (lambdas/adapters/aggregate-store.ts): exactly-once marks are
+  // a per-lane high-water mark. Once a record is given up on (on-failure queue) and a later record
+  // of its lane is applied to the same window item, the mark has passed it: replaying the
+  // on-failure range counts the record as already applied (stats.alreadyApplied) and drops it.
+  // Minimal sequence (one lane, one item): r1 fails and is given up; r2 is applied; r1 redriven is
+  // skipped, so the item counts 1 of 2. Remove `.failing` once a redrive is applied.
+  test.failing('after redriving the on-failure ranges the aggregates equal the recomputation exactly', () => {
+    expect(aggregateProblems(after, expectedOf(lines, scenario.config))).toEqual([]);
+  });
+});
