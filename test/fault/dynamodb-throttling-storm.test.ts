@@ -69,7 +69,8 @@ describe('a throttling storm shorter than the retry budget', () => {
         ],
       },
       // Records are retried until they succeed: the storm must delay them, not lose them.
-      runner: { retryAttempts: -1, parallelizationFactor: 2 },
+      parallelizationFactor: 2,
+      runner: { retryAttempts: -1 },
     });
     await scenario.put(lines);
     await scenario.drain();

@@ -46,9 +46,11 @@ export const NOW = Date.parse('2026-11-21T12:00:00.000Z');
 export const VALUE_RULE = { id: 'temperature-high', threshold: 28, cooldownMs: 5 * MINUTE };
 export const WINDOW_RULE = { id: 'minute-spike', window: '1m', threshold: 31, cooldownMs: 2 * MINUTE };
 
-export function faultConfig(stage: string): SluiceConfig {
+/** The test config: default windows, a per-event and a window alert rule. */
+export function faultConfig(stage: string, parallelizationFactor = 1): SluiceConfig {
   return resolveConfig({
     stage,
+    processor: { parallelizationFactor },
     alertRules: [
       {
         id: VALUE_RULE.id,
@@ -210,15 +212,20 @@ export interface ScenarioOptions {
   readonly clients: LocalClients;
   readonly stage: string;
   readonly chaos: ChaosOptions;
+  /**
+   * The event source's parallelization factor; the handler gets it from the same config, as on AWS.
+   * @default 1
+   */
+  readonly parallelizationFactor?: number;
   /** Event source settings on top of the test defaults (batch 200, bisect, partial responses). */
-  readonly runner?: EventSourceSettings;
+  readonly runner?: Omit<EventSourceSettings, 'parallelizationFactor'>;
   /** Where the handler's SNS client connects. @default - the emulator */
   readonly snsEndpoint?: string;
 }
 
 export async function startScenario(options: ScenarioOptions): Promise<Scenario> {
   const { clients } = options;
-  const config = faultConfig(options.stage);
+  const config = faultConfig(options.stage, options.parallelizationFactor);
   const resources = await createLocalResources(clients, config);
   const handlerClients = createLocalClients({
     ...options.endpoints,
@@ -229,8 +236,8 @@ export async function startScenario(options: ScenarioOptions): Promise<Scenario>
   const handler = createLocalStreamProcessor({
     clients: handlerClients,
     resources,
-    // The handler keeps its exactly-once marks per lane of the event source it is invoked by.
-    config: { ...toSpeedConfig(config), parallelizationFactor: options.runner?.parallelizationFactor ?? 1 },
+    // The parallelization factor (the lanes of its exactly-once marks) comes from the same config as the runner's.
+    config: toSpeedConfig(config),
     now: () => NOW,
   });
   const runner = new EventSourceRunner({
@@ -247,6 +254,7 @@ export async function startScenario(options: ScenarioOptions): Promise<Scenario>
     onFailure: { sqs: clients.sqs, queueUrl: resources.onFailureQueueUrl },
     chaos,
     ...options.runner,
+    parallelizationFactor: config.processor.parallelizationFactor,
   });
   await runner.start();
   return {
