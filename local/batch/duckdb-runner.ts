@@ -6,6 +6,12 @@
  * A day is rebuilt table by table in dependency order; each table's `dt` partition is written to a
  * staging directory and swapped in for the old one, so a re-run replaces the partition exactly and
  * readers never see half of it. One writer per lake directory at a time.
+ *
+ * Crash safety: the views read only `dt=*` directories, and a partition changes by two renames
+ * (old `dt=D` to `.replaced-dt=D`, then `.staging-dt=D` to `dt=D`). A build killed at any point
+ * leaves each table's partition either as before, as rebuilt, or absent (between the two renames,
+ * like Athena between its delete and its insert), never half-written or doubled; tables already
+ * swapped keep their new partition. Re-running the day removes the leftovers and rebuilds all three.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -29,6 +35,25 @@ export interface LocalLakeOptions {
    * @default 300000 (the default config's 5m)
    */
   readonly maxClockSkewMs?: number;
+  /**
+   * Called at each step of a table's partition build, for fault-injection tests: throwing from it,
+   * or killing the process in it, leaves the lake as a crash at that step would.
+   * @default - no callback
+   */
+  readonly onBuildStep?: (step: BuildStep) => void;
+}
+
+/**
+ * The steps of one table's partition build, in order: `writing` (the new partition is being written
+ * to staging), `staged` (written), `old-moved-aside` (the previous partition renamed away; only when
+ * there was one), `swapped` (the new partition in place), `done` (leftovers removed).
+ */
+export type BuildPhase = 'writing' | 'staged' | 'old-moved-aside' | 'swapped' | 'done';
+
+export interface BuildStep {
+  readonly table: string;
+  readonly day: string;
+  readonly phase: BuildPhase;
 }
 
 /** What one table's build of one day wrote. */
@@ -60,6 +85,7 @@ export class LocalLake {
     private readonly connection: DuckDBConnection,
     public readonly lakeDir: string,
     private readonly maxClockSkewMs: number,
+    private readonly onBuildStep: ((step: BuildStep) => void) | undefined,
   ) {}
 
   /** Opens an in-memory DuckDB over `options.lakeDir`, with the Trino dialect installed. */
@@ -82,6 +108,7 @@ export class LocalLake {
       connection,
       lakeDir,
       options.maxClockSkewMs ?? durationMs(DEFAULT_CONFIG.maxClockSkew),
+      options.onBuildStep,
     );
   }
 
@@ -124,22 +151,34 @@ export class LocalLake {
   }
 
   private async buildPartition(table: CuratedTableSpec, day: string, select: string): Promise<number> {
+    const step = (phase: BuildPhase): void => this.onBuildStep?.({ table: table.name, day, phase });
     const finalDir = this.partitionDir(table, day);
     const stagingDir = path.join(this.lakeDir, table.prefix, `.staging-dt=${day}`);
+    const replacedDir = path.join(this.lakeDir, table.prefix, `.replaced-dt=${day}`);
+    // Leftovers of a build that crashed (invisible to the views, which read dt=* only).
     fs.rmSync(stagingDir, { recursive: true, force: true });
+    fs.rmSync(replacedDir, { recursive: true, force: true });
     fs.mkdirSync(stagingDir, { recursive: true });
     const file = path.join(stagingDir, 'part-00000.parquet');
     // Selecting the spec's columns by name pins the file's column order to the Glue table's.
     const columns = table.columns.map((c) => ident(c.name)).join(', ');
+    step('writing');
     const result = await this.connection.run(
       `COPY (SELECT ${columns} FROM (${select}) AS built) TO ${quote(file)} (FORMAT PARQUET, COMPRESSION SNAPPY)`,
     );
     const rows = result.rowsChanged;
     // Like Athena's INSERT INTO, an empty result leaves no file (and here no partition directory).
-    if (rows === 0) fs.rmSync(file);
-    fs.rmSync(finalDir, { recursive: true, force: true });
+    if (rows === 0) fs.rmSync(stagingDir, { recursive: true, force: true });
+    step('staged');
+    // Two renames, each atomic: the partition is the old one, then absent, then the new one.
+    if (fs.existsSync(finalDir)) {
+      fs.renameSync(finalDir, replacedDir);
+      step('old-moved-aside');
+    }
     if (rows > 0) fs.renameSync(stagingDir, finalDir);
-    else fs.rmSync(stagingDir, { recursive: true, force: true });
+    step('swapped');
+    fs.rmSync(replacedDir, { recursive: true, force: true });
+    step('done');
     return rows;
   }
 
