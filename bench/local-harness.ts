@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { TrafficPump, type PumpStats } from '../cli/traffic-pump';
+import { TrafficPump } from '../cli/traffic-pump';
 import { RecordWriter } from '../cli/record-writer';
 import { DEFAULT_CONFIG, durationMs, type SluiceConfig } from '../lib/config';
 import type { ChaosOptions } from '../local/chaos';
@@ -53,6 +53,7 @@ export interface MemorySample {
 }
 
 export const MIB = 1024 * 1024;
+
 /** This process's memory. */
 export function processMemory(): MemorySample {
   const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
@@ -173,13 +174,4 @@ export class LocalHarness {
     await this.emulatorProcess?.stop();
     fs.rmSync(this.stateDir, { recursive: true, force: true });
   }
-}
-
-/** Total records a set of pump stats sent, by kind. */
-export function sentByKind(stats: readonly PumpStats[]): Record<keyof PumpStats['byKind'], number> {
-  const total = { normal: 0, anomaly: 0, malformed: 0, late: 0, duplicate: 0 };
-  for (const s of stats) {
-    for (const kind of Object.keys(total) as Array<keyof typeof total>) total[kind] += s.byKind[kind];
-  }
-  return total;
 }

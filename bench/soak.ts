@@ -48,7 +48,6 @@ import {
   processCpuMs,
   processMemory,
   residentBytesOf,
-  sentByKind,
   type EmulatorPlacement,
 } from './local-harness';
 import { linearSlope, median, memoryVerdict, type MemoryVerdict } from './stats';
@@ -206,6 +205,9 @@ async function main(): Promise<number> {
   const config = DEFAULT_CONFIG;
   const tumbling = toSpeedConfig(config).windows.find((w) => w.hopMs === w.sizeMs);
   if (!tumbling) throw new Error('the config has no tumbling window to check counts against');
+  // Warnings and errors of the pipeline (chaos makes the runner warn), counted for the summary.
+  const logCounts = new Map<string, number>();
+  const firstMessages = new Map<string, string>();
   const harness = await LocalHarness.start({
     emulators: options.emulators,
     config,
@@ -213,7 +215,12 @@ async function main(): Promise<number> {
     chaosRates: scaledChaosRates(options.chaosScale),
     batchIntervalMs: options.batchEverySeconds * 1000,
     firehoseBufferIntervalMs: options.firehoseIntervalSeconds * 1000,
-    onLog: () => undefined,
+    onLog: (entry) => {
+      if (entry.level !== 'warn' && entry.level !== 'error') return;
+      const key = `${entry.level} ${entry.component}`;
+      logCounts.set(key, (logCounts.get(key) ?? 0) + 1);
+      firstMessages.set(key, firstMessages.get(key) ?? entry.message);
+    },
   });
   const { pipeline, commits } = harness;
   const dashboard = await startDashboardServer({ source: new PipelineDashboardSource(pipeline) });
@@ -302,7 +309,7 @@ async function main(): Promise<number> {
   collectGarbage();
   writeSnapshot(options.heapSnapshots, 'end');
 
-  const kinds = sentByKind([produced]);
+  const kinds = produced.byKind;
   const expectedValid = kinds.normal + kinds.anomaly + kinds.duplicate;
   const aggregates = await readAggregates(pipeline.clients.dynamodb, pipeline.resources.tableName);
   const aggregatedCount = aggregates
@@ -354,6 +361,9 @@ async function main(): Promise<number> {
       `${count(chaos?.crashes ?? 0)} crashes, ${count(chaos?.throttles ?? 0)} throttles, ${count(chaos?.lostResponses ?? 0)} lost responses, ` +
       `${count(chaos?.redeliveries ?? 0)} redeliveries; runner: ${count(counters.retries)} retries, ${count(counters.bisections)} bisections`,
   );
+  for (const [key, n] of [...logCounts].sort()) {
+    console.log(`  ${key}: ${count(n)} log entries, first: ${(firstMessages.get(key) ?? '').slice(0, 160)}`);
+  }
   console.log('  no loss, no double count:');
   for (const [label, expected, actual] of checks) {
     console.log(
