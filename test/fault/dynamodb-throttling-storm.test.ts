@@ -71,8 +71,8 @@ describe('a throttling storm shorter than the retry budget', () => {
       // Records are retried until they succeed: the storm must delay them, not lose them.
       parallelizationFactor: 2,
       runner: { retryAttempts: -1 },
+      preload: lines,
     });
-    await scenario.put(lines);
     await scenario.drain();
     observed = await scenario.observe();
     await scenario.stop();
@@ -137,8 +137,9 @@ describe('a throttling storm longer than the retry budget', () => {
         storms: [{ service: 'dynamodb', invocations: 150, unprocessedKeysShare: 0.2 }],
       },
       runner: { retryAttempts: 2 },
+      preload: lines,
     });
-    positions = await scenario.put(lines);
+    positions = [...scenario.preloaded];
     await scenario.drain();
     during = await scenario.observe();
     // The storm is over: an operator replays what the on-failure queue holds.

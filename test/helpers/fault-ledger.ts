@@ -86,7 +86,7 @@ export interface Line {
 
 /**
  * Sensor traffic with out-of-order event times in the last few minutes, values with two decimals
- * (so recompute.ts sums them exactly), about 1 % of them over the alert thresholds, 3 % malformed
+ * (so recompute.ts sums them exactly), some over the alert thresholds, 3 % malformed
  * lines of several kinds and 2 % late events.
  */
 export function faultTraffic(options: {
@@ -95,6 +95,10 @@ export function faultTraffic(options: {
   readonly seed: number;
   /** Prefix of the sensor ids, to tell traffic apart. @default 'sensor' */
   readonly prefix?: string;
+  /** Share of values 10 degrees hotter (over the window rule's threshold). @default 0.012 */
+  readonly hotShare?: number;
+  /** Number of the first event (event ids are `<prefix>-e<n>`), to continue earlier traffic. @default 0 */
+  readonly firstEvent?: number;
 }): Line[] {
   const random = mulberry32(options.seed);
   const prefix = options.prefix ?? 'sensor';
@@ -127,14 +131,22 @@ export function faultTraffic(options: {
       continue;
     }
     const metric = random() < 0.8 ? 'temperature' : 'humidity';
-    const value = Math.round((15 + random() * 13.5 + (random() < 0.012 ? 10 : 0)) * 100) / 100;
+    const value =
+      Math.round((15 + random() * 13.5 + (random() < (options.hotShare ?? 0.012) ? 10 : 0)) * 100) / 100;
     const eventTime =
       roll < 0.05
         ? NOW - 2 * 24 * 60 * MINUTE - Math.floor(random() * 60 * MINUTE)
         : NOW - Math.floor(random() * 3 * MINUTE);
     const timestamp = random() < 0.5 ? new Date(eventTime).toISOString() : eventTime;
     lines.push({
-      text: JSON.stringify({ eventId: `${prefix}-e${i}`, sensorId, metric, value, unit: 'C', timestamp }),
+      text: JSON.stringify({
+        eventId: `${prefix}-e${(options.firstEvent ?? 0) + i}`,
+        sensorId,
+        metric,
+        value,
+        unit: 'C',
+        timestamp,
+      }),
       partitionKey: sensorId,
     });
   }
@@ -198,6 +210,8 @@ export interface Scenario {
   readonly runner: EventSourceRunner;
   /** The handler the runner invokes (clients with chaos applied). */
   readonly handler: StreamProcessorHandler;
+  /** Where the `preload` records landed. */
+  readonly preloaded: readonly Position[];
   put(lines: readonly Line[]): Promise<Position[]>;
   drain(timeoutMs?: number): Promise<void>;
   observe(): Promise<Observed>;
@@ -221,6 +235,11 @@ export interface ScenarioOptions {
   readonly runner?: Omit<EventSourceSettings, 'parallelizationFactor'>;
   /** Where the handler's SNS client connects. @default - the emulator */
   readonly snsEndpoint?: string;
+  /**
+   * Records put before the runner starts, so its first batches are full and the order of
+   * invocations does not depend on how fast the records were put. @default - none
+   */
+  readonly preload?: readonly Line[];
 }
 
 export async function startScenario(options: ScenarioOptions): Promise<Scenario> {
@@ -256,6 +275,7 @@ export async function startScenario(options: ScenarioOptions): Promise<Scenario>
     ...options.runner,
     parallelizationFactor: config.processor.parallelizationFactor,
   });
+  const preloaded = await putLines(clients.kinesis, resources.streamName, options.preload ?? []);
   await runner.start();
   return {
     config,
@@ -263,6 +283,7 @@ export async function startScenario(options: ScenarioOptions): Promise<Scenario>
     chaos,
     runner,
     handler,
+    preloaded,
     put: (lines) => putLines(clients.kinesis, resources.streamName, lines),
     drain: (timeoutMs = 60_000) => runner.drain({ timeoutMs }),
     observe: () => observe(clients, resources),
