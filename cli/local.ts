@@ -60,7 +60,10 @@ export function localCommand(): Command {
       'Sluice config file (default: sluice.config.json when present, else the defaults)',
     )
     .option('--state <dir>', 'directory of all local state (the lake is <dir>/lake)', DEFAULT_STATE_DIR)
-    .option('--keep-state', 'keep the lake of earlier runs (default: start with an empty lake)')
+    .option(
+      '--keep-state',
+      'resume where the last run stopped: stream, table, checkpoints and lake (default: start empty)',
+    )
     .option(
       '--port <n>',
       'dashboard port on 127.0.0.1 (0: any free port)',
