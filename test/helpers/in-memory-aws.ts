@@ -16,6 +16,8 @@
  *
  * Used by the fuzz tests, which push far more records through the handler than the emulators
  * could take in a CI budget; the integration and fault tests use the real emulators.
+ * test/fuzz/in-memory-aws.test.ts checks the DynamoDB part against dynalite, command for command
+ * (numbers come back in DynamoDB's canonical form, as there).
  */
 import {
   ConditionalCheckFailedException,
@@ -109,6 +111,43 @@ function checkNumber(text: string): void {
       'Number underflow. Attempting to store a number with magnitude smaller than supported range',
     );
   }
+}
+
+const CANONICAL = /^-?(0|[1-9]\d*)(\.\d*[1-9])?$/;
+
+/** A number as DynamoDB stores and returns it: plain decimal, no exponent, no superfluous zeros. */
+export function canonicalNumber(text: string): string {
+  if (CANONICAL.test(text) && text !== '-0') return text;
+  const negative = text.startsWith('-');
+  const [mantissa, exponentText] = text.replace(/^[+-]/, '').toLowerCase().split('e');
+  const [whole, fraction = ''] = mantissa.split('.');
+  let digits = whole + fraction;
+  // The decimal point sits after `point` digits.
+  let point = whole.length + Number(exponentText ?? '0');
+  const leading = digits.length - digits.replace(/^0+/, '').length;
+  digits = digits.slice(leading);
+  point -= leading;
+  digits = digits.replace(/0+$/, '');
+  if (digits === '') return '0';
+  const plain =
+    point <= 0
+      ? `0.${'0'.repeat(-point)}${digits}`
+      : point >= digits.length
+        ? digits + '0'.repeat(point - digits.length)
+        : `${digits.slice(0, point)}.${digits.slice(point)}`;
+  return negative ? `-${plain}` : plain;
+}
+
+/** The value with every number in DynamoDB's canonical form. */
+function canonicalValue(value: AttributeValue): AttributeValue {
+  if (value.N !== undefined) {
+    checkNumber(value.N);
+    return { N: canonicalNumber(value.N) };
+  }
+  if (value.M !== undefined)
+    return { M: Object.fromEntries(Object.entries(value.M).map(([k, v]) => [k, canonicalValue(v)])) };
+  if (value.L !== undefined) return { L: value.L.map(canonicalValue) };
+  return value;
 }
 
 /** Validates every number inside a value and returns the value's size in bytes (DynamoDB's rules). */
@@ -239,7 +278,7 @@ function applyUpdate(item: Item, expression: string, context: ExpressionContext)
           throw new UnsupportedInMemoryCallError(`SET action not modelled: ${action}`);
         const path = context.path(pathText);
         if (path.length !== 1) throw new UnsupportedInMemoryCallError(`nested SET not modelled: ${action}`);
-        next[path[0]] = context.value(valueText);
+        next[path[0]] = canonicalValue(context.value(valueText));
       } else if (keyword === 'REMOVE') {
         const path = context.path(action);
         if (path.length === 1) delete next[path[0]];
