@@ -8,8 +8,9 @@
  *    PutRecords stores the record) to the moment the stream-processor invocation that applied it
  *    returned its result: every DynamoDB update of that invocation, the one carrying this record's
  *    contribution included, has been acknowledged by then. Measured for every valid record (first
- *    successful delivery), at a steady 1,000 events/s, after a warm-up. Split into the wait before
- *    the invocation started (polling, read-ahead, batching window) and the invocation itself.
+ *    successful delivery), at a steady 1,000 events/s, after a warm-up (15 s at the rate, then drained,
+ *    then 5 s at the rate again). Split into the wait before the invocation started (polling,
+ *    read-ahead, batching window) and the invocation itself.
  *  - Max sustained rate: the highest produce rate R of a step series (20 s per step, each from a
  *    drained pipeline) at which (1) the producer delivered R, (2) over the second half of the step the
  *    backlog (records put but not yet applied, sampled every 250 ms) did not grow by more than 5 % of R
@@ -33,6 +34,8 @@ import { linearSlope, percentile, type TimedValue } from './stats';
 
 const LATENCY_RATE = 1_000;
 const WARMUP_MS = 15_000;
+/** After the warm-up and drain, time at the rate before measuring. */
+const RAMP_MS = 5_000;
 const MEASURE_MS = 40_000;
 const FIRST_STEP_RATE = 1_000;
 const STEP_MS = 20_000;
@@ -67,8 +70,14 @@ interface LatencyPhase {
 }
 
 async function measureLatency(harness: LocalHarness): Promise<LatencyPhase> {
-  const pump = harness.produce({ seed: 7, sensors: SENSORS, ratePerSecond: LATENCY_RATE });
+  // Warm up (JIT, connections, first aggregate items), then drain, so the measurement starts from a
+  // pipeline that is warm and not carrying a backlog of its cold start.
+  const warmUp = harness.produce({ seed: 6, sensors: SENSORS, ratePerSecond: LATENCY_RATE });
   await sleep(WARMUP_MS);
+  await warmUp.stop();
+  await harness.pipeline.runner.drain({ timeoutMs: DRAIN_TIMEOUT_MS });
+  const pump = harness.produce({ seed: 7, sensors: SENSORS, ratePerSecond: LATENCY_RATE });
+  await sleep(RAMP_MS);
   const pid = harness.emulatorPid;
   const before = {
     at: Date.now(),
@@ -195,7 +204,7 @@ async function main(): Promise<void> {
         `batching window ${windowMs} ms, ${SENSORS} sensors, chaos off`,
     );
     console.log(
-      `end-to-end latency at ${format(LATENCY_RATE)} events/s (${WARMUP_MS / 1000} s warm-up, ${MEASURE_MS / 1000} s measured):\n` +
+      `end-to-end latency at ${format(LATENCY_RATE)} events/s (${WARMUP_MS / 1000} s warm-up and drain, then ${RAMP_MS / 1000} s at the rate before ${MEASURE_MS / 1000} s measured):\n` +
         '  record arrival in the stream (kinesalite ApproximateArrivalTimestamp) -> end of the invocation\n' +
         '  that applied it (all its DynamoDB updates acknowledged); valid records, first successful delivery',
     );
