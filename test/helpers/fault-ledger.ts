@@ -544,6 +544,93 @@ export function linesKept(
 const keyOf = (a: Record<string, unknown>) =>
   `${a.sensorId}|${a.metric}|${a.window}|${Date.parse(a.windowStart as string)}`;
 
+/**
+ * What a redrive of the on-failure ranges can restore, by the documented limit of exactly-once
+ * high-water marks (docs/runbook.md): a window item takes a given-up record only if no record of
+ * the same shard with a higher sequence number was applied to it before. Assumes a
+ * parallelization factor of 1 (marks per shard) and given-up records never partly applied (a
+ * storm without lost responses). Returns the expected aggregates and how many windows the redrive
+ * restores in full or leaves short.
+ */
+export function redriveExpectation(
+  lines: readonly Line[],
+  positions: readonly Position[],
+  onFailure: readonly KinesisOnFailureRecord[],
+): { aggregates: Map<string, Aggregate>; restored: number; short: number } {
+  const { windows, maxClockSkewMs, latenessMs } = toSpeedConfig(LEDGER_CONFIG);
+  interface Member {
+    readonly cents: number;
+    readonly value: number;
+    readonly shardId: string;
+    readonly sequence: bigint;
+    readonly given: boolean;
+  }
+  const items = new Map<string, Member[]>();
+  lines.forEach((line, i) => {
+    const verdict = check(line.text, NOW, maxClockSkewMs);
+    if (!verdict.ok || verdict.event.eventTime < NOW - latenessMs) return;
+    const { sensorId, metric, value, eventTime } = verdict.event;
+    const member: Member = {
+      cents: Math.round(value * 100),
+      value,
+      shardId: positions[i].shardId,
+      sequence: BigInt(positions[i].sequenceNumber),
+      given: onFailure.some((f) => inRange(positions[i], f.KinesisBatchInfo)),
+    };
+    for (const w of windows) {
+      for (
+        let start = Math.floor(eventTime / w.hopMs) * w.hopMs;
+        start > eventTime - w.sizeMs;
+        start -= w.hopMs
+      ) {
+        const key = `${sensorId}|${metric}|${w.name}|${start}`;
+        items.set(key, [...(items.get(key) ?? []), member]);
+      }
+    }
+  });
+  const aggregates = new Map<string, Aggregate>();
+  let restored = 0;
+  let short = 0;
+  for (const [key, members] of items) {
+    const mark = new Map<string, bigint>();
+    for (const m of members)
+      if (!m.given && m.sequence > (mark.get(m.shardId) ?? -1n)) mark.set(m.shardId, m.sequence);
+    const applied = members.filter((m) => !m.given || m.sequence > (mark.get(m.shardId) ?? -1n));
+    const given = members.filter((m) => m.given).length;
+    if (given > 0 && applied.length === members.length) restored++;
+    if (applied.length < members.length) short++;
+    if (applied.length === 0) continue;
+    aggregates.set(key, {
+      count: applied.length,
+      sum: applied.reduce((n, m) => n + m.cents, 0) / 100,
+      min: Math.min(...applied.map((m) => m.value)),
+      max: Math.max(...applied.map((m) => m.value)),
+    });
+  }
+  return { aggregates, restored, short };
+}
+
+/** Observed aggregates that differ from `expected` (sums to 1e-9 relative); the first few. */
+export function aggregateMapProblems(
+  observed: Pick<Observed, 'aggregates'>,
+  expected: ReadonlyMap<string, Aggregate>,
+): string[] {
+  const problems: string[] = [];
+  for (const [key, want] of expected) {
+    const got = observed.aggregates.get(key);
+    if (
+      !got ||
+      got.count !== want.count ||
+      got.min !== want.min ||
+      got.max !== want.max ||
+      !close(got.sum, want.sum)
+    )
+      problems.push(`${key}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+  }
+  for (const key of observed.aggregates.keys()) if (!expected.has(key)) problems.push(`${key}: not expected`);
+  return problems.slice(0, 5);
+}
+
 /** Aggregates that differ from the recomputation (sums to 1e-9 relative); the first few. */
 export function aggregateProblems(observed: Pick<Observed, 'aggregates'>, expected: Expected): string[] {
   const problems: string[] = [];
