@@ -21,12 +21,14 @@ export const TRINO_MACROS: readonly DialectMacro[] = [
     name: 'json_parse',
     params: ['text'],
     // Outside string literals (each replaced by "" first), strict JSON has no NaN/Infinity tokens
-    // and no trailing commas; the cheaper first test skips the replace for almost every record.
+    // and no trailing commas; the cheaper first test skips the replace for almost every record (in
+    // text DuckDB found valid, those tokens are ASCII and JSON whitespace is space, \t, \r and \n,
+    // so plain character classes, faster than (?i) and \s, find the same).
     // Invalid text gives NULL instead of Trino's error, which is what try(json_parse(...)) gives on
     // both; checking first also spares DuckDB's row-by-row retry of a vector in which TRY caught one.
     body:
       `CASE WHEN NOT json_valid(text) THEN NULL ` +
-      `WHEN regexp_matches(text, '(?i)nan|inf|,\\s*[\\]}]') ` +
+      `WHEN regexp_matches(text, '[nN][aA][nN]|[iI][nN][fF]|,[ \\t\\r\\n]*[\\]}]') ` +
       `AND regexp_matches(regexp_replace(text, '"(?:[^"\\\\]|\\\\.)*"', '""', 'g'), '(?i)nan|inf|,\\s*[\\]}]') ` +
       `THEN NULL ELSE json(text) END`,
     note: "DuckDB's parser also accepts NaN, Infinity and trailing commas, which Trino (and JSON.parse) reject",
@@ -35,7 +37,12 @@ export const TRINO_MACROS: readonly DialectMacro[] = [
   {
     name: 'json_extract_scalar',
     params: ['doc', 'path'],
-    body: "CASE WHEN json_type(doc, path) IN ('OBJECT', 'ARRAY') THEN NULL ELSE json_extract_string(doc, path) END",
+    // The whole value ('$') of a JSON text that starts with '"', '-' or a digit (a string or a
+    // number; every character in between starts no JSON value) is a scalar: one parse, not two.
+    body:
+      `CASE WHEN path = '$' AND CAST(doc AS VARCHAR) >= '"' AND CAST(doc AS VARCHAR) < '[' ` +
+      `THEN json_extract_string(doc, path) ` +
+      `WHEN json_type(doc, path) IN ('OBJECT', 'ARRAY') THEN NULL ELSE json_extract_string(doc, path) END`,
     note: "Trino returns NULL for objects and arrays; DuckDB's json_extract_string returns their JSON text",
   },
   { name: 'regexp_like', params: ['text', 'pattern'], body: 'regexp_matches(text, pattern)' },
@@ -51,6 +58,15 @@ export const TRINO_MACROS: readonly DialectMacro[] = [
     note: 'Trino rounds to milliseconds and returns a timestamp with time zone',
   },
   { name: 'from_iso8601_timestamp', params: ['text'], body: 'CAST(text AS TIMESTAMPTZ)' },
+  {
+    name: 'date_add',
+    params: ['unit', 'value', 'ts'],
+    body:
+      `make_timestamp(epoch_us(ts) + CAST(value AS BIGINT) * CASE unit WHEN 'millisecond' THEN 1000 ` +
+      `WHEN 'second' THEN 1000000 WHEN 'minute' THEN 60000000 WHEN 'hour' THEN 3600000000 ` +
+      `WHEN 'day' THEN 86400000000 ELSE error('date_add: unit ' || unit || ' is not supported locally') END)`,
+    note: "Trino's date_add on a timestamp without time zone, in integer microseconds (exact for years 1-9999)",
+  },
   {
     name: 'date_format',
     params: ['ts', 'format'],

@@ -116,12 +116,14 @@ export class LocalLake {
   async runDay(day: string): Promise<DayBuild> {
     const params = batchParams(day, this.maxClockSkewMs);
     const tables: TableBuild[] = [];
+    await this.refreshViews();
     for (const table of CURATED_TABLES) {
-      await this.refreshViews();
       tables.push({
         table: table.name,
         rows: await this.buildPartition(table, String(params.day), renderSql(readSql(table.sqlFile), params)),
       });
+      // The next table reads this one: its view must see the partition (e.g. its first files).
+      await this.refreshView(table);
     }
     return { day: String(params.day), tables };
   }
@@ -184,10 +186,12 @@ export class LocalLake {
 
   /** (Re)creates one view per lake table; a table without files yet is an empty view of the right shape. */
   private async refreshViews(): Promise<void> {
-    for (const table of LAKE_TABLES) {
-      const source = await this.tableSource(table);
-      await this.connection.run(`CREATE OR REPLACE TEMP VIEW ${ident(table.name)} AS ${source}`);
-    }
+    for (const table of LAKE_TABLES) await this.refreshView(table);
+  }
+
+  private async refreshView(table: LakeTableSpec): Promise<void> {
+    const source = await this.tableSource(table);
+    await this.connection.run(`CREATE OR REPLACE TEMP VIEW ${ident(table.name)} AS ${source}`);
   }
 
   private async tableSource(table: LakeTableSpec): Promise<string> {
