@@ -32,6 +32,8 @@ describe('Trino dialect on DuckDB', () => {
     ['a trailing comma in an object', '{"v":1,}'],
     ['a trailing comma in an array', '{"v":[1, ]}'],
     ['a syntax error', '{"v":'],
+    ['a NaN token in mixed case', '{"v":nAn}'],
+    ['a trailing comma before a tab', '{"v":1,\t}'],
   ])('json_parse rejects %s like Trino (NULL under try)', async (_, json) => {
     expect(await value(`try(json_parse('${json}'))`)).toBeNull();
   });
@@ -64,6 +66,29 @@ describe('Trino dialect on DuckDB', () => {
         `[json_extract_scalar(json_parse('{"s":"a\\"b"}'), '$.s'), json_extract_scalar(json_parse('{"n":2.5}'), '$.n'), json_extract_scalar(json_parse('{"b":true}'), '$.b')]`,
       ),
     ).toEqual(['a"b', '2.5', 'true']);
+  });
+
+  test('json_extract_scalar of the whole value gives strings unescaped, numbers as text, NULL for the rest', async () => {
+    const whole = (json: string): string => `json_extract_scalar(json_parse('${json}'), '$')`;
+    expect(
+      await value(
+        `[${whole('"a\\"b"')}, ${whole('-2.5')}, ${whole('" x"')}, ${whole('true')}, ${whole('null')}, ${whole('[1]')}, ${whole('{"a":1}')}]`,
+      ),
+    ).toEqual(['a"b', '-2.5', ' x', 'true', null, null, null]);
+  });
+
+  test("date_add adds exact milliseconds to a timestamp, across the contract's whole range", async () => {
+    expect(
+      await value(
+        `[CAST(date_add('millisecond', 253402300799999, TIMESTAMP '1970-01-01 00:00:00.000') AS VARCHAR), ` +
+          `CAST(date_add('millisecond', -1, TIMESTAMP '1970-01-01 00:00:00.000') AS VARCHAR), ` +
+          `CAST(date_add('hour', 5, TIMESTAMP '2024-02-28 22:00:00') AS VARCHAR)]`,
+      ),
+    ).toEqual(['9999-12-31 23:59:59.999', '1969-12-31 23:59:59.999', '2024-02-29 03:00:00']);
+  });
+
+  test('date_add refuses a unit it does not support', async () => {
+    await expect(value(`date_add('month', 1, TIMESTAMP '2024-01-31 00:00:00')`)).rejects.toThrow(/month/);
   });
 
   test('regexp_like finds a match anywhere, \\A and \\z anchor to the whole text', async () => {
