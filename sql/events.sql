@@ -75,9 +75,10 @@ typed AS (
     CASE WHEN json_format(event_id_value) LIKE '"%' THEN json_extract_scalar(event_id_value, '$') END AS event_id,
     CASE WHEN json_format(sensor_id_value) LIKE '"%' THEN json_extract_scalar(sensor_id_value, '$') END AS sensor_id,
     CASE WHEN json_format(metric_value) LIKE '"%' THEN json_extract_scalar(metric_value, '$') END AS metric,
-    -- not a string: a number gives its text; true, false, null, objects and arrays give NULL
+    -- not a string: a number's JSON text is its decimal text; true, false, null, objects and arrays
+    -- give NULL (json_format of the small value, so no second parse)
     CASE
-      WHEN json_format(value_value) NOT LIKE '"%' THEN TRY_CAST(json_extract_scalar(value_value, '$') AS DOUBLE)
+      WHEN json_format(value_value) NOT LIKE '"%' THEN TRY_CAST(json_format(value_value) AS DOUBLE)
     END AS value,
     unit_value IS NULL OR json_format(unit_value) = 'null' AS unit_absent,
     CASE WHEN json_format(unit_value) LIKE '"%' THEN json_extract_scalar(unit_value, '$') END AS unit,
@@ -91,7 +92,7 @@ typed AS (
     END AS iso_timestamp,
     CASE
       WHEN json_format(timestamp_value) NOT LIKE '"%'
-      THEN TRY_CAST(json_extract_scalar(timestamp_value, '$') AS DOUBLE)
+      THEN TRY_CAST(json_format(timestamp_value) AS DOUBLE)
     END AS epoch_timestamp,
     attributes_value IS NULL OR json_format(attributes_value) = 'null' AS attributes_absent,
     CASE
