@@ -131,7 +131,11 @@ function foldLane(acc: Accumulator, lane: string, first: string, last: string): 
       return;
     }
   }
-  if (compareSequences(last, range.last) > 0) range.last = last;
+  if (compareSequences(last, range.last) > 0) {
+    range.last = last;
+    // One record past the range's end cannot also be before its start.
+    if (first === last) return;
+  }
   if (compareSequences(first, range.first) < 0) range.first = first;
 }
 
