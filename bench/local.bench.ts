@@ -12,9 +12,9 @@
  *    then 5 s at the rate again). Split into the wait before the invocation started (polling,
  *    read-ahead, batching window) and the invocation itself.
  *  - Max sustained rate: the highest produce rate R of a step series (30 s per step, each from a
- *    drained pipeline) at which (1) the producer delivered R, (2) over the second half of the step the
+ *    drained pipeline) at which (1) the producer delivered R, (2) after the first 10 s of the step the
  *    backlog (records put but not yet applied, sampled every 250 ms) did not grow by more than 5 % of R
- *    per second (least-squares slope of its lowest value in each 2 s: batches make the backlog a
+ *    (at least 10) records per second (least-squares slope of its lowest value in each 2 s: batches make the backlog a
  *    sawtooth, and its troughs are what is left when a batch ends), (3) the mean backlog over
  *    the last quarter was at most R × (batching window + 3 s), i.e. records waited no longer than that,
  *    and (4) after the step the pipeline drained, every record sent applied once and none sent to the
@@ -46,6 +46,10 @@ const BISECTIONS = 2;
 const LAG_ALLOWANCE_MS = 3_000;
 /** The backlog may grow by at most this share of the rate (a pipeline that keeps up does not grow it). */
 const MAX_BACKLOG_GROWTH = 0.05;
+/** ... and by at most this many records/s, whatever the rate (the troughs' noise at low rates). */
+const MIN_BACKLOG_GROWTH_LIMIT = 10;
+/** The start of a step that is not judged: the backlog fills up to its steady level. */
+const STEP_RAMP_MS = 10_000;
 const BACKLOG_SAMPLE_MS = 250;
 /**
  * The backlog is a sawtooth (it drops by a batch when an invocation ends); its growth is judged on
@@ -61,7 +65,7 @@ const format = (n: number): string => Math.round(n).toLocaleString('en-US');
 interface StepResult {
   readonly rate: number;
   readonly sustained: boolean;
-  /** Least-squares growth of the backlog over the second half of the step, records/s. */
+  /** Least-squares growth of the backlog after the step's ramp, records/s. */
   readonly growthPerSec: number;
   /** Mean backlog over the last quarter of the step. */
   readonly lateBacklog: number;
@@ -139,7 +143,7 @@ async function step(
   const backlog: TimedValue[] = [];
   const sampler = setInterval(() => {
     const minute = (Date.now() - startedAt) / 60_000;
-    if (minute * 60_000 >= STEP_MS / 2) {
+    if (minute * 60_000 >= STEP_RAMP_MS) {
       backlog.push({ minute, value: pump.stats().sent - (commits.applied - appliedBefore) });
     }
   }, BACKLOG_SAMPLE_MS);
@@ -155,7 +159,9 @@ async function step(
   const sentOn = pipeline.runner.metrics().counters.recordsSentToOnFailure - onFailureBefore;
   const problems = [
     stats.sent < 0.98 * expected ? `producer sent ${format(stats.sent)} of ${format(expected)}` : '',
-    growthPerSec > MAX_BACKLOG_GROWTH * rate ? `backlog grew ${format(growthPerSec)}/s` : '',
+    growthPerSec > Math.max(MAX_BACKLOG_GROWTH * rate, MIN_BACKLOG_GROWTH_LIMIT)
+      ? `backlog grew ${format(growthPerSec)}/s`
+      : '',
     lateBacklog > (rate * lagLimitMs) / 1000
       ? `backlog ${format(lateBacklog)} (> ${lagLimitMs / 1000} s of traffic)`
       : '',
@@ -244,7 +250,7 @@ async function main(): Promise<void> {
 
     const lagLimitMs = windowMs + LAG_ALLOWANCE_MS;
     console.log(
-      `max sustained rate (steps of ${STEP_MS / 1000} s; sustained = the producer kept the rate, and over the second half the backlog\n` +
+      `max sustained rate (steps of ${STEP_MS / 1000} s; sustained = the producer kept the rate, and after the first ${STEP_RAMP_MS / 1000} s the backlog\n` +
         `  (its lowest value in each ${TROUGH_BUCKET_MS / 1000} s) grew by at most ${MAX_BACKLOG_GROWTH * 100} % of the rate per second and its mean in the last\n` +
         `  quarter stayed under ${lagLimitMs / 1000} s of traffic; then it drained with every record` +
         ' applied once, none lost):',
