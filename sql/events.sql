@@ -53,6 +53,8 @@ decoded AS (
 ),
 fields AS (
   -- Each field once as a JSON value; scalars are then read from that small value, not the record.
+  -- A document that is not an object (not_object) has no eventId, so the eventId rule rejects it;
+  -- no filter here: DuckDB would push it below `decoded` and parse every record twice.
   SELECT
     line,
     source_path,
@@ -65,7 +67,6 @@ fields AS (
     json_extract(doc, '$.timestamp') AS timestamp_value,
     json_extract(doc, '$.attributes') AS attributes_value
   FROM decoded
-  WHERE starts_with(json_format(doc), '{')
 ),
 typed AS (
   SELECT
