@@ -35,7 +35,10 @@ export function inMemoryPorts(): { ports: BatchPorts; counts: InMemoryCounts } {
             alreadyApplied: 0,
             written: true,
             conflicts: 0,
-            state: { ...partial, marks: {}, version: 1 },
+            // The item as written; built only when read (window rules), as the adapter returns what it wrote.
+            get state() {
+              return { ...partial, marks: {}, version: 1 };
+            },
           });
         }
         return outcomes;

@@ -1,5 +1,13 @@
 import fc from 'fast-check';
-import { decodeRecord, isLate, MAX_EVENT_BYTES, parseTimestamp, validateEvent } from '../../../core/event';
+import {
+  decodeRecord,
+  isLate,
+  MAX_EVENT_BYTES,
+  METRIC_PATTERN,
+  parseTimestamp,
+  SENSOR_ID_PATTERN,
+  validateEvent,
+} from '../../../core/event';
 import { sensorEvent } from '../../helpers/factories';
 
 const NOW = Date.parse('2026-11-21T12:00:00Z');
@@ -162,6 +170,27 @@ describe('isLate', () => {
     const onTime = validateEvent(sensorEvent({ timestamp: NOW - 3_600_000 }), NOW, SKEW);
     expect(late.ok && isLate(late.event, NOW, 3_600_000)).toBe(true);
     expect(onTime.ok && isLate(onTime.event, NOW, 3_600_000)).toBe(false);
+  });
+});
+
+describe('sensor id and metric rules', () => {
+  test('sensor ids and metrics are accepted exactly when their documented patterns match', () => {
+    const text = fc.string({
+      unit: fc.constantFrom(...'aZ09._:-/ é\u0000\u007f\u0080'.split('')),
+      maxLength: 140,
+    });
+    fc.assert(
+      fc.property(text, text, (sensorId, metric) => {
+        const result = decodeJson(sensorEvent({ sensorId, metric }));
+        const expected = !SENSOR_ID_PATTERN.test(sensorId)
+          ? 'bad_value:sensorId'
+          : !METRIC_PATTERN.test(metric)
+            ? 'bad_value:metric'
+            : 'ok';
+        return (result.ok ? 'ok' : result.reason) === expected;
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
