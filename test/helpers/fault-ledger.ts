@@ -351,7 +351,8 @@ async function drainQueue(clients: LocalClients, queueUrl: string): Promise<stri
   }
 }
 
-async function readQuarantine(clients: LocalClients, bucket: string): Promise<Observed['quarantine']> {
+/** Every quarantined record in the lake bucket, by `shardId/sequenceNumber`. */
+export async function readQuarantine(clients: LocalClients, bucket: string): Promise<Observed['quarantine']> {
   const records: Observed['quarantine'] = new Map();
   let token: string | undefined;
   do {

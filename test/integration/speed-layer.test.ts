@@ -6,7 +6,6 @@
  */
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { resolveConfig, toSpeedConfig, type SluiceConfig } from '../../lib/config';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
@@ -16,6 +15,7 @@ import { EventSourceRunner, type KinesisOnFailureRecord } from '../../local/even
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { createLocalStreamProcessor } from '../../local/stream-processor';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
+import { readQuarantine } from '../helpers/fault-ledger';
 
 const MINUTE = 60_000;
 const HOT = 28;
@@ -229,35 +229,6 @@ async function scanAll(clients: LocalClients, tableName: string): Promise<Record
     start = page.LastEvaluatedKey;
   } while (start);
   return items;
-}
-
-async function readQuarantine(
-  clients: LocalClients,
-  bucket: string,
-): Promise<Map<string, { reason: string; data: string }>> {
-  const records = new Map<string, { reason: string; data: string }>();
-  let token: string | undefined;
-  do {
-    const page = await clients.s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'quarantine/', ContinuationToken: token }),
-    );
-    for (const object of page.Contents ?? []) {
-      const body = await (
-        await clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key }))
-      ).Body!.transformToString();
-      for (const line of body.split('\n').filter(Boolean)) {
-        const r = JSON.parse(line) as {
-          reason: string;
-          data: string;
-          shardId: string;
-          sequenceNumber: string;
-        };
-        records.set(`${r.shardId}/${r.sequenceNumber}`, { reason: r.reason, data: r.data });
-      }
-    }
-    token = page.NextContinuationToken;
-  } while (token);
-  return records;
 }
 
 async function drainQueue(clients: LocalClients, queueUrl: string): Promise<string[]> {
