@@ -6,7 +6,6 @@
  * their response lost, BatchGetItem answered with every key unprocessed), then the storm clears.
  * Each test states where every record ended up, against an independent recomputation.
  */
-import type { ChaosOptions } from '../../local/chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
 import {
@@ -27,12 +26,11 @@ import {
   type Observed,
   type Position,
   type Scenario,
+  CALM,
 } from '../helpers/fault-ledger';
 
 const LINES = 500;
 const SENSORS = 6;
-/** No background faults: only the storm. */
-const CALM: ChaosOptions = { seed: 1, crashProbability: 0, throttleProbability: 0, redeliveryProbability: 0 };
 
 let emulators: EmulatorProcess;
 let clients: LocalClients;

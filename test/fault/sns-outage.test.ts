@@ -8,7 +8,6 @@
  * once afterwards; aggregates are never held back or counted twice by the retries.
  */
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
-import type { ChaosOptions } from '../../local/chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
 import {
@@ -28,13 +27,12 @@ import {
   type Observed,
   type Position,
   type Scenario,
+  CALM,
 } from '../helpers/fault-ledger';
 
 const SENSORS = 16;
 /** Hot values often enough for many alerts of both rules. */
 const HOT = 0.04;
-/** No background faults: only the outage. */
-const CALM: ChaosOptions = { seed: 1, crashProbability: 0, throttleProbability: 0, redeliveryProbability: 0 };
 
 let emulators: EmulatorProcess;
 let clients: LocalClients;

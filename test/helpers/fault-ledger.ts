@@ -242,6 +242,14 @@ export interface ScenarioOptions {
   readonly preload?: readonly Line[];
 }
 
+/** Chaos without background faults, for scenarios that inject only their own storm or outage. */
+export const CALM: ChaosOptions = {
+  seed: 1,
+  crashProbability: 0,
+  throttleProbability: 0,
+  redeliveryProbability: 0,
+};
+
 export async function startScenario(options: ScenarioOptions): Promise<Scenario> {
   const { clients } = options;
   const config = faultConfig(options.stage, options.parallelizationFactor);
