@@ -92,6 +92,18 @@ describe('LocalLake.runDay', () => {
     expect(await lake.query('SELECT event_id, value FROM events')).toEqual([{ event_id: 'dup', value: 2 }]);
   });
 
+  test('of two copies of an event id in one object, keeps the one whose record text sorts first', async () => {
+    // {"eventId":"dup",...,"value":10,...} sorts before {... "value":9 ...}
+    await land('2024-05-01T11:00:00Z', [
+      event('dup', '2024-05-01T10:00:00Z', 9),
+      event('dup', '2024-05-01T10:00:00Z', 10),
+    ]);
+
+    await lake.runDay('2024-05-01');
+
+    expect(await lake.query('SELECT event_id, value FROM events')).toEqual([{ event_id: 'dup', value: 10 }]);
+  });
+
   test('skips invalid records without failing the day', async () => {
     await land('2024-05-01T11:00:00Z', ['{not json', '', event('ok', '2024-05-01T10:00:00Z'), '[1]']);
 
@@ -112,6 +124,26 @@ describe('LocalLake.runDay', () => {
 
     expect(await eventIds('2024-05-01')).toEqual(['a', 'b', 'c']);
     expect(filesUnder(lake.partitionDir(EVENTS, '2024-05-01'))).toEqual(['part-00000.parquet']);
+  });
+
+  test('reports the steps of each table build in order', async () => {
+    await land('2024-05-01T11:00:00Z', [event('a', '2024-05-01T10:00:00Z')]);
+    await lake.runDay('2024-05-01');
+    const steps: string[] = [];
+    const observed = await LocalLake.open({
+      lakeDir,
+      maxClockSkewMs: 300_000,
+      onBuildStep: (step) => steps.push(`${step.table} ${step.day} ${step.phase}`),
+    });
+
+    try {
+      await observed.runDay('2024-05-01');
+    } finally {
+      observed.close();
+    }
+
+    const phases = ['writing', 'staged', 'old-moved-aside', 'swapped', 'done'];
+    expect(steps).toEqual(CURATED_TABLES.flatMap((t) => phases.map((p) => `${t.name} 2024-05-01 ${p}`)));
   });
 
   test('removes the partitions of a day that no longer has events', async () => {
