@@ -327,7 +327,11 @@ async function putLines(
   return positions;
 }
 
-async function scanAll(clients: LocalClients, tableName: string): Promise<Record<string, AttributeValue>[]> {
+/** Every item of the table, all pages. */
+export async function scanAll(
+  clients: LocalClients,
+  tableName: string,
+): Promise<Record<string, AttributeValue>[]> {
   const items: Record<string, AttributeValue>[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
@@ -341,7 +345,7 @@ async function scanAll(clients: LocalClients, tableName: string): Promise<Record
 }
 
 /** Receives (and deletes) every message in the queue. */
-async function drainQueue(clients: LocalClients, queueUrl: string): Promise<string[]> {
+export async function drainQueue(clients: LocalClients, queueUrl: string): Promise<string[]> {
   const bodies: string[] = [];
   for (;;) {
     const page = await clients.sqs.send(

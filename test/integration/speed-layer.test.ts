@@ -4,9 +4,8 @@
  * runner drives the real handler, and the results are compared with a recomputation done here,
  * independently of core/, with and without seeded chaos.
  */
-import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { resolveConfig, toSpeedConfig, type SluiceConfig } from '../../lib/config';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
 import { Chaos, applyChaos, mulberry32 } from '../../local/chaos';
@@ -15,7 +14,7 @@ import { EventSourceRunner, type KinesisOnFailureRecord } from '../../local/even
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { createLocalStreamProcessor } from '../../local/stream-processor';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
-import { readQuarantine } from '../helpers/fault-ledger';
+import { drainQueue, readQuarantine, scanAll } from '../helpers/fault-ledger';
 
 const MINUTE = 60_000;
 const HOT = 28;
@@ -216,37 +215,6 @@ function inRange(p: Position, info: KinesisOnFailureRecord['KinesisBatchInfo']):
   return (
     p.shardId === info.shardId && n >= BigInt(info.startSequenceNumber) && n <= BigInt(info.endSequenceNumber)
   );
-}
-
-async function scanAll(clients: LocalClients, tableName: string): Promise<Record<string, AttributeValue>[]> {
-  const items: Record<string, AttributeValue>[] = [];
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await clients.dynamodb.send(
-      new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }),
-    );
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
-
-async function drainQueue(clients: LocalClients, queueUrl: string): Promise<string[]> {
-  const bodies: string[] = [];
-  for (;;) {
-    const page = await clients.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-    );
-    const messages = page.Messages ?? [];
-    if (messages.length === 0) return bodies;
-    bodies.push(...messages.map((m) => m.Body as string));
-    await clients.sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-      }),
-    );
-  }
 }
 
 interface RunOptions {
