@@ -38,7 +38,8 @@ import {
 } from '../../local/event-source-runner';
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { createLocalStreamProcessor } from '../../local/stream-processor';
-import { check, close, recompute, type Expected } from './recompute';
+import { check, close, type Expected } from './recompute';
+import { expectedOutputs } from './replay-check';
 
 const MINUTE = 60_000;
 /** Processing time of every fault test (the handler's clock): far from any window edge that matters. */
@@ -155,26 +156,10 @@ export function faultTraffic(options: {
 
 /** What the speed layer must make of `lines` (recompute.ts, independent of core/). */
 export function expectedOf(lines: readonly Line[], config: SluiceConfig): Expected {
-  const speed = toSpeedConfig(config);
-  return recompute(
+  return expectedOutputs(
     lines.map((l) => l.text),
-    {
-      windows: speed.windows,
-      valueRules: speed.alertRules
-        .filter((r) => r.source === 'value')
-        .map((r) => ({
-          id: r.id,
-          metric: r.metric,
-          op: r.op,
-          threshold: r.threshold,
-          cooldownMs: r.cooldownMs,
-          severity: r.severity,
-        })),
-      latenessMs: speed.latenessMs,
-      maxClockSkewMs: speed.maxClockSkewMs,
-      processingMs: NOW,
-      arrivalDay: new Date(NOW).toISOString().slice(0, 10),
-    },
+    NOW,
+    config,
   );
 }
 

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_CONFIG, toSpeedConfig } from '../../lib/config';
+import { DEFAULT_CONFIG, toSpeedConfig, type SluiceConfig } from '../../lib/config';
 import { close, recompute, type Expected } from './recompute';
 
 export interface ReplayOutputs {
@@ -80,9 +80,13 @@ export function rowMismatches(
     .slice(0, 5);
 }
 
-/** What the default config's pipeline must produce from `lines`, replayed at `processingMs`. */
-export function expectedOutputs(lines: readonly string[], processingMs: number): Expected {
-  const speed = toSpeedConfig(DEFAULT_CONFIG);
+/** What a pipeline with `config` (the default one unless given) must produce from `lines`, processed at `processingMs`. */
+export function expectedOutputs(
+  lines: readonly string[],
+  processingMs: number,
+  config: SluiceConfig = DEFAULT_CONFIG,
+): Expected {
+  const speed = toSpeedConfig(config);
   return recompute(lines, {
     windows: speed.windows,
     valueRules: speed.alertRules
