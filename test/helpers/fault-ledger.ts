@@ -721,7 +721,19 @@ export function valueCooldownProblems(
     if (verdict.event.metric === 'temperature' && verdict.event.value > VALUE_RULE.threshold)
       breaches.push({ sensorId: verdict.event.sensorId, time: verdict.event.eventTime });
   }
-  const raised = [...alerts.values()].filter((a) => a.ruleId === VALUE_RULE.id);
+  return cooldownProblems(alerts, VALUE_RULE, breaches);
+}
+
+/**
+ * The cooldown guarantees of one rule: a sensor's alerts are a cooldown apart, each is at a
+ * breach's time, and every breach lies within a cooldown of one. The first five problems.
+ */
+function cooldownProblems(
+  alerts: ReadonlyMap<string, AlertMessage>,
+  rule: { readonly id: string; readonly cooldownMs: number },
+  breaches: ReadonlyArray<{ readonly sensorId: string; readonly time: number }>,
+): string[] {
+  const raised = [...alerts.values()].filter((a) => a.ruleId === rule.id);
   const problems: string[] = [];
   for (const sensorId of new Set([...breaches.map((b) => b.sensorId), ...raised.map((a) => a.sensorId)])) {
     const times = raised
@@ -729,13 +741,13 @@ export function valueCooldownProblems(
       .map((a) => Date.parse(a.eventTime))
       .sort((x, y) => x - y);
     times.forEach((t, i) => {
-      if (i > 0 && t - times[i - 1] < VALUE_RULE.cooldownMs)
+      if (i > 0 && t - times[i - 1] < rule.cooldownMs)
         problems.push(`${sensorId}: alerts ${times[i - 1]} and ${t} too close`);
       if (!breaches.some((b) => b.sensorId === sensorId && b.time === t))
         problems.push(`${sensorId}: alert ${t} without a breach`);
     });
     for (const b of breaches.filter((x) => x.sensorId === sensorId))
-      if (!times.some((t) => Math.abs(t - b.time) < VALUE_RULE.cooldownMs))
+      if (!times.some((t) => Math.abs(t - b.time) < rule.cooldownMs))
         problems.push(`${sensorId}: breach ${b.time} not covered`);
   }
   return problems.slice(0, 5);
@@ -754,25 +766,8 @@ export function windowAlertProblems(alerts: ReadonlyMap<string, AlertMessage>, e
         a.window === WINDOW_RULE.window &&
         (a.max as number) > WINDOW_RULE.threshold,
     )
-    .map((a) => ({ sensorId: a.sensorId as string, start: Date.parse(a.windowStart as string) }));
-  const spikes = [...alerts.values()].filter((a) => a.ruleId === WINDOW_RULE.id);
-  const problems: string[] = [];
-  for (const sensorId of new Set([...breaching.map((b) => b.sensorId), ...spikes.map((a) => a.sensorId)])) {
-    const times = spikes
-      .filter((a) => a.sensorId === sensorId)
-      .map((a) => Date.parse(a.eventTime))
-      .sort((x, y) => x - y);
-    times.forEach((t, i) => {
-      if (i > 0 && t - times[i - 1] < WINDOW_RULE.cooldownMs)
-        problems.push(`${sensorId}: alerts ${times[i - 1]} and ${t} too close`);
-      if (!breaching.some((b) => b.sensorId === sensorId && b.start === t))
-        problems.push(`${sensorId}: alert ${t} without a breach`);
-    });
-    for (const b of breaching.filter((w) => w.sensorId === sensorId))
-      if (!times.some((t) => Math.abs(t - b.start) < WINDOW_RULE.cooldownMs))
-        problems.push(`${sensorId}: breach ${b.start} not covered`);
-  }
-  return problems.slice(0, 5);
+    .map((a) => ({ sensorId: a.sensorId as string, time: Date.parse(a.windowStart as string) }));
+  return cooldownProblems(alerts, WINDOW_RULE, breaching);
 }
 
 /**
