@@ -53,35 +53,43 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 type Fields = Record<string, unknown>;
 
-function fail(reason: InvalidReason): Validation {
-  return { ok: false, reason };
+/** The hot path's form of a validation: the event, or the reason it is invalid (no wrapper object). */
+export type EventOrReason = SensorEvent | InvalidReason;
+
+function asValidation(result: EventOrReason): Validation {
+  return typeof result === 'string' ? { ok: false, reason: result } : { ok: true, event: result };
 }
 
 /** Decodes a record's bytes (or Lambda's base64 `data`) and validates the event in it. */
 export function decodeRecord(data: string | Uint8Array, nowMs: number, maxClockSkewMs: number): Validation {
+  return asValidation(decodeEvent(data, nowMs, maxClockSkewMs));
+}
+
+/** `decodeRecord` for the stream processor's hot loop. */
+export function decodeEvent(data: string | Uint8Array, nowMs: number, maxClockSkewMs: number): EventOrReason {
   const bytes =
     typeof data === 'string'
       ? Buffer.from(data, 'base64')
       : Buffer.isBuffer(data)
         ? data
         : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  if (bytes.byteLength > MAX_EVENT_BYTES) return fail('too_large');
+  if (bytes.byteLength > MAX_EVENT_BYTES) return 'too_large';
   let text = bytes.toString('utf8');
   // Lenient decoding is fast but replaces bad bytes with U+FFFD; only then check strictly.
   if (text.includes('\uFFFD')) {
     try {
       text = utf8.decode(bytes);
     } catch {
-      return fail('not_utf8');
+      return 'not_utf8';
     }
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    return fail('not_json');
+    return 'not_json';
   }
-  return validateEvent(parsed, nowMs, maxClockSkewMs);
+  return checkEvent(parsed, nowMs, maxClockSkewMs);
 }
 
 function digits(text: string, from: number, count: number): number {
@@ -181,7 +189,11 @@ function checkString(
 
 /** Validates a parsed JSON value against the contract; the first broken rule (in field order) is the reason. */
 export function validateEvent(parsed: unknown, nowMs: number, maxClockSkewMs: number): Validation {
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail('not_object');
+  return asValidation(checkEvent(parsed, nowMs, maxClockSkewMs));
+}
+
+function checkEvent(parsed: unknown, nowMs: number, maxClockSkewMs: number): EventOrReason {
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return 'not_object';
   // Named reads (not fields[name]) keep the property loads monomorphic on the hot path.
   const { eventId, sensorId, metric, value, unit, timestamp, attributes } = parsed as Fields;
 
@@ -189,28 +201,28 @@ export function validateEvent(parsed: unknown, nowMs: number, maxClockSkewMs: nu
     checkString(eventId, 'eventId', validEventId, true) ??
     checkString(sensorId, 'sensorId', validSensorId, true) ??
     checkString(metric, 'metric', validMetric, true);
-  if (stringProblem) return fail(stringProblem);
+  if (stringProblem) return stringProblem;
 
-  if (value === undefined || value === null) return fail('missing_field:value');
-  if (typeof value !== 'number') return fail('bad_type:value');
+  if (value === undefined || value === null) return 'missing_field:value';
+  if (typeof value !== 'number') return 'bad_type:value';
   const magnitude = Math.abs(value);
   if (value !== 0 && !(magnitude >= MIN_VALUE_MAGNITUDE && magnitude <= MAX_VALUE_MAGNITUDE))
-    return fail('bad_value:value');
+    return 'bad_value:value';
 
   const unitProblem = checkString(unit, 'unit', validUnit, false);
-  if (unitProblem) return fail(unitProblem);
+  if (unitProblem) return unitProblem;
 
-  if (timestamp === undefined || timestamp === null) return fail('missing_field:timestamp');
-  if (typeof timestamp !== 'string' && typeof timestamp !== 'number') return fail('bad_type:timestamp');
+  if (timestamp === undefined || timestamp === null) return 'missing_field:timestamp';
+  if (typeof timestamp !== 'string' && typeof timestamp !== 'number') return 'bad_type:timestamp';
   const eventTime = parseTimestamp(timestamp);
-  if (eventTime === undefined) return fail('bad_value:timestamp');
+  if (eventTime === undefined) return 'bad_value:timestamp';
 
   if (attributes !== undefined && attributes !== null) {
-    if (typeof attributes !== 'object' || Array.isArray(attributes)) return fail('bad_type:attributes');
-    if (!Object.values(attributes).every((v) => typeof v === 'string')) return fail('bad_value:attributes');
+    if (typeof attributes !== 'object' || Array.isArray(attributes)) return 'bad_type:attributes';
+    if (!Object.values(attributes).every((v) => typeof v === 'string')) return 'bad_value:attributes';
   }
 
-  if (eventTime > nowMs + maxClockSkewMs) return fail('future_timestamp');
+  if (eventTime > nowMs + maxClockSkewMs) return 'future_timestamp';
 
   const event: { -readonly [K in keyof SensorEvent]: SensorEvent[K] } = {
     eventId: eventId as string,
@@ -221,7 +233,7 @@ export function validateEvent(parsed: unknown, nowMs: number, maxClockSkewMs: nu
   };
   if (typeof unit === 'string') event.unit = unit;
   if (attributes) event.attributes = attributes as Record<string, string>;
-  return { ok: true, event };
+  return event;
 }
 
 /** A valid event is late when it is older than `latenessMs` at processing time. */

@@ -11,7 +11,7 @@ import {
   type PositionedEvent,
 } from '../../core/aggregate';
 import { valueBreach, windowBreaches, type Alert, type Breach } from '../../core/alerts';
-import { decodeRecord, isLate, type InvalidReason } from '../../core/event';
+import { decodeEvent, isLate, type InvalidReason } from '../../core/event';
 import { laneId } from '../../core/sequence';
 import type { AlertRule, SpeedConfig } from '../../core/speed-config';
 import type { AggregateStore, StoredAggregate } from '../adapters/aggregate-store';
@@ -85,14 +85,18 @@ function shardCache(): (record: KinesisStreamRecord) => string {
   };
 }
 
-/** `laneId` memoised per batch, keyed by shard, then partition key (a batch has few of either). */
+/**
+ * `laneId` memoised per batch, keyed by shard, then partition key (a batch has few of either). The
+ * partition key is only read when it matters (parallelization factor above 1).
+ */
 function laneOf(
   cache: Map<string, Map<string, string>>,
   shardId: string,
-  partitionKey: string,
+  record: KinesisStreamRecord,
   parallelizationFactor: number,
 ): string {
   if (parallelizationFactor === 1) return shardId;
+  const partitionKey = record.kinesis.partitionKey;
   let byKey = cache.get(shardId);
   if (byKey === undefined) {
     byKey = new Map();
@@ -186,17 +190,18 @@ function redecodeValid(
   for (let index = 0; index < records.length; index++) {
     if (outcomes[index] !== 'valid') continue;
     const record = records[index];
-    const result = decodeRecord(record.kinesis.data, nowMs, config.maxClockSkewMs);
-    if (!result.ok) throw new Error(`record ${record.eventID} decoded differently the second time`);
-    const key = seriesKey(result.event.sensorId, result.event.metric);
+    const event = decodeEvent(record.kinesis.data, nowMs, config.maxClockSkewMs);
+    if (typeof event === 'string')
+      throw new Error(`record ${record.eventID} decoded differently the second time`);
+    const key = seriesKey(event.sensorId, event.metric);
     let events = bySeries.get(key);
     if (events === undefined) {
       events = [];
       bySeries.set(key, events);
     }
     events.push({
-      event: result.event,
-      lane: laneOf(lanes, shardOfRecord(record), record.kinesis.partitionKey, config.parallelizationFactor),
+      event,
+      lane: laneOf(lanes, shardOfRecord(record), record, config.parallelizationFactor),
       sequenceNumber: record.kinesis.sequenceNumber,
       index,
     });
@@ -233,21 +238,20 @@ export async function processBatch(
   for (let index = 0; index < records.length; index++) {
     const record = records[index];
     const shardId = shardOfRecord(record);
-    const result = decodeRecord(record.kinesis.data, nowMs, config.maxClockSkewMs);
-    if (!result.ok) {
-      invalid.push(quarantined({ record, shardId }, result.reason));
+    const event = decodeEvent(record.kinesis.data, nowMs, config.maxClockSkewMs);
+    if (typeof event === 'string') {
+      invalid.push(quarantined({ record, shardId }, event));
       invalidIndices.push(index);
-      invalidByReason[result.reason] = (invalidByReason[result.reason] ?? 0) + 1;
+      invalidByReason[event] = (invalidByReason[event] ?? 0) + 1;
       outcomes[index] = 'invalid';
       continue;
     }
-    const event = result.event;
     if (isLate(event, nowMs, config.latenessMs)) {
       late += 1;
       outcomes[index] = 'late';
       continue;
     }
-    const lane = laneOf(lanes, shardId, record.kinesis.partitionKey, config.parallelizationFactor);
+    const lane = laneOf(lanes, shardId, record, config.parallelizationFactor);
     const sequenceNumber = record.kinesis.sequenceNumber;
     aggregator.add(event, lane, sequenceNumber);
     valid += 1;
