@@ -1,9 +1,9 @@
 /**
  * What the local-mode benchmark (bench/local.bench.ts) and the soak (bench/soak.ts) share: the full
- * local pipeline (local/pipeline.ts) with its emulators in this process or in a child process, the
- * demo producer (`sluice produce`'s traffic pump) sending into it at a steady rate, and books kept
- * from the stream processor's results: which records were applied, when, and how long after they
- * arrived in the stream.
+ * local pipeline (local/pipeline.ts) with its emulators in a child process (as `sluice local` runs
+ * them) or in this process, the demo producer (`sluice produce`'s traffic pump) sending into it at a
+ * steady rate, and books kept from the stream processor's results: which records were applied,
+ * when, and how long after they arrived in the stream.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,17 +13,16 @@ import { RecordWriter } from '../cli/record-writer';
 import { DEFAULT_CONFIG, durationMs, type SluiceConfig } from '../lib/config';
 import type { ChaosOptions } from '../local/chaos';
 import { TrafficGenerator, type TrafficOptions } from '../local/demo-producer';
-import { LocalPipeline, type PipelineLogEntry } from '../local/pipeline';
-import { startEmulatorProcess, type EmulatorProcess } from '../test/helpers/emulators';
+import { LocalPipeline, type EmulatorPlacement, type PipelineLogEntry } from '../local/pipeline';
 import { CommitTracker } from './commit-tracker';
 
-/** Where the emulators run: in the pipeline's own process (as `sluice local` runs them) or in a child. */
-export type EmulatorPlacement = 'in-process' | 'child';
+export type { EmulatorPlacement };
 
 export interface HarnessOptions {
   /** @default DEFAULT_CONFIG */
   readonly config?: SluiceConfig;
-  readonly emulators: EmulatorPlacement;
+  /** Where the pipeline runs the emulators. @default 'child' (as `sluice local` runs them) */
+  readonly emulators?: EmulatorPlacement;
   /** Seed of the runner's fault injection. @default - no faults */
   readonly chaosSeed?: number;
   /** Its fault rates. @default - local/chaos.ts defaults */
@@ -108,13 +107,10 @@ export class LocalHarness {
     /** Records the speed layer applied, and their end-to-end latencies when recording. */
     readonly commits: CommitTracker,
     readonly stateDir: string,
-    /** The emulators' process when they run in a child. */
-    private readonly emulatorProcess: EmulatorProcess | undefined,
   ) {}
 
   static async start(options: HarnessOptions): Promise<LocalHarness> {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-'));
-    const emulatorProcess = options.emulators === 'child' ? await startEmulatorProcess() : undefined;
     const commits = new CommitTracker();
     let pipeline: LocalPipeline;
     try {
@@ -125,7 +121,7 @@ export class LocalHarness {
         chaosRates: options.chaosRates,
         batchIntervalMs: options.batchIntervalMs,
         firehoseBufferIntervalMs: options.firehoseBufferIntervalMs,
-        emulators: emulatorProcess,
+        emulatorPlacement: options.emulators,
         onLog: (entry) => {
           commits.noteLog(entry);
           (options.onLog ?? defaultLog)(entry);
@@ -133,16 +129,15 @@ export class LocalHarness {
         onBatchResult: commits.observe,
       });
     } catch (error) {
-      await emulatorProcess?.stop();
       fs.rmSync(stateDir, { recursive: true, force: true });
       throw error;
     }
-    return new LocalHarness(pipeline, commits, stateDir, emulatorProcess);
+    return new LocalHarness(pipeline, commits, stateDir);
   }
 
   /** The emulators' process id when they run in a child process. */
   get emulatorPid(): number | undefined {
-    return this.emulatorProcess?.pid;
+    return this.pipeline.emulatorPid;
   }
 
   /** Starts sending demo traffic into the stream at a steady rate. */
@@ -171,7 +166,6 @@ export class LocalHarness {
   async stop(): Promise<void> {
     await Promise.all(this.pumps.map((pump) => pump.stop().catch(() => undefined)));
     await this.pipeline.stop();
-    await this.emulatorProcess?.stop();
     fs.rmSync(this.stateDir, { recursive: true, force: true });
   }
 }

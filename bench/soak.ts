@@ -22,9 +22,9 @@
  * Exit code 0 when nothing was lost and memory is FLAT, 1 otherwise. The figures go to
  * bench/results.json under `soak`.
  *
- * The emulators run in a child process by default: they keep every record of the stream for its
- * 24 h retention (and every object and item) in memory by design, which would hide the pipeline's
- * own memory behind theirs. `--heap-snapshots DIR` writes a heap snapshot after the warm-up and at
+ * The emulators run in a child process by default, as `sluice local` runs them: they keep every
+ * record of the stream for its 24 h retention (and every object and item) in memory by design,
+ * which would hide the pipeline's own memory behind theirs. `--heap-snapshots DIR` writes a heap snapshot after the warm-up and at
  * the end, to compare in Chrome DevTools (Memory tab, "Comparison") when memory grows.
  *
  *   npm run soak -- --minutes 3 [--rate 1000] [--chaos-seed 1] [--chaos-scale 0.1] [--sensors 20] [--max-growth 1]

@@ -11,7 +11,7 @@ import { TrafficGenerator } from '../local/demo-producer';
 import { startDashboardServer, type DashboardServer } from '../local/dashboard/server';
 import { PipelineDashboardSource } from '../local/dashboard/pipeline-source';
 import { readEventFile, type EventFileRecord } from '../local/event-file';
-import { LocalPipeline, type PipelineLogEntry } from '../local/pipeline';
+import { LocalPipeline, type EmulatorPlacement, type PipelineLogEntry } from '../local/pipeline';
 import {
   countRawRecords,
   readAggregates,
@@ -46,6 +46,7 @@ export interface LocalOptions {
   readonly out?: string;
   readonly chaos?: number;
   readonly quiet?: boolean;
+  readonly emulators: EmulatorPlacement;
 }
 
 export const DEFAULT_DASHBOARD_PORT = 4380;
@@ -99,6 +100,16 @@ export function localCommand(): Command {
       '--chaos <seed>',
       'seeded fault injection in the event source runner (outputs must not change)',
       integerOption(0, 2 ** 31 - 1),
+    )
+    .addOption(
+      // in-process is for profiling or debugging everything as one process; it is slower, as the
+      // emulators then share the pipeline's one thread.
+      new Option(
+        '--emulators <where>',
+        'where the emulators run: child (a process of their own, another core) or in-process (one process to profile or debug; slower)',
+      )
+        .choices(['child', 'in-process'])
+        .default('child'),
     )
     .option('-q, --quiet', 'print only errors and the final summary')
     .addHelpText(
@@ -291,6 +302,7 @@ export async function runLocal(options: LocalOptions): Promise<void> {
     stateDir,
     keepState: options.keepState,
     chaosSeed: options.chaos,
+    emulatorPlacement: options.emulators,
     batchIntervalMs: options.once || !options.batch ? undefined : options.batchEvery,
     // The first run waits for Firehose's first delivery.
     firstBatchDelayMs: Math.min(

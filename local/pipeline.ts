@@ -1,8 +1,9 @@
 /**
- * The whole Sluice architecture in one process, no AWS account: emulators on 127.0.0.1, the
- * resources the CDK stack would create (from the same config), the unchanged stream-processor
- * handler behind the local event source runner, the local Firehose landing raw data in the lake
- * directory, the alerts read back from the topic's queue, and the batch job on a schedule.
+ * The whole Sluice architecture on one machine, no AWS account: emulators on 127.0.0.1 (in a child
+ * process by default), the resources the CDK stack would create (from the same config), the
+ * unchanged stream-processor handler behind the local event source runner, the local Firehose
+ * landing raw data in the lake directory, the alerts read back from the topic's queue, and the
+ * batch job on a schedule.
  *
  *   const pipeline = await LocalPipeline.start({ config, stateDir: '.sluice' });
  *   ... put records into pipeline.resources.streamName with pipeline.clients.kinesis ...
@@ -26,6 +27,7 @@ import { BatchScheduler } from './batch-scheduler';
 import { applyChaos, Chaos, type ChaosOptions } from './chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients, type LocalEndpoints } from './endpoints';
 import { EventSourceRunner, eventSourceSettingsFromConfig, type RunnerLogEntry } from './event-source-runner';
+import { startEmulatorProcess, type EmulatorProcess } from './emulators/process';
 import { startEmulators, type EmulatorPorts, type RunningEmulators } from './emulators/start';
 import { FileCheckpointStore } from './event-source/checkpoint-store';
 import { LocalFirehose } from './firehose';
@@ -64,8 +66,18 @@ export interface LocalPipelineOptions {
   /** Fixed emulator ports. @default - ephemeral ports */
   readonly emulatorPorts?: EmulatorPorts;
   /**
-   * Emulators already running (e.g. in a child process, see local/emulator-process.ts); the
-   * pipeline stops them when it stops. @default - started in this process
+   * Where the pipeline starts the emulators. `'child'`: a child process of their own
+   * (local/emulators/process.ts), so that their work (about half of local mode's CPU, mostly
+   * dynalite's UpdateItem and kinesalite's GetRecords) runs on another core than the runner and the
+   * handler. `'in-process'`: in this process, for when one process is wanted: a profiler or
+   * debugger attached to it then sees the emulators' work too (slower: everything shares one thread).
+   * Ignored when `emulators` is given.
+   * @default 'child'
+   */
+  readonly emulatorPlacement?: EmulatorPlacement;
+  /**
+   * Emulators already running (e.g. a test's own emulator process); the pipeline stops them when it
+   * stops. @default - started by the pipeline, see `emulatorPlacement`
    */
   readonly emulators?: RunningEmulators;
   /** Structured log lines (runner events, background errors). @default - dropped */
@@ -77,6 +89,9 @@ export interface LocalPipelineOptions {
   readonly onBatchResult?: StreamProcessorDeps['onResult'];
 }
 
+/** Where the pipeline runs the emulators: in a child process (the default) or in its own process. */
+export type EmulatorPlacement = 'child' | 'in-process';
+
 export interface PipelineLogEntry {
   readonly level: 'debug' | 'info' | 'warn' | 'error';
   readonly component: 'runner' | 'firehose' | 'alerts' | 'batch' | 'quarantine' | 'pipeline';
@@ -87,6 +102,28 @@ export interface PipelineLogEntry {
 /** Where the lake of a state directory is. */
 export function lakeDirOf(stateDir: string): string {
   return path.join(stateDir, 'lake');
+}
+
+/** Starts the emulators where `options.emulatorPlacement` says, their data under `emulatorDir` unless in memory. */
+function startOwnEmulators(
+  options: LocalPipelineOptions,
+  emulatorDir: string,
+  log: (entry: PipelineLogEntry) => void,
+): Promise<RunningEmulators> {
+  const settings = {
+    ports: options.emulatorPorts,
+    dataDir: options.persistEmulators === false ? undefined : emulatorDir,
+  };
+  if (options.emulatorPlacement === 'in-process') return startEmulators(settings);
+  return startEmulatorProcess({
+    ...settings,
+    onUnexpectedExit: (error) =>
+      log({
+        level: 'error',
+        component: 'pipeline',
+        message: `${error.message}; the pipeline cannot go on without its emulators: stop it and start it again (with --keep-state to resume)`,
+      }),
+  });
 }
 
 export class LocalPipeline {
@@ -127,6 +164,12 @@ export class LocalPipeline {
     return this.emulators.endpoints;
   }
 
+  /** The emulators' process id when they run in a process of their own. */
+  get emulatorPid(): number | undefined {
+    const { pid } = this.emulators as Partial<EmulatorProcess>;
+    return typeof pid === 'number' ? pid : undefined;
+  }
+
   static async start(options: LocalPipelineOptions): Promise<LocalPipeline> {
     const log = options.onLog ?? (() => undefined);
     const stateDir = path.resolve(options.stateDir);
@@ -142,16 +185,11 @@ export class LocalPipeline {
 
     const config = options.config;
     const speedConfig = toSpeedConfig(config);
-    const emulators =
-      options.emulators ??
-      (await startEmulators({
-        ports: options.emulatorPorts,
-        dataDir: options.persistEmulators === false ? undefined : emulatorDir,
-      }));
+    const emulators = options.emulators ?? (await startOwnEmulators(options, emulatorDir, log));
     const cleanup: Array<() => Promise<void> | void> = [() => emulators.stop()];
     try {
-      // Emulators share this process's one thread: under a heavy replay a request can wait its turn
-      // for many seconds, which is not a failure.
+      // Under a heavy replay an emulator (one thread, in this process or its own) can keep a request
+      // waiting its turn for many seconds, which is not a failure.
       const clientOptions = { requestTimeoutMs: 120_000 };
       const clients = createLocalClients(emulators.endpoints, clientOptions);
       const handlerClients = createLocalClients(emulators.endpoints, clientOptions);

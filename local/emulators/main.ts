@@ -1,7 +1,8 @@
 /**
  * Runs the emulators as a process of their own and prints their endpoints as one JSON line on
- * stdout (a `LocalEndpoints` object), e.g. for test/helpers/emulators.ts, which cannot load the
- * ESM-only fauxqs inside jest.
+ * stdout (a `LocalEndpoints` object), or, when one cannot start, an `EmulatorStartFailureLine`.
+ * Started by process.ts (`sluice local`, the benchmarks, and the tests, which cannot load the
+ * ESM-only fauxqs inside jest).
  *
  *   node --import tsx local/emulators/main.ts [--region us-east-1] [--kinesis-port N]
  *                                              [--dynamodb-port N] [--fauxqs-port N] [--exit-with-stdin]
@@ -16,7 +17,8 @@
  * killed.
  */
 import { parseArgs } from 'node:util';
-import { startEmulators } from './start';
+import type { EmulatorStartFailureLine } from './process';
+import { EmulatorStartError, startEmulators } from './start';
 
 function port(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
@@ -66,6 +68,17 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof EmulatorStartError) {
+    // For the parent (process.ts), which raises the same error as emulators started in its process.
+    const { cause } = error;
+    const line: EmulatorStartFailureLine = {
+      startError: {
+        emulator: error.emulator,
+        message: cause instanceof Error ? cause.message : String(cause),
+      },
+    };
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+  }
   process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

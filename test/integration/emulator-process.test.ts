@@ -1,6 +1,7 @@
 /**
- * The emulator child process used by integration tests: start, fixed ports, no orphans, and data
- * that outlives the process with --data-dir.
+ * The emulator child process (local/emulators/process.ts, used by `sluice local` and the tests):
+ * start, fixed ports, start errors, crashes, no orphans, and data that outlives the process with
+ * --data-dir.
  */
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -16,6 +17,8 @@ import {
   PutRecordCommand,
 } from '@aws-sdk/client-kinesis';
 import { createLocalClients, destroyLocalClients } from '../../local/endpoints';
+import type { EmulatorProcessExitError } from '../../local/emulators/process';
+import { EmulatorStartError } from '../../local/emulators/start';
 import { startEmulatorProcess } from '../helpers/emulators';
 import { startRestartableEmulators } from '../helpers/restartable-emulators';
 
@@ -57,6 +60,56 @@ test('listens on the fixed ports it is given', async () => {
   } finally {
     await emulators.stop();
   }
+});
+
+test('a fixed port that is taken fails the start with an EmulatorStartError naming the emulator', async () => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const { port } = blocker.address() as { port: number };
+  try {
+    const started = startEmulatorProcess({ ports: { dynamodb: port } });
+
+    await expect(started).rejects.toThrow(EmulatorStartError);
+    await expect(started).rejects.toThrow(/^Could not start dynalite: .*EADDRINUSE/);
+  } finally {
+    blocker.close();
+  }
+});
+
+test('runs in a process group of its own, so a Ctrl-C to the parent process group does not reach it', async () => {
+  const emulators = await startEmulatorProcess();
+  try {
+    const stat = fs.readFileSync(`/proc/${emulators.pid}/stat`, 'utf8');
+    const processGroup = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+
+    expect(processGroup).toBe(emulators.pid);
+  } finally {
+    await emulators.stop();
+  }
+});
+
+test('a process that dies without being asked is reported with its exit', async () => {
+  let report: (error: EmulatorProcessExitError) => void = () => undefined;
+  const reported = new Promise<EmulatorProcessExitError>((resolve) => (report = resolve));
+  const emulators = await startEmulatorProcess({ onUnexpectedExit: (error) => report(error) });
+
+  process.kill(emulators.pid, 'SIGKILL');
+
+  expect((await reported).signal).toBe('SIGKILL');
+  await emulators.stop();
+});
+
+test('a process stopped on request is not reported as dying', async () => {
+  let reported: EmulatorProcessExitError | undefined;
+  const emulators = await startEmulatorProcess({
+    onUnexpectedExit: (error) => {
+      reported = error;
+    },
+  });
+
+  await emulators.stop();
+
+  expect(reported).toBeUndefined();
 });
 
 test('with --exit-with-stdin the process exits when its parent goes away and its stdin closes', async () => {

@@ -1,0 +1,140 @@
+/**
+ * Where `sluice local` runs its emulators: by default in a child process (another core), which must
+ * not change what users see. A Ctrl-C in a terminal goes to the whole foreground process group; the
+ * emulators must outlive it until the pipeline has finished with them (the outputs written on
+ * Ctrl-C read DynamoDB and fauxqs's S3), and must not outlive `sluice local`. `--emulators
+ * in-process` keeps the one-process layout.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { generateEventLines } from '../../local/demo-producer';
+import { BIN, ROOT, runReplay, startCli, type CliResult } from '../helpers/cli';
+import type { Expected } from '../helpers/recompute';
+import { expectedOutputs, readOutputs } from '../helpers/replay-check';
+
+const COUNT = 300;
+
+let work: string;
+let eventsFile: string;
+let lines: string[];
+let expected: Expected;
+
+beforeAll(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-local-emulators-'));
+  const nowMs = Date.now();
+  lines = generateEventLines({
+    count: COUNT,
+    nowMs,
+    spanMs: 10 * 60_000,
+    seed: 20_261_124,
+    sensors: 6,
+    invalidRate: 0.05,
+    idPrefix: 'local-emulators',
+  });
+  eventsFile = path.join(work, 'events.ndjson');
+  fs.writeFileSync(eventsFile, `${lines.join('\n')}\n`);
+  expected = expectedOutputs(lines, nowMs);
+});
+
+afterAll(() => {
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+/** Child processes of `pid` (ps). */
+function childrenOf(pid: number): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map(Number);
+  } catch {
+    return []; // ps exits 1 when there is none
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sortedQuarantine = (list: ReadonlyArray<Record<string, unknown>>): string[] =>
+  list.map((q) => `${String(q.reason)} ${String(q.data)}`).sort();
+
+test('a Ctrl-C to the terminal process group writes complete outputs and leaves no emulator process behind', async () => {
+  const out = path.join(work, 'ctrl-c');
+  const args = ['local', '--events', eventsFile, '--out', out, '--state', `${out}-state`];
+  // Its own process group, as a shell gives a foreground job, so the group can be signalled.
+  const cli = spawn(process.execPath, [BIN, ...args, '--no-dashboard', '--no-batch', '--quiet'], {
+    cwd: ROOT,
+    detached: true,
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  let stdout = '';
+  cli.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  cli.stderr.resume();
+  const closed = new Promise<number | null>((resolve) => cli.on('close', (code) => resolve(code)));
+  const killOnExit = (): void => {
+    cli.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  try {
+    for (let waited = 0; !stdout.includes('Press Ctrl-C to stop'); waited += 50) {
+      if (waited > 60_000 || cli.exitCode !== null) throw new Error(`sluice local did not start:\n${stdout}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const emulatorPids = childrenOf(cli.pid as number);
+
+    process.kill(-(cli.pid as number), 'SIGINT');
+    const code = await closed;
+
+    const outputs = readOutputs(out);
+    expect(emulatorPids).toHaveLength(1);
+    expect(code).toBe(0);
+    expect(outputs.summary.ingested).toBe(COUNT);
+    expect(outputs.aggregates).toEqual(expected.aggregates);
+    expect(sortedQuarantine(outputs.quarantine)).toEqual(sortedQuarantine(expected.quarantine));
+    expect(emulatorPids.filter(isRunning)).toEqual([]);
+  } finally {
+    process.removeListener('exit', killOnExit);
+    if (cli.exitCode === null) cli.kill('SIGKILL');
+  }
+});
+
+test('an emulator process that dies under `sluice local` is reported as an error naming the process', async () => {
+  const state = path.join(work, 'crash-state');
+  const cli = startCli(['local', '--state', state, '--no-dashboard', '--no-batch', '--quiet']);
+  let result: CliResult | undefined;
+  try {
+    await cli.waitFor(/Press Ctrl-C to stop/);
+    const [emulatorPid] = childrenOf(cli.child.pid as number);
+
+    process.kill(emulatorPid, 'SIGKILL');
+    for (let waited = 0; !/emulator process exited/.test(cli.output().stderr); waited += 50) {
+      if (waited > 30_000) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  } finally {
+    result = await cli.stop('SIGINT');
+  }
+
+  expect(result.stderr).toMatch(
+    /error: \[pipeline\] the emulator process exited \(code null, signal SIGKILL\)/,
+  );
+});
+
+test('`--emulators in-process` runs the replay contract in one process', async () => {
+  const out = path.join(work, 'in-process');
+
+  const result = await runReplay(eventsFile, out, ['--emulators', 'in-process']);
+
+  const outputs = readOutputs(out);
+  expect(result.code).toBe(0);
+  expect(outputs.summary.ingested).toBe(COUNT);
+  expect(outputs.aggregates).toEqual(expected.aggregates);
+});
