@@ -18,6 +18,7 @@ const MAX_TRACKED_INVOCATIONS = 10_000;
 export class CommitTracker {
   private readonly highest = new Map<string, string>();
   private appliedCount = 0;
+  private itemsWrittenCount = 0;
   private validCount = 0;
   private maxEventTimeLag = 0;
   private latencies: number[] | undefined;
@@ -47,6 +48,7 @@ export class CommitTracker {
   observe = (result: BatchResult, event: KinesisStreamEvent): void => {
     const nowMs = this.now();
     this.maxEventTimeLag = Math.max(this.maxEventTimeLag, result.stats.maxEventTimeLagMs);
+    this.itemsWrittenCount += result.stats.itemsWritten;
     const records = event.Records;
     if (records.length === 0) return;
     const firstId = records[0].eventID;
@@ -75,6 +77,11 @@ export class CommitTracker {
   /** Records applied (valid, invalid or late), each once. */
   get applied(): number {
     return this.appliedCount;
+  }
+
+  /** Aggregate items the handler wrote (one DynamoDB update each), over every invocation. */
+  get itemsWritten(): number {
+    return this.itemsWrittenCount;
   }
 
   /** Valid records applied (their aggregates updated), each once. */

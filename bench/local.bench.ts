@@ -21,11 +21,14 @@
  *    on-failure queue (no loss). Rates double from 1,000/s until a step fails, then two bisection steps
  *    narrow the limit (from 0 if 1,000/s already fails).
  *
- *   npx tsx bench/local.bench.ts [--emulators in-process|child] [--config sluice.config.json]
+ *   npx tsx bench/local.bench.ts [--emulators child|in-process] [--config sluice.config.json] [--latency-only]
  *
- * By default the emulators run in the pipeline's process, as `sluice local` runs them, with the
- * default config; only those figures are recorded, the others are printed.
+ * By default the emulators run in a child process, as `sluice local` runs them, with the default
+ * config. Figures are recorded (with the config's batching settings) when the emulators run as
+ * `sluice local` runs them and the whole benchmark ran; otherwise (`--emulators in-process`, or
+ * `--latency-only`, which skips the max-sustained series) they are only printed.
  */
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG, durationMs, loadConfig } from '../lib/config';
 import { recordResults } from './results';
@@ -77,6 +80,8 @@ interface LatencyPhase {
   /** CPU time per 1,000 records applied while measuring, ms: this process, and the emulators' when separate. */
   readonly cpuMsPer1000: { readonly pipeline: number; readonly emulators?: number };
   readonly appliedPerSec: number;
+  /** DynamoDB updates (aggregate items written) per 1,000 records applied while measuring. */
+  readonly updatesPer1000: number;
 }
 
 async function measureLatency(harness: LocalHarness): Promise<LatencyPhase> {
@@ -92,6 +97,7 @@ async function measureLatency(harness: LocalHarness): Promise<LatencyPhase> {
   const before = {
     at: Date.now(),
     applied: harness.commits.applied,
+    itemsWritten: harness.commits.itemsWritten,
     cpu: processCpuMs(),
     emulators: pid && cpuMsOf(pid),
   };
@@ -111,6 +117,7 @@ async function measureLatency(harness: LocalHarness): Promise<LatencyPhase> {
           : undefined,
     },
     appliedPerSec: applied / ((Date.now() - before.at) / 1000),
+    updatesPer1000: perThousand(harness.commits.itemsWritten - before.itemsWritten),
   };
   await pump.stop();
   await harness.pipeline.runner.drain({ timeoutMs: DRAIN_TIMEOUT_MS });
@@ -209,11 +216,15 @@ async function findMaxSustained(
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { emulators: { type: 'string', default: 'in-process' }, config: { type: 'string' } },
+    options: {
+      emulators: { type: 'string', default: 'child' },
+      config: { type: 'string' },
+      'latency-only': { type: 'boolean', default: false },
+    },
   });
   const placement = values.emulators as EmulatorPlacement;
   if (placement !== 'in-process' && placement !== 'child') {
-    throw new Error(`--emulators: got ${JSON.stringify(values.emulators)}; must be in-process or child`);
+    throw new Error(`--emulators: got ${JSON.stringify(values.emulators)}; must be child or in-process`);
   }
   const config = values.config === undefined ? DEFAULT_CONFIG : loadConfig(values.config);
   const harness = await LocalHarness.start({ emulators: placement, config });
@@ -247,6 +258,11 @@ async function main(): Promise<void> {
         `${placement === 'in-process' ? ' (emulators included)' : `, ${format(emulatorCpu ?? Number.NaN)} ms in the emulators'`}` +
         ` -> at most ~${format(bound)} records/s with a whole core per process`,
     );
+    console.log(`  DynamoDB updates per 1,000 records applied: ${phase.updatesPer1000.toFixed(1)}`);
+    if (values['latency-only']) {
+      console.log('(--latency-only: no max-sustained series; not recorded in bench/results.json)');
+      return;
+    }
 
     const lagLimitMs = windowMs + LAG_ALLOWANCE_MS;
     console.log(
@@ -258,9 +274,9 @@ async function main(): Promise<void> {
     const { max, steps } = await findMaxSustained(harness, lagLimitMs);
     console.log(`  max sustained: ${format(max)} events/s`);
 
-    if (values.config !== undefined || placement !== 'in-process') {
+    if (placement !== 'child') {
       console.log(
-        '(not recorded in bench/results.json: only the default config with in-process emulators is)',
+        '(not recorded in bench/results.json: only emulators in a child process, as `sluice local` runs them, are)',
       );
       return;
     }
@@ -281,12 +297,15 @@ async function main(): Promise<void> {
           p50: Math.round(percentile(latency.invocation, 50)),
           p99: Math.round(percentile(latency.invocation, 99)),
         },
-        // CPU time of the one process (emulators included) per 1,000 records applied.
+        // CPU time per 1,000 records applied: the pipeline's process, and the emulators' process.
         cpuMsPer1000Events: Math.round(pipelineCpu),
+        emulatorCpuMsPer1000Events: Math.round(emulatorCpu ?? Number.NaN),
+        dynamoUpdatesPer1000Events: Math.round(phase.updatesPer1000 * 10) / 10,
         maxSustainedEventsPerSec: max,
         maxSustainedLagLimitMs: lagLimitMs,
         steps: steps.map((s) => `${s.rate}:${s.sustained ? 'ok' : s.why}`).join('; '),
         emulators: placement,
+        config: values.config === undefined ? 'default' : path.basename(values.config),
         shards,
         batchSize: config.processor.batchSize,
         maxBatchingWindowMs: windowMs,

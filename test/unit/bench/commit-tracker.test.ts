@@ -9,7 +9,7 @@ const ARRIVAL_MS = Date.parse('2026-11-21T10:00:00Z');
 /** A stream-processor result for `event`: every record valid unless told otherwise. */
 function resultOf(
   event: KinesisStreamEvent,
-  options: { failed?: number[]; outcomes?: RecordOutcome[] } = {},
+  options: { failed?: number[]; outcomes?: RecordOutcome[]; itemsWritten?: number } = {},
 ): BatchResult {
   const failures = new Map(
     (options.failed ?? []).map((i) => [event.Records[i].eventID, new Error('throttled')] as const),
@@ -23,7 +23,7 @@ function resultOf(
       valid: event.Records.length,
       invalid: 0,
       late: 0,
-      itemsWritten: 0,
+      itemsWritten: options.itemsWritten ?? 0,
       alreadyApplied: 0,
       conflictsResolved: 0,
       alertsPublished: 0,
@@ -80,6 +80,16 @@ describe('CommitTracker', () => {
     tracker.observe(resultOf(rest), rest);
 
     expect([afterFailure, tracker.applied]).toEqual([2, 4]);
+  });
+
+  test('adds up the aggregate items every invocation wrote, redeliveries included', () => {
+    const tracker = new CommitTracker();
+    const batch = events(10);
+
+    tracker.observe(resultOf(batch, { itemsWritten: 7 }), batch);
+    tracker.observe(resultOf(batch, { itemsWritten: 3 }), batch);
+
+    expect(tracker.itemsWritten).toBe(10);
   });
 
   test('measures the end-to-end latency of valid records from their arrival to the result', () => {
