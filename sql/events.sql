@@ -21,8 +21,11 @@
 --   of the record's arrival hour plus 15 minutes (Firehose's longest buffer, so every record of the
 --   object has arrived by then), plus maxClockSkew. Deterministic, so re-runs agree.
 -- Known differences from JavaScript: a record split by a raw newline is invalid here (raw landing
--- is line-based); with duplicate JSON keys the engines keep the first value, JSON.parse the last;
--- a string escaping an unpaired UTF-16 surrogate (\ud800) is invalid here, JSON.parse accepts it.
+-- is line-based); a string escaping an unpaired UTF-16 surrogate (\ud800) is invalid here,
+-- JSON.parse accepts it. Repeated JSON keys: JSON.parse keeps the last value. A record whose top
+-- level repeats a key is invalid on Athena (its cast of a document to MAP refuses duplicate keys);
+-- DuckDB's cast keeps both and element_at reads the first. Within attributes, Athena keeps the last
+-- value (its JSON values are re-serialised), DuckDB keeps both entries in the map.
 --
 -- Deduplication: of the valid copies of an event id on this day, the one that arrived first is kept:
 -- the smallest object path (raw/dt=/hour=/<stream>-<version>-<arrival time>-<id>), then the smallest
@@ -31,9 +34,11 @@
 -- chr(0), which sorts first, so the key orders exactly like the pair (path, text). The attributes
 -- travel as their JSON text and become a map after the choice (cheaper to carry than a map).
 --
--- Written with both engines' costs in mind (each rewrite gives the same result): type tests look at
--- the first character of the field's JSON text (LIKE '"%' is a string; a value that is not a
--- string gives a number only if it is one), and times are built with date_add on integers.
+-- Written with both engines' costs in mind (each rewrite gives the same result): the record is
+-- parsed once, into a MAP(VARCHAR, JSON) of its top-level keys (a document that is not an object
+-- gives NULL under try, so it has no eventId); type tests look at the first character of the
+-- field's JSON text (LIKE '"%' is a string; a value that is not a string gives a number only if it
+-- is one), and times are built with date_add on integers.
 WITH
 raw AS (
   SELECT line, "$path" AS source_path, dt AS arrival_dt, hour AS arrival_hour
@@ -48,25 +53,25 @@ decoded AS (
     CASE
       WHEN from_utf8(to_utf8(line)) = line
         AND (length(line) <= 16384 OR length(to_hex(to_utf8(line))) <= 131072)
-      THEN try(json_parse(line))
+      THEN try(CAST(json_parse(line) AS MAP(VARCHAR, JSON)))
     END AS doc
   FROM raw
 ),
 fields AS (
-  -- Each field once as a JSON value; scalars are then read from that small value, not the record.
-  -- A document that is not an object (not_object) has no eventId, so the eventId rule rejects it;
-  -- no filter here: DuckDB would push it below `decoded` and parse every record twice.
+  -- Each field once as a JSON value (NULL when absent); scalars are then read from that small
+  -- value. A document that is not an object (not_object) is a NULL map, so the eventId rule rejects
+  -- it; no filter here: DuckDB would push it below `decoded` and parse every record twice.
   SELECT
     line,
     source_path,
     arrival_hour_ms,
-    json_extract(doc, '$.eventId') AS event_id_value,
-    json_extract(doc, '$.sensorId') AS sensor_id_value,
-    json_extract(doc, '$.metric') AS metric_value,
-    json_extract(doc, '$.value') AS value_value,
-    json_extract(doc, '$.unit') AS unit_value,
-    json_extract(doc, '$.timestamp') AS timestamp_value,
-    json_extract(doc, '$.attributes') AS attributes_value
+    element_at(doc, 'eventId') AS event_id_value,
+    element_at(doc, 'sensorId') AS sensor_id_value,
+    element_at(doc, 'metric') AS metric_value,
+    element_at(doc, 'value') AS value_value,
+    element_at(doc, 'unit') AS unit_value,
+    element_at(doc, 'timestamp') AS timestamp_value,
+    element_at(doc, 'attributes') AS attributes_value
   FROM decoded
 ),
 typed AS (
@@ -84,14 +89,7 @@ typed AS (
     END AS value,
     unit_value IS NULL OR json_format(unit_value) = 'null' AS unit_absent,
     CASE WHEN json_format(unit_value) LIKE '"%' THEN json_extract_scalar(unit_value, '$') END AS unit,
-    CASE
-      WHEN json_format(timestamp_value) LIKE '"%'
-        AND regexp_like(
-          json_extract_scalar(timestamp_value, '$'),
-          '\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})\z'
-        )
-      THEN json_extract_scalar(timestamp_value, '$')
-    END AS iso_timestamp,
+    CASE WHEN json_format(timestamp_value) LIKE '"%' THEN json_extract_scalar(timestamp_value, '$') END AS timestamp_text,
     CASE
       WHEN json_format(timestamp_value) NOT LIKE '"%'
       THEN TRY_CAST(json_format(timestamp_value) AS DOUBLE)
@@ -106,6 +104,18 @@ typed AS (
       THEN try(CAST(attributes_value AS MAP(VARCHAR, VARCHAR)))
     END AS attributes
   FROM fields
+),
+iso AS (
+  SELECT
+    *,
+    CASE
+      WHEN regexp_like(
+        timestamp_text,
+        '\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})\z'
+      )
+      THEN timestamp_text
+    END AS iso_timestamp
+  FROM typed
 ),
 iso_parts AS (
   SELECT
@@ -124,7 +134,7 @@ iso_parts AS (
     CASE WHEN iso_timestamp LIKE '%Z' THEN 0 ELSE CAST(substr(iso_timestamp, length(iso_timestamp) - 4, 2) AS BIGINT) END AS ts_offset_hours,
     CASE WHEN iso_timestamp LIKE '%Z' THEN 0 ELSE CAST(substr(iso_timestamp, length(iso_timestamp) - 1, 2) AS BIGINT) END AS ts_offset_minutes,
     CASE WHEN substr(iso_timestamp, length(iso_timestamp) - 5, 1) = '-' THEN -1 ELSE 1 END AS ts_offset_sign
-  FROM typed
+  FROM iso
 ),
 timed AS (
   SELECT

@@ -22,18 +22,28 @@ export const TRINO_MACROS: readonly DialectMacro[] = [
     params: ['text'],
     // Outside string literals (each replaced by "" first), strict JSON has no NaN/Infinity tokens
     // and no trailing commas; the cheaper first test skips the replace for almost every record (in
-    // text DuckDB found valid, those tokens are ASCII and JSON whitespace is space, \t, \r and \n,
+    // text DuckDB accepts, those tokens are ASCII and JSON whitespace is space, \t, \r and \n,
     // so plain character classes, faster than (?i) and \s, find the same).
     // Invalid text gives NULL instead of Trino's error, which is what try(json_parse(...)) gives on
-    // both; checking first also spares DuckDB's row-by-row retry of a vector in which TRY caught one.
+    // both. TRY_CAST validates in one parse and, unlike try(), never makes DuckDB retry a vector
+    // row by row. The JSON value keeps the text as written (Trino re-serialises it compactly): what
+    // reads it (json_extract, a cast to MAP) sees the same value either way.
     body:
-      `CASE WHEN NOT json_valid(text) THEN NULL ` +
-      `WHEN regexp_matches(text, '[nN][aA][nN]|[iI][nN][fF]|,[ \\t\\r\\n]*[\\]}]') ` +
+      `CASE WHEN regexp_matches(text, '[nN][aA][nN]|[iI][nN][fF]|,[ \\t\\r\\n]*[\\]}]') ` +
       `AND regexp_matches(regexp_replace(text, '"(?:[^"\\\\]|\\\\.)*"', '""', 'g'), '(?i)nan|inf|,\\s*[\\]}]') ` +
-      `THEN NULL ELSE json(text) END`,
+      `THEN NULL ELSE TRY_CAST(text AS JSON) END`,
     note: "DuckDB's parser also accepts NaN, Infinity and trailing commas, which Trino (and JSON.parse) reject",
   },
   { name: 'json_format', params: ['doc'], body: 'CAST(doc AS VARCHAR)' },
+  {
+    name: 'element_at',
+    params: ['container', 'key'],
+    body: 'map_extract_value(container, key)',
+    note:
+      "Trino gives the key's value or NULL; DuckDB's element_at gives a list. Only for maps: the batch " +
+      'SQL never calls element_at on an array. A map cast from JSON with a repeated key (Trino refuses ' +
+      'to make one) gives the first value',
+  },
   {
     name: 'json_extract_scalar',
     params: ['doc', 'path'],
