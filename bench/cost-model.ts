@@ -293,7 +293,7 @@ export function workload(eventsPerSecond: number): Workload {
 export const DEFAULT_SETTINGS: Settings = {
   stream: { mode: 'on-demand' },
   batchSize: 500,
-  maxBatchingWindowSeconds: 1,
+  maxBatchingWindowSeconds: 0,
   memoryMiB: 1024,
   windows: [
     { sizeSeconds: 60, hopSeconds: 60 },

@@ -43,7 +43,11 @@ export interface StreamConfig {
 export interface ProcessorConfig {
   /** Records per Lambda invocation, 1–10000. */
   readonly batchSize: number;
-  /** Time Lambda gathers records before invoking, 0s–300s. */
+  /**
+   * Time Lambda gathers records before invoking, 0s–300s. The default 0s is AWS's own: an invocation
+   * as soon as records are read. Lambda reads each shard about once a second, so on AWS batches hold
+   * about a second of records either way (docs/cost.md); raise it to trade latency for fewer writes.
+   */
   readonly maxBatchingWindow: string;
   /** Concurrent batches per shard, 1–10. */
   readonly parallelizationFactor: number;
@@ -164,7 +168,7 @@ export const DEFAULT_CONFIG: SluiceConfig = {
   aggregateTtl: '7d',
   processor: {
     batchSize: 500,
-    maxBatchingWindow: '1s',
+    maxBatchingWindow: '0s',
     parallelizationFactor: 1,
     retryAttempts: 5,
     maxRecordAge: '1h',
