@@ -54,7 +54,9 @@ function makeBatch(round: number): KinesisStreamRecord[] {
       },
     });
   }
-  return records;
+  // As the Lambda runtime hands them over: parsed from the invocation's JSON payload (flat strings and
+  // JSON-shaped objects, where records built here would hold concatenated strings).
+  return JSON.parse(JSON.stringify(records)) as KinesisStreamRecord[];
 }
 
 function median(values: number[]): number {
