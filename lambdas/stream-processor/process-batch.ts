@@ -68,21 +68,17 @@ function shardOf(record: KinesisStreamRecord): string {
   return colon > 0 ? record.eventID.slice(0, colon) : 'shardId-unknown';
 }
 
-/** Lambda batches come from one shard, so the shard id is parsed once and then only confirmed. */
-function shardCache(): (record: KinesisStreamRecord) => string {
-  let last = '';
-  return (record) => {
-    if (
-      last &&
-      record.eventID.length > last.length &&
-      record.eventID.charCodeAt(last.length) === 58 &&
-      record.eventID.startsWith(last)
-    ) {
-      return last;
-    }
-    last = shardOf(record);
-    return last;
-  };
+/**
+ * The shard of each record. A Kinesis event source hands a function one shard's records per batch
+ * (Lambda's contract, and the local runner's): when the batch's first and last records agree, that
+ * shard is every record's, without reading each record's eventID. Otherwise each is read.
+ */
+function shardsOf(records: readonly KinesisStreamRecord[]): (record: KinesisStreamRecord) => string {
+  if (records.length > 0) {
+    const shard = shardOf(records[0]);
+    if (shardOf(records[records.length - 1]) === shard) return () => shard;
+  }
+  return shardOf;
 }
 
 /**
@@ -234,7 +230,7 @@ export async function processBatch(
   let valid = 0;
   let oldestEventTime = Infinity;
   const lanes = new Map<string, Map<string, string>>();
-  const shardOfRecord = shardCache();
+  const shardOfRecord = shardsOf(records);
   for (let index = 0; index < records.length; index++) {
     const record = records[index];
     const shardId = shardOfRecord(record);
@@ -272,7 +268,7 @@ export async function processBatch(
   // again, once, for the rest of the batch.
   let bySeries: Map<string, IndexedEvent[]> | undefined;
   const eventsOf = (partial: PartialAggregate): IndexedEvent[] => {
-    bySeries ??= redecodeValid(records, outcomes, nowMs, config, shardCache(), lanes);
+    bySeries ??= redecodeValid(records, outcomes, nowMs, config, shardOfRecord, lanes);
     return (bySeries.get(seriesKey(partial.sensorId, partial.metric)) ?? []).filter(
       (e) => e.event.eventTime >= partial.windowStart && e.event.eventTime < partial.windowEnd,
     );

@@ -116,4 +116,23 @@ describe('processBatch', () => {
     expect(calls.applied).toHaveLength(2);
     expect(result.stats.itemsWritten).toBe(2);
   });
+  test('records of two shards in one batch keep their own lanes', async () => {
+    const event = kinesisEvent([
+      { data: sensorEvent({ timestamp: at(1) }), shardId: 'shardId-000000000000' },
+      { data: sensorEvent({ timestamp: at(1, 10) }), shardId: 'shardId-000000000001' },
+    ]);
+    const { ports } = fakePorts();
+    let lanes: string[] = [];
+    const capturing: typeof ports = {
+      ...ports,
+      aggregates: {
+        apply: async (partials) => {
+          lanes = [...partials.values()].flatMap((p) => Object.keys(p.lanes));
+          return ports.aggregates.apply(partials, () => []);
+        },
+      },
+    };
+    await processBatch(event.Records, capturing, CONFIG, NOW);
+    expect(lanes.sort()).toEqual(['shardId-000000000000', 'shardId-000000000001']);
+  });
 });
