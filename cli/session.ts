@@ -38,7 +38,8 @@ export function removeSession(stateDir: string, pid = process.pid): void {
   if (session?.pid === pid) fs.rmSync(sessionFile(stateDir), { force: true });
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this pid exists (one owned by another user counts). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -68,7 +69,7 @@ function readSessionFile(stateDir: string): LocalSession | undefined {
 /** The running local session of `stateDir`, or undefined when none is running. */
 export function findSession(stateDir: string): LocalSession | undefined {
   const session = readSessionFile(stateDir);
-  return session && isAlive(session.pid) ? session : undefined;
+  return session && isProcessAlive(session.pid) ? session : undefined;
 }
 
 /** The running local session, or a user error saying how to start one. */

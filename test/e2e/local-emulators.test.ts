@@ -13,6 +13,7 @@ import { generateEventLines } from '../../local/demo-producer';
 import { BIN, ROOT, runReplay, startCli, type CliResult } from '../helpers/cli';
 import type { Expected } from '../helpers/recompute';
 import { expectedOutputs, readOutputs } from '../helpers/replay-check';
+import { isProcessAlive as isRunning } from '../../cli/session';
 
 const COUNT = 300;
 
@@ -42,24 +43,18 @@ afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-/** Child processes of `pid` (ps). */
+/**
+ * Emulator processes among the children of `pid` (ps). Other children are left out: tsx may run an
+ * esbuild service process while it compiles files it has not cached yet.
+ */
 function childrenOf(pid: number): number[] {
   try {
-    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+    return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' })
       .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map(Number);
+      .filter((line) => line.includes('emulators/main'))
+      .map((line) => Number(line.trim().split(/\s+/)[0]));
   } catch {
     return []; // ps exits 1 when there is none
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

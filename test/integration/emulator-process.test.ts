@@ -21,17 +21,9 @@ import type { EmulatorProcessExitError } from '../../local/emulators/process';
 import { EmulatorStartError } from '../../local/emulators/start';
 import { startEmulatorProcess } from '../helpers/emulators';
 import { startRestartableEmulators } from '../helpers/restartable-emulators';
+import { isProcessAlive as isRunning } from '../../cli/session';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
