@@ -537,6 +537,16 @@ function lostResponseError(command: string): SimulatedLostResponseError {
   );
 }
 
+/** The response metadata of a simulated service error; the request id is stable per call. */
+function errorMetadata(httpStatusCode: number, scope: string, invocation: number, call: number) {
+  return {
+    httpStatusCode,
+    requestId: `chaos-${hashSeed(scope, invocation, call).toString(16)}`,
+    attempts: 1,
+    totalRetryDelay: 0,
+  };
+}
+
 /** The error the SDK raises for an HTTP 500 from the service. */
 function unavailableError(
   service: Exclude<ChaosService, 's3'>,
@@ -544,12 +554,7 @@ function unavailableError(
   invocation: number,
   call: number,
 ): DynamoDBServiceException | SNSServiceException {
-  const $metadata = {
-    httpStatusCode: 500,
-    requestId: `chaos-${hashSeed(scope, invocation, call).toString(16)}`,
-    attempts: 1,
-    totalRetryDelay: 0,
-  };
+  const $metadata = errorMetadata(500, scope, invocation, call);
   const error =
     service === 'sns'
       ? new InternalErrorException({ $metadata, message: 'Internal Error' })
@@ -566,12 +571,7 @@ function throttleError(
   call: number,
   pick: number,
 ): DynamoDBServiceException | SNSServiceException {
-  const $metadata = {
-    httpStatusCode: 400,
-    requestId: `chaos-${hashSeed(scope, invocation, call).toString(16)}`,
-    attempts: 1,
-    totalRetryDelay: 0,
-  };
+  const $metadata = errorMetadata(400, scope, invocation, call);
   let error: DynamoDBServiceException | SNSServiceException;
   if (service === 'sns') {
     error = new ThrottledException({ $metadata, message: 'Rate exceeded' });
