@@ -38,18 +38,20 @@
  * handling, on-failure records) and event-source/checkpoint-{store,writer}.ts (durable checkpoints).
  */
 import { randomUUID } from 'node:crypto';
-import {
-  DescribeStreamSummaryCommand,
-  ListShardsCommand,
-  type KinesisClient,
-  type Shard,
-} from '@aws-sdk/client-kinesis';
+import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { durationMs, type SluiceConfig } from '../lib/config';
 import type { Chaos } from './chaos';
 import { LOCAL_ACCOUNT_ID } from './endpoints';
-import type { CheckpointStore, ShardCheckpoint, StreamCheckpoints } from './event-source/checkpoint-store';
+import {
+  describeStreamIdentity,
+  isOfStream,
+  type CheckpointStore,
+  type ShardCheckpoint,
+  type StreamCheckpoints,
+  type StreamIdentity,
+} from './event-source/checkpoint-store';
 import { CheckpointWriter } from './event-source/checkpoint-writer';
 import type { LogOrigin, RunnerHost, RunnerSettings } from './event-source/host';
 import { ShardPoller } from './event-source/shard-poller';
@@ -392,12 +394,10 @@ export class EventSourceRunner implements RunnerHost {
       throw new RunnerStateError(`start: the runner is ${this.state}; a runner starts once`);
     this.state = 'running';
     try {
-      const { StreamDescriptionSummary: summary } = await this.settings.kinesis.send(
-        new DescribeStreamSummaryCommand({ StreamName: this.settings.streamName }),
-      );
-      this.streamArn = summary?.StreamARN as string;
+      const stream = await describeStreamIdentity(this.settings.kinesis, this.settings.streamName);
+      this.streamArn = stream.streamArn;
       this.region = this.streamArn.split(':')[3];
-      await this.loadCheckpoints(summary?.StreamCreationTimestamp?.toISOString() ?? '');
+      await this.loadCheckpoints(stream);
       await this.refreshShards(true);
     } catch (error) {
       await this.stop();
@@ -531,12 +531,12 @@ export class EventSourceRunner implements RunnerHost {
   }
 
   /** Reads the checkpoints an earlier runner saved for this stream, and starts saving ours. */
-  private async loadCheckpoints(streamCreatedAt: string): Promise<void> {
+  private async loadCheckpoints(stream: StreamIdentity): Promise<void> {
     const store = this.settings.checkpointStore;
     if (!store) return;
     const key = { streamName: this.settings.streamName, consumer: this.settings.functionName };
     const saved = await store.load(key);
-    if (saved && saved.streamArn === this.streamArn && saved.streamCreatedAt === streamCreatedAt) {
+    if (saved && isOfStream(saved, stream)) {
       this.resumed = saved.shards;
       this.log(
         'info',
@@ -549,13 +549,13 @@ export class EventSourceRunner implements RunnerHost {
       this.log(
         'warn',
         'checkpoint.discarded',
-        `the saved checkpoints are of another stream named ${this.settings.streamName} (${saved.streamArn} created ${saved.streamCreatedAt}, this one was created ${streamCreatedAt}); starting at the starting position`,
+        `the saved checkpoints are of another stream named ${this.settings.streamName} (${saved.streamArn} created ${saved.streamCreatedAt}, this one was created ${stream.streamCreatedAt}); starting at the starting position`,
       );
     }
     this.checkpoints = new CheckpointWriter({
       store,
       key,
-      stream: { streamArn: this.streamArn, streamCreatedAt },
+      stream,
       onSaved: () => this.counterValues.checkpointSaves++,
       onError: (error, failuresInARow) => {
         this.counterValues.checkpointErrors++;

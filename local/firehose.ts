@@ -20,7 +20,6 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as zlib from 'node:zlib';
 import {
-  DescribeStreamSummaryCommand,
   ExpiredIteratorException,
   GetRecordsCommand,
   GetShardIteratorCommand,
@@ -31,7 +30,14 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { DEFAULT_CONFIG, durationMs } from '../lib/config';
 import { RAW_PREFIX } from '../lib/lake-tables';
-import type { CheckpointStore, ShardCheckpoint, StreamCheckpoints } from './event-source/checkpoint-store';
+import {
+  describeStreamIdentity,
+  isOfStream,
+  type CheckpointStore,
+  type ShardCheckpoint,
+  type StreamCheckpoints,
+  type StreamIdentity,
+} from './event-source/checkpoint-store';
 
 const gzip = promisify(zlib.gzip);
 const MIB = 1024 * 1024;
@@ -169,7 +175,7 @@ export class LocalFirehose {
   /** Per shard: the last record landed, and the last one buffered (landed by the next delivery). */
   private readonly landed = new Map<string, ShardCheckpoint>();
   private readonly bufferedThrough = new Map<string, string>();
-  private checkpointStream: Pick<StreamCheckpoints, 'streamArn' | 'streamCreatedAt'> | undefined;
+  private checkpointStream: StreamIdentity | undefined;
   private resumed: StreamCheckpoints['shards'] | undefined;
   private running = false;
   private timer?: NodeJS.Timeout;
@@ -313,19 +319,9 @@ export class LocalFirehose {
   private async loadCheckpoints(): Promise<void> {
     const store = this.options.checkpointStore;
     if (!store) return;
-    const { StreamDescriptionSummary: summary } = await this.options.kinesis.send(
-      new DescribeStreamSummaryCommand({ StreamName: this.options.streamName }),
-    );
-    this.checkpointStream = {
-      streamArn: summary?.StreamARN as string,
-      streamCreatedAt: summary?.StreamCreationTimestamp?.toISOString() ?? '',
-    };
+    this.checkpointStream = await describeStreamIdentity(this.options.kinesis, this.options.streamName);
     const saved = await store.load(this.checkpointKey());
-    if (
-      saved?.streamArn === this.checkpointStream.streamArn &&
-      saved.streamCreatedAt === this.checkpointStream.streamCreatedAt
-    )
-      this.resumed = saved.shards;
+    if (saved && isOfStream(saved, this.checkpointStream)) this.resumed = saved.shards;
   }
 
   private checkpointKey(): { streamName: string; consumer: string } {

@@ -14,6 +14,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 
 /** Which checkpoints: those of one consumer on one stream (by name; the stream's identity is in the document). */
 export interface CheckpointKey {
@@ -43,6 +44,28 @@ export interface StreamCheckpoints {
   /** The stream's creation time (ISO-8601), which tells two streams of the same ARN apart. */
   readonly streamCreatedAt: string;
   readonly shards: Readonly<Record<string, ShardCheckpoint>>;
+}
+
+/** Which stream checkpoints belong to. */
+export type StreamIdentity = Pick<StreamCheckpoints, 'streamArn' | 'streamCreatedAt'>;
+
+/** The identity of the stream named `streamName`, as checkpoints record it. */
+export async function describeStreamIdentity(
+  kinesis: KinesisClient,
+  streamName: string,
+): Promise<StreamIdentity> {
+  const { StreamDescriptionSummary: summary } = await kinesis.send(
+    new DescribeStreamSummaryCommand({ StreamName: streamName }),
+  );
+  return {
+    streamArn: summary?.StreamARN as string,
+    streamCreatedAt: summary?.StreamCreationTimestamp?.toISOString() ?? '',
+  };
+}
+
+/** Whether `saved` checkpoints are of `stream`, not of an earlier stream of the same name. */
+export function isOfStream(saved: StreamIdentity, stream: StreamIdentity): boolean {
+  return saved.streamArn === stream.streamArn && saved.streamCreatedAt === stream.streamCreatedAt;
 }
 
 export interface CheckpointStore {

@@ -8,13 +8,13 @@
  * the last save (at least once), never skips one. A failed save is reported and retried with backoff;
  * it loses nothing, it only widens what a crash would re-deliver.
  */
-import type { CheckpointKey, CheckpointStore, ShardCheckpoint, StreamCheckpoints } from './checkpoint-store';
+import type { CheckpointKey, CheckpointStore, ShardCheckpoint, StreamIdentity } from './checkpoint-store';
 
 export interface CheckpointWriterOptions {
   readonly store: CheckpointStore;
   readonly key: CheckpointKey;
   /** The stream the checkpoints are of (see `StreamCheckpoints`). */
-  readonly stream: Pick<StreamCheckpoints, 'streamArn' | 'streamCreatedAt'>;
+  readonly stream: StreamIdentity;
   /** Told about every failed save, with how many failed in a row. */
   readonly onError: (error: unknown, failuresInARow: number) => void;
   /** Told after every successful save. @default - nothing */
