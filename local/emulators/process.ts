@@ -52,18 +52,39 @@ export interface EmulatorProcessOptions {
   readonly onUnexpectedExit?: (error: EmulatorProcessExitError) => void;
 }
 
-/** The emulator process exited when it was not asked to. */
+/**
+ * The emulator process exited when it was not asked to. The message is one line, with what its
+ * stderr said went wrong; `stderr` holds the end of all it wrote (stack traces included).
+ */
 export class EmulatorProcessExitError extends Error {
   public override readonly name = 'EmulatorProcessExitError';
   constructor(
     readonly code: number | null,
     readonly signal: string | null,
     readonly stderr: string,
+    when = '',
   ) {
-    super(
-      `the emulator process exited (code ${code}, signal ${signal})${stderr.trim() ? `:\n${stderr.trim()}` : ''}`,
-    );
+    super(`the emulator process exited (code ${code}, signal ${signal})${when}${failureDetail(stderr)}`);
   }
+}
+
+/**
+ * The line of a process's stderr that says what went wrong: its last error message (`Error: ...`,
+ * `EmulatorStartError: ...`), else its last line that is not part of a stack trace or Node's
+ * banner; undefined when it wrote nothing else.
+ */
+export function failureLine(stderr: string): string | undefined {
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && line !== '^' && !line.startsWith('at ') && !/^Node\.js v\d/.test(line));
+  const errors = lines.filter((line) => /^[\w.$]*(Error|Exception)\b/.test(line));
+  return errors.at(-1) ?? lines.at(-1);
+}
+
+function failureDetail(stderr: string): string {
+  const line = failureLine(stderr);
+  return line ? `: ${line}` : '';
 }
 
 /**
@@ -178,12 +199,19 @@ function readEndpoints(child: Child, timeoutMs: number, stderr: () => string): P
     };
     const onExit = (code: number | null, signal: string | null): void =>
       finish(
-        new Error(
-          `the emulator process exited (code ${code}, signal ${signal}) before it was ready:\n${stderr()}`,
+        new EmulatorStartError(
+          'the emulators',
+          new EmulatorProcessExitError(code, signal, stderr(), ' before it was ready'),
         ),
       );
     const timer = setTimeout(
-      () => finish(new Error(`the emulator process was not ready within ${timeoutMs} ms:\n${stderr()}`)),
+      () =>
+        finish(
+          new EmulatorStartError(
+            'the emulators',
+            new Error(`their process was not ready within ${timeoutMs} ms${failureDetail(stderr())}`),
+          ),
+        ),
       timeoutMs,
     );
     child.stdout.on('data', onStdout);
