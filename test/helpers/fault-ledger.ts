@@ -289,7 +289,7 @@ export async function startScenario(options: ScenarioOptions): Promise<Scenario>
 }
 
 /** Puts every line as one record, in order; returns where each landed. */
-async function putLines(
+export async function putLines(
   kinesis: KinesisClient,
   streamName: string,
   lines: readonly Line[],
@@ -485,7 +485,8 @@ async function readRange(
 /** Where a record ended up. */
 export type Place = 'applied' | 'late' | 'quarantined' | 'on-failure';
 
-function inRange(p: Position, info: KinesisOnFailureRecord['KinesisBatchInfo']): boolean {
+/** Whether the record at `p` is in the on-failure range `info`. */
+export function inRange(p: Position, info: KinesisOnFailureRecord['KinesisBatchInfo']): boolean {
   const n = BigInt(p.sequenceNumber);
   return (
     p.shardId === info.shardId && n >= BigInt(info.startSequenceNumber) && n <= BigInt(info.endSequenceNumber)

@@ -5,8 +5,7 @@
  * independently of core/, with and without seeded chaos.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { resolveConfig, toSpeedConfig, type SluiceConfig } from '../../lib/config';
+import { toSpeedConfig, type SluiceConfig } from '../../lib/config';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
 import { Chaos, applyChaos, mulberry32 } from '../../local/chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
@@ -14,39 +13,19 @@ import { EventSourceRunner, type KinesisOnFailureRecord } from '../../local/even
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { createLocalStreamProcessor } from '../../local/stream-processor';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
-import { drainQueue, readQuarantine, scanAll } from '../helpers/fault-ledger';
+import {
+  drainQueue,
+  faultConfig,
+  inRange,
+  putLines,
+  readQuarantine,
+  scanAll,
+  VALUE_RULE,
+  WINDOW_RULE,
+  type Position,
+} from '../helpers/fault-ledger';
 
 const MINUTE = 60_000;
-const HOT = 28;
-const SPIKE = 31;
-
-function testConfig(stage: string): SluiceConfig {
-  return resolveConfig({
-    stage,
-    alertRules: [
-      {
-        id: 'temperature-high',
-        metric: 'temperature',
-        source: 'value',
-        aggregate: 'value',
-        op: '>',
-        threshold: HOT,
-        cooldown: '5m',
-        severity: 'warning',
-      },
-      {
-        id: 'minute-spike',
-        metric: 'temperature',
-        source: '1m',
-        aggregate: 'max',
-        op: '>',
-        threshold: SPIKE,
-        cooldown: '2m',
-        severity: 'critical',
-      },
-    ],
-  });
-}
 
 interface Line {
   readonly text: string;
@@ -174,47 +153,13 @@ function expectedAggregates(lines: readonly Line[], config: SluiceConfig): Map<s
 function expectedValueAlerts(lines: readonly Line[], cooldownMs: number): Map<string, number[]> {
   const alerts = new Map<string, number[]>();
   for (const { event } of lines) {
-    if (!event || event.metric !== 'temperature' || !(event.value > HOT)) continue;
+    if (!event || event.metric !== 'temperature' || !(event.value > VALUE_RULE.threshold)) continue;
     const times = alerts.get(event.sensorId) ?? [];
     if (!times.some((t) => t === event.eventTime || Math.abs(t - event.eventTime) < cooldownMs))
       times.push(event.eventTime);
     alerts.set(event.sensorId, times);
   }
   return alerts;
-}
-
-interface Position {
-  readonly shardId: string;
-  readonly sequenceNumber: string;
-}
-
-/** Puts every line as one record; returns where each landed. (Emulators don't throttle PutRecords.) */
-async function putLines(
-  clients: LocalClients,
-  streamName: string,
-  lines: readonly Line[],
-): Promise<Position[]> {
-  const positions: Position[] = [];
-  for (let i = 0; i < lines.length; i += 500) {
-    const entries = lines
-      .slice(i, i + 500)
-      .map((l) => ({ Data: Buffer.from(l.text), PartitionKey: l.partitionKey }));
-    const result = await clients.kinesis.send(
-      new PutRecordsCommand({ StreamName: streamName, Records: entries }),
-    );
-    if (result.FailedRecordCount)
-      throw new Error(`PutRecords failed for ${result.FailedRecordCount} entries`);
-    for (const r of result.Records ?? [])
-      positions.push({ shardId: r.ShardId as string, sequenceNumber: r.SequenceNumber as string });
-  }
-  return positions;
-}
-
-function inRange(p: Position, info: KinesisOnFailureRecord['KinesisBatchInfo']): boolean {
-  const n = BigInt(p.sequenceNumber);
-  return (
-    p.shardId === info.shardId && n >= BigInt(info.startSequenceNumber) && n <= BigInt(info.endSequenceNumber)
-  );
 }
 
 interface RunOptions {
@@ -256,12 +201,8 @@ afterAll(async () => {
 });
 
 async function runSpeedLayer(lines: readonly Line[], options: RunOptions, now: number): Promise<Observed> {
-  const base = testConfig(options.stage);
   // The handler and the event source take the parallelization factor from the same config, as on AWS.
-  const config: SluiceConfig = {
-    ...base,
-    processor: { ...base.processor, parallelizationFactor: options.parallelizationFactor ?? 1 },
-  };
+  const config = faultConfig(options.stage, options.parallelizationFactor);
   const resources = await createLocalResources(clients, config);
   const handlerClients = createLocalClients(emulators.endpoints);
   const chaos =
@@ -282,7 +223,7 @@ async function runSpeedLayer(lines: readonly Line[], options: RunOptions, now: n
     config: toSpeedConfig(config),
     now: () => now,
   });
-  if (!options.script) await putLines(clients, resources.streamName, lines);
+  if (!options.script) await putLines(clients.kinesis, resources.streamName, lines);
   const runner = new EventSourceRunner({
     kinesis: handlerClients.kinesis,
     streamName: resources.streamName,
@@ -301,7 +242,7 @@ async function runSpeedLayer(lines: readonly Line[], options: RunOptions, now: n
   await runner.start();
   if (options.script) {
     await options.script({
-      put: (more) => putLines(clients, resources.streamName, more),
+      put: (more) => putLines(clients.kinesis, resources.streamName, more),
       drain: () => runner.drain({ timeoutMs: 90_000 }),
       chaos: chaos as Chaos,
     });
@@ -373,7 +314,7 @@ function expectAlertsExactlyAsRulesAllow(observed: Observed, lines: readonly Lin
       a.sensorId,
       [...(got.get(a.sensorId) ?? []), Date.parse(a.eventTime)].sort((x, y) => x - y),
     );
-  const want = expectedValueAlerts(lines, 5 * MINUTE);
+  const want = expectedValueAlerts(lines, VALUE_RULE.cooldownMs);
   for (const times of want.values()) times.sort((x, y) => x - y);
   expect(Object.fromEntries(got)).toEqual(Object.fromEntries(want));
 
@@ -382,7 +323,8 @@ function expectAlertsExactlyAsRulesAllow(observed: Observed, lines: readonly Lin
   const spikes = observed.alerts.filter((a) => a.ruleId === 'minute-spike');
   const breachingWindows = [...expectedAggregates(lines, observed.config)]
     .filter(
-      ([key, agg]) => key.split('|')[1] === 'temperature' && key.split('|')[2] === '1m' && agg.max > SPIKE,
+      ([key, agg]) =>
+        key.split('|')[1] === 'temperature' && key.split('|')[2] === '1m' && agg.max > WINDOW_RULE.threshold,
     )
     .map(([key]) => ({ sensorId: key.split('|')[0], start: Number(key.split('|')[3]) }));
   for (const sensorId of new Set(breachingWindows.map((b) => b.sensorId))) {
@@ -390,9 +332,9 @@ function expectAlertsExactlyAsRulesAllow(observed: Observed, lines: readonly Lin
       .filter((a) => a.sensorId === sensorId)
       .map((a) => Date.parse(a.eventTime))
       .sort((x, y) => x - y);
-    times.forEach((t, i) => i > 0 && expect(t - times[i - 1]).toBeGreaterThanOrEqual(2 * MINUTE));
+    times.forEach((t, i) => i > 0 && expect(t - times[i - 1]).toBeGreaterThanOrEqual(WINDOW_RULE.cooldownMs));
     for (const b of breachingWindows.filter((w) => w.sensorId === sensorId)) {
-      expect(times.some((t) => Math.abs(t - b.start) < 2 * MINUTE)).toBe(true);
+      expect(times.some((t) => Math.abs(t - b.start) < WINDOW_RULE.cooldownMs)).toBe(true);
     }
     for (const t of times)
       expect(breachingWindows.some((b) => b.sensorId === sensorId && b.start === t)).toBe(true);
