@@ -19,6 +19,7 @@ import { type BuildStep, LocalLake } from '../local/batch/duckdb-runner';
 import { writeRawObject } from '../local/firehose';
 import { referenceBatch, type ReferenceResult } from '../test/helpers/reference-batch';
 import { recordResults } from './results';
+import { formatCount, median } from './stats';
 
 const RECORDS = Number(process.argv[2] ?? 1_000_000);
 const RUNS = Number(process.argv[3] ?? 3);
@@ -29,13 +30,7 @@ const DAY_MS = Date.parse(`${DAY}T00:00:00Z`);
 const SKEW_MS = 300_000;
 
 function rate(events: number, seconds: number): string {
-  return `${Math.round(events / seconds).toLocaleString('en-US')} events/s`;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  return `${formatCount(events / seconds)} events/s`;
 }
 
 const seconds = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e9;
@@ -128,9 +123,9 @@ async function main(): Promise<void> {
       naive !== undefined && naive.events.length === events && naive.daily.length === Number(daily[0].groups);
     const list = (values: readonly number[]): string => values.map((v) => v.toFixed(2)).join(', ');
     console.log(
-      `batch layer: ${records.toLocaleString('en-US')} raw records in ${Math.ceil(records / PER_OBJECT)} gzip objects -> ` +
-        `${events.toLocaleString('en-US')} events, ${build.tables[1].rows.toLocaleString('en-US')} hourly and ` +
-        `${build.tables[2].rows.toLocaleString('en-US')} daily rows; median of ${RUNS} runs`,
+      `batch layer: ${formatCount(records)} raw records in ${Math.ceil(records / PER_OBJECT)} gzip objects -> ` +
+        `${formatCount(events)} events, ${formatCount(build.tables[1].rows)} hourly and ` +
+        `${formatCount(build.tables[2].rows)} daily rows; median of ${RUNS} runs`,
     );
     console.log(
       `  local batch job (DuckDB, sql/*.sql)   ${rate(records, jobSeconds)} (${jobSeconds.toFixed(2)} s; runs ${list(jobRuns.map((r) => r.seconds))})`,

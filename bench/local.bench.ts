@@ -34,7 +34,7 @@ import { DEFAULT_CONFIG, durationMs, loadConfig } from '../lib/config';
 import { recordResults } from './results';
 import type { RecordedLatencies } from './commit-tracker';
 import { cpuMsOf, LocalHarness, processCpuMs, type EmulatorPlacement } from './local-harness';
-import { linearSlope, percentile, type TimedValue } from './stats';
+import { formatCount, linearSlope, percentile, type TimedValue } from './stats';
 
 const LATENCY_RATE = 1_000;
 const WARMUP_MS = 15_000;
@@ -63,7 +63,6 @@ const DRAIN_TIMEOUT_MS = 180_000;
 const SENSORS = 20;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const format = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 interface StepResult {
   readonly rate: number;
@@ -165,15 +164,17 @@ async function step(
   const lost = stats.sent - (commits.applied - appliedBefore);
   const sentOn = pipeline.runner.metrics().counters.recordsSentToOnFailure - onFailureBefore;
   const problems = [
-    stats.sent < 0.98 * expected ? `producer sent ${format(stats.sent)} of ${format(expected)}` : '',
+    stats.sent < 0.98 * expected
+      ? `producer sent ${formatCount(stats.sent)} of ${formatCount(expected)}`
+      : '',
     growthPerSec > Math.max(MAX_BACKLOG_GROWTH * rate, MIN_BACKLOG_GROWTH_LIMIT)
-      ? `backlog grew ${format(growthPerSec)}/s`
+      ? `backlog grew ${formatCount(growthPerSec)}/s`
       : '',
     lateBacklog > (rate * lagLimitMs) / 1000
-      ? `backlog ${format(lateBacklog)} (> ${lagLimitMs / 1000} s of traffic)`
+      ? `backlog ${formatCount(lateBacklog)} (> ${lagLimitMs / 1000} s of traffic)`
       : '',
-    !drained ? 'did not drain' : lost !== 0 ? `${format(lost)} records not applied` : '',
-    sentOn > 0 ? `${format(sentOn)} records sent to the on-failure queue` : '',
+    !drained ? 'did not drain' : lost !== 0 ? `${formatCount(lost)} records not applied` : '',
+    sentOn > 0 ? `${formatCount(sentOn)} records sent to the on-failure queue` : '',
   ].filter(Boolean);
   return {
     rate,
@@ -193,7 +194,7 @@ async function findMaxSustained(
     const result = await step(harness, rate, 100 + steps.length, lagLimitMs);
     steps.push(result);
     console.log(
-      `  step ${format(rate).padStart(6)}/s  backlog growth ${format(result.growthPerSec).padStart(6)}/s  late backlog ${format(result.lateBacklog).padStart(6)}  ${result.sustained ? 'sustained' : `not sustained: ${result.why}`}`,
+      `  step ${formatCount(rate).padStart(6)}/s  backlog growth ${formatCount(result.growthPerSec).padStart(6)}/s  late backlog ${formatCount(result.lateBacklog).padStart(6)}  ${result.sustained ? 'sustained' : `not sustained: ${result.why}`}`,
     );
     return result;
   };
@@ -236,7 +237,7 @@ async function main(): Promise<void> {
         `batching window ${windowMs} ms, ${SENSORS} sensors, chaos off`,
     );
     console.log(
-      `end-to-end latency at ${format(LATENCY_RATE)} events/s (${WARMUP_MS / 1000} s warm-up and drain, then ${RAMP_MS / 1000} s at the rate before ${MEASURE_MS / 1000} s measured):\n` +
+      `end-to-end latency at ${formatCount(LATENCY_RATE)} events/s (${WARMUP_MS / 1000} s warm-up and drain, then ${RAMP_MS / 1000} s at the rate before ${MEASURE_MS / 1000} s measured):\n` +
         '  record arrival in the stream (kinesalite ApproximateArrivalTimestamp) -> end of the invocation\n' +
         '  that applied it (all its DynamoDB updates acknowledged); valid records, first successful delivery',
     );
@@ -244,19 +245,19 @@ async function main(): Promise<void> {
     const latency = phase.latencies;
     const e2e = latency.endToEnd;
     const row = (label: string, values: Float64Array): string =>
-      `  ${label.padEnd(34)} p50 ${format(percentile(values, 50)).padStart(6)} ms   p99 ${format(percentile(values, 99)).padStart(6)} ms   max ${format(values[values.length - 1] ?? Number.NaN).padStart(6)} ms`;
-    console.log(row(`end to end (${format(e2e.length)} records)`, e2e));
+      `  ${label.padEnd(34)} p50 ${formatCount(percentile(values, 50)).padStart(6)} ms   p99 ${formatCount(percentile(values, 99)).padStart(6)} ms   max ${formatCount(values[values.length - 1] ?? Number.NaN).padStart(6)} ms`;
+    console.log(row(`end to end (${formatCount(e2e.length)} records)`, e2e));
     console.log(row('  waiting to be invoked', latency.waitBeforeInvoke));
-    console.log(row(`  invocation (${format(latency.invocation.length)} batches)`, latency.invocation));
+    console.log(row(`  invocation (${formatCount(latency.invocation.length)} batches)`, latency.invocation));
     const p99 = percentile(e2e, 99);
     console.log(`  target: p99 <= 1,000 ms -> ${p99 <= 1_000 ? 'met' : 'NOT met'}`);
     const { pipeline: pipelineCpu, emulators: emulatorCpu } = phase.cpuMsPer1000;
     // Each process can use at most one core; the busier one bounds the rate on an idle machine.
     const bound = 1_000_000 / Math.max(pipelineCpu, emulatorCpu ?? 0);
     console.log(
-      `  applied ${format(phase.appliedPerSec)} records/s while measuring; CPU per 1,000 records: ${format(pipelineCpu)} ms in the pipeline's process` +
-        `${placement === 'in-process' ? ' (emulators included)' : `, ${format(emulatorCpu ?? Number.NaN)} ms in the emulators'`}` +
-        ` -> at most ~${format(bound)} records/s with a whole core per process`,
+      `  applied ${formatCount(phase.appliedPerSec)} records/s while measuring; CPU per 1,000 records: ${formatCount(pipelineCpu)} ms in the pipeline's process` +
+        `${placement === 'in-process' ? ' (emulators included)' : `, ${formatCount(emulatorCpu ?? Number.NaN)} ms in the emulators'`}` +
+        ` -> at most ~${formatCount(bound)} records/s with a whole core per process`,
     );
     console.log(`  DynamoDB updates per 1,000 records applied: ${phase.updatesPer1000.toFixed(1)}`);
     if (values['latency-only']) {
@@ -272,7 +273,7 @@ async function main(): Promise<void> {
         ' applied once, none lost):',
     );
     const { max, steps } = await findMaxSustained(harness, lagLimitMs);
-    console.log(`  max sustained: ${format(max)} events/s`);
+    console.log(`  max sustained: ${formatCount(max)} events/s`);
 
     if (placement !== 'child') {
       console.log(

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { formatCount } from './stats';
 
 export const RESULTS_FILE = path.join(__dirname, 'results.json');
 
@@ -134,7 +135,7 @@ const SUMMARY: readonly SummaryRow[] = [
 ];
 
 function formatValue(value: number): string {
-  if (Math.abs(value) >= 100) return Math.round(value).toLocaleString('en-US');
+  if (Math.abs(value) >= 100) return formatCount(value);
   return Number(value.toPrecision(3)).toString();
 }
 

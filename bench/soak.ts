@@ -50,7 +50,7 @@ import {
   residentBytesOf,
   type EmulatorPlacement,
 } from './local-harness';
-import { linearSlope, median, memoryVerdict, type MemoryVerdict } from './stats';
+import { formatCount, linearSlope, median, memoryVerdict, type MemoryVerdict } from './stats';
 
 interface SoakOptions {
   readonly minutes: number;
@@ -152,7 +152,6 @@ function scaledChaosRates(scale: number): Omit<ChaosOptions, 'seed'> {
 
 const DRAIN_TIMEOUT_MS = 600_000;
 
-const count = (n: number): string => Math.round(n).toLocaleString('en-US');
 const mib = (bytes: number | undefined): string => (bytes === undefined ? '-' : (bytes / MIB).toFixed(1));
 
 /** A full GC first, when node runs with --expose-gc, so heap figures are live objects, not garbage. */
@@ -171,17 +170,17 @@ function formatSample(sample: Sample): string {
   const share = (value: number | undefined): string => (value === undefined ? '-' : value.toFixed(2));
   return [
     `${sample.minute.toFixed(2).padStart(6)}${sample.draining ? 'd' : ' '}`,
-    count(sample.produced).padStart(9),
-    count(sample.appliedPerSec).padStart(7),
-    count(sample.iteratorAgeMs).padStart(8),
-    count(sample.eventTimeLagMs).padStart(8),
-    count(sample.backlog).padStart(8),
+    formatCount(sample.produced).padStart(9),
+    formatCount(sample.appliedPerSec).padStart(7),
+    formatCount(sample.iteratorAgeMs).padStart(8),
+    formatCount(sample.eventTimeLagMs).padStart(8),
+    formatCount(sample.backlog).padStart(8),
     mib(sample.rss).padStart(7),
     mib(sample.heapUsed).padStart(6),
     share(sample.cpuShare).padStart(5),
     mib(sample.emulatorRss).padStart(7),
     share(sample.emulatorCpuShare).padStart(5),
-    count(sample.chaosFaults).padStart(6),
+    formatCount(sample.chaosFaults).padStart(6),
   ].join(' ');
 }
 
@@ -228,7 +227,7 @@ async function main(): Promise<number> {
   const durationMs = options.minutes * 60_000;
   const warmUpMs = Math.max(30_000, durationMs / 6);
   console.log(
-    `soak: ${options.minutes} min at ${count(options.rate)} events/s, ${options.sensors} sensors, chaos seed ${options.chaosSeed} at ${options.chaosScale} × the fault tests' rates, ` +
+    `soak: ${options.minutes} min at ${formatCount(options.rate)} events/s, ${options.sensors} sensors, chaos seed ${options.chaosSeed} at ${options.chaosScale} × the fault tests' rates, ` +
       `emulators ${options.emulators} (pid ${harness.emulatorPid ?? process.pid}), ${pipeline.resources.shardCount} shards, ` +
       `batch job every ${options.batchEverySeconds} s, Firehose buffer ${options.firehoseIntervalSeconds} s, dashboard page open`,
   );
@@ -349,25 +348,27 @@ async function main(): Promise<number> {
 
   console.log('\nsummary');
   console.log(
-    `  produced ${count(produced.sent)} records in ${(produced.elapsedMs / 60_000).toFixed(1)} min: ${count(kinds.normal + kinds.anomaly)} valid, ` +
-      `${count(kinds.duplicate)} duplicates, ${count(kinds.malformed)} malformed, ${count(kinds.late)} late`,
+    `  produced ${formatCount(produced.sent)} records in ${(produced.elapsedMs / 60_000).toFixed(1)} min: ${formatCount(kinds.normal + kinds.anomaly)} valid, ` +
+      `${formatCount(kinds.duplicate)} duplicates, ${formatCount(kinds.malformed)} malformed, ${formatCount(kinds.late)} late`,
   );
   console.log(
-    `  throughput: median ${count(throughput)} records/s applied per ${options.reportEverySeconds} s interval; ` +
-      `max iterator age ${count(maxIteratorAge)} ms, max event-time lag ${count(maxEventTimeLag)} ms, max backlog ${count(maxBacklog)}; drained in ${drainSeconds.toFixed(1)} s`,
+    `  throughput: median ${formatCount(throughput)} records/s applied per ${options.reportEverySeconds} s interval; ` +
+      `max iterator age ${formatCount(maxIteratorAge)} ms, max event-time lag ${formatCount(maxEventTimeLag)} ms, max backlog ${formatCount(maxBacklog)}; drained in ${drainSeconds.toFixed(1)} s`,
   );
   console.log(
-    `  chaos: ${count(chaos?.faultyInvocations ?? 0)} faulty invocations of ${count(chaos?.invocations ?? 0)}, ` +
-      `${count(chaos?.crashes ?? 0)} crashes, ${count(chaos?.throttles ?? 0)} throttles, ${count(chaos?.lostResponses ?? 0)} lost responses, ` +
-      `${count(chaos?.redeliveries ?? 0)} redeliveries; runner: ${count(counters.retries)} retries, ${count(counters.bisections)} bisections`,
+    `  chaos: ${formatCount(chaos?.faultyInvocations ?? 0)} faulty invocations of ${formatCount(chaos?.invocations ?? 0)}, ` +
+      `${formatCount(chaos?.crashes ?? 0)} crashes, ${formatCount(chaos?.throttles ?? 0)} throttles, ${formatCount(chaos?.lostResponses ?? 0)} lost responses, ` +
+      `${formatCount(chaos?.redeliveries ?? 0)} redeliveries; runner: ${formatCount(counters.retries)} retries, ${formatCount(counters.bisections)} bisections`,
   );
   for (const [key, n] of [...logCounts].sort()) {
-    console.log(`  ${key}: ${count(n)} log entries, first: ${(firstMessages.get(key) ?? '').slice(0, 160)}`);
+    console.log(
+      `  ${key}: ${formatCount(n)} log entries, first: ${(firstMessages.get(key) ?? '').slice(0, 160)}`,
+    );
   }
   console.log('  no loss, no double count:');
   for (const [label, expected, actual] of checks) {
     console.log(
-      `    ${expected === actual ? 'ok  ' : 'FAIL'} ${label}: ${count(expected)} / ${count(actual)}`,
+      `    ${expected === actual ? 'ok  ' : 'FAIL'} ${label}: ${formatCount(expected)} / ${formatCount(actual)}`,
     );
   }
   console.log(

@@ -10,6 +10,7 @@ import { toSpeedConfig, DEFAULT_CONFIG } from '../lib/config';
 import { processBatch } from '../lambdas/stream-processor/process-batch';
 import { inMemoryPorts } from './in-memory-ports';
 import { recordResults } from './results';
+import { formatCount, median } from './stats';
 
 const BATCH = 10_000;
 const SENSORS = 100;
@@ -57,11 +58,6 @@ function makeBatch(round: number): KinesisStreamRecord[] {
   // As the Lambda runtime hands them over: parsed from the invocation's JSON payload (flat strings and
   // JSON-shaped objects, where records built here would hold concatenated strings).
   return JSON.parse(JSON.stringify(records)) as KinesisStreamRecord[];
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
 }
 
 function parseOnly(batch: readonly KinesisStreamRecord[]): number {
@@ -113,20 +109,21 @@ async function main(): Promise<void> {
   const updatesPer1000 = (updates / events) * 1000;
   // The naive speed layer: one UpdateItem (ADD count, sum; min/max) per event and window instance.
   const naivePer1000 = windowsPerEvent * 1000;
-  const format = (n: number) => Math.round(n).toLocaleString('en-US');
   console.log(
     `speed layer: ${ROUNDS} batches of ${BATCH} records (median of ${REPEATS} passes), ${SENSORS} sensors, windows ${config.windows.map((w) => w.name).join('/')}`,
   );
-  console.log(`  handler (in-process, no I/O)    ${format(handlerRate)} events/s`);
-  console.log(`  base64 + JSON.parse only        ${format(parseRate)} events/s (ceiling)`);
+  console.log(`  handler (in-process, no I/O)    ${formatCount(handlerRate)} events/s`);
+  console.log(`  base64 + JSON.parse only        ${formatCount(parseRate)} events/s (ceiling)`);
   console.log(
     `  ratio handler / ceiling         ${ratio.toFixed(2)} (target >= 0.5; median of ${pairRatios.length} paired batches)`,
   );
   console.log(`  DynamoDB updates per 1,000 events: ${updatesPer1000.toFixed(1)} (one per touched item)`);
   console.log(
-    `    naive, one per event and window: ${format(naivePer1000)} (${((updatesPer1000 / naivePer1000) * 100).toFixed(2)} %, target <= 2 %)`,
+    `    naive, one per event and window: ${formatCount(naivePer1000)} (${((updatesPer1000 / naivePer1000) * 100).toFixed(2)} %, target <= 2 %)`,
   );
-  console.log(`  alerts published per pass:       ${format(alerts / REPEATS)} (after the 5 min cooldown)`);
+  console.log(
+    `  alerts published per pass:       ${formatCount(alerts / REPEATS)} (after the 5 min cooldown)`,
+  );
   recordResults({
     handler: {
       eventsPerSec: Math.round(handlerRate),
