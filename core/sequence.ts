@@ -26,7 +26,12 @@ export function compareSequences(a: string, b: string): number {
  * order only per partition key, so the lane is one partition key of one shard.
  */
 export function laneId(shardId: string, partitionKey: string, parallelizationFactor: number): string {
-  return parallelizationFactor === 1 ? shardId : `${shardId}/${fnv1a32(partitionKey)}`;
+  return lanesPerPartitionKey(parallelizationFactor) ? `${shardId}/${fnv1a32(partitionKey)}` : shardId;
+}
+
+/** Whether a shard's lanes are its partition keys (see `laneId`); otherwise the lane is the shard. */
+export function lanesPerPartitionKey(parallelizationFactor: number): boolean {
+  return parallelizationFactor > 1;
 }
 
 /** FNV-1a, 32 bit, hex: a short stable fingerprint (not a security hash). */

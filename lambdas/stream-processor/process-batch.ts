@@ -12,7 +12,7 @@ import {
 } from '../../core/aggregate';
 import { valueBreach, windowBreaches, type Alert, type Breach } from '../../core/alerts';
 import { decodeEvent, isLate, type InvalidReason } from '../../core/event';
-import { laneId } from '../../core/sequence';
+import { laneId, lanesPerPartitionKey } from '../../core/sequence';
 import type { AlertRule, SpeedConfig } from '../../core/speed-config';
 import type { AggregateStore, StoredAggregate } from '../adapters/aggregate-store';
 import type { AlertPublisher } from '../adapters/alert-publisher';
@@ -91,7 +91,7 @@ function laneOf(
   record: KinesisStreamRecord,
   parallelizationFactor: number,
 ): string {
-  if (parallelizationFactor === 1) return shardId;
+  if (!lanesPerPartitionKey(parallelizationFactor)) return shardId;
   const partitionKey = record.kinesis.partitionKey;
   let byKey = cache.get(shardId);
   if (byKey === undefined) {
