@@ -1,5 +1,9 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { ConfigError } from '../../../lib/config';
 import { reportError, UsageError, UserError } from '../../../cli/errors';
+import { FileCheckpointStore } from '../../../local/event-source/checkpoint-store';
 
 test('a user error is its message on one line with exit code 1', () => {
   expect(reportError(new UserError('no local Sluice is running'))).toEqual({
@@ -55,4 +59,22 @@ test('an unexpected error exits 2 and keeps its stack for SLUICE_DEBUG', () => {
     'unexpected error: TypeError: x is undefined (set SLUICE_DEBUG=1 for the stack trace)',
   );
   expect(report.stack).toContain('TypeError');
+});
+
+test('an unusable checkpoint file of a kept state is a user error naming the file and the fix', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-errors-'));
+  try {
+    const store = new FileCheckpointStore({ dir });
+    const key = { streamName: 'events', consumer: 'stream-processor' };
+    await store.save(key, { streamArn: 'arn', streamCreatedAt: '', shards: {} });
+    for (const file of fs.readdirSync(dir, { recursive: true }).map(String))
+      if (file.endsWith('.json')) fs.writeFileSync(path.join(dir, file), '{ torn');
+
+    const report = reportError(await store.load(key).catch((error: unknown) => error));
+
+    expect(report.exitCode).toBe(1);
+    expect(report.message).toMatch(/^checkpoints .+ cannot be used: not JSON .*Delete the file/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
