@@ -36,6 +36,7 @@ import {
   type ReplayOutputs,
 } from '../helpers/replay-check';
 import { faultTraffic } from '../helpers/speed-end-state';
+import { until } from '../helpers/until';
 
 const COUNT = 1_500;
 const STREAM = { streamName: 'sluice-dev-events', consumer: 'stream-processor' };
@@ -64,14 +65,6 @@ const localArgs = (...extra: string[]): string[] => [
   '--quiet',
   ...extra,
 ];
-
-async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-local-restart-'));
@@ -105,20 +98,28 @@ beforeAll(async () => {
   } finally {
     destroyLocalClients(clients);
   }
-  await until('a first checkpoint', async () => {
-    const saved = await checkpoints.load(STREAM);
-    return Object.values(saved?.shards ?? {}).some((s) => s.sequenceNumber !== undefined);
-  });
+  await until(
+    'a first checkpoint',
+    async () => {
+      const saved = await checkpoints.load(STREAM);
+      return Object.values(saved?.shards ?? {}).some((s) => s.sequenceNumber !== undefined);
+    },
+    { timeoutMs: 60_000 },
+  );
   const stoppedFirst = await first.stop('SIGINT');
   afterFirstRun = await checkpoints.load(STREAM);
 
   const tips = new Map(positions.map((p) => [p.shardId, p.sequenceNumber]));
   const second = startCli(localArgs('--keep-state', '--out', path.join(work, 'out')));
   await second.waitFor(/Press Ctrl-C to stop/);
-  await until('the second run processing the whole stream', async () => {
-    const saved = await checkpoints.load(STREAM);
-    return [...tips].every(([shard, tip]) => saved?.shards[shard]?.sequenceNumber === tip);
-  });
+  await until(
+    'the second run processing the whole stream',
+    async () => {
+      const saved = await checkpoints.load(STREAM);
+      return [...tips].every(([shard, tip]) => saved?.shards[shard]?.sequenceNumber === tip);
+    },
+    { timeoutMs: 60_000 },
+  );
   runs = [stoppedFirst, await second.stop('SIGINT', 100_000)];
   finishedAt = Date.now();
   outputs = readOutputs(path.join(work, 'out'));

@@ -29,6 +29,7 @@ import {
   type Scenario,
   CALM,
 } from '../helpers/fault-ledger';
+import { until } from '../helpers/until';
 
 const SENSORS = 16;
 /** Hot values often enough for many alerts of both rules. */
@@ -52,14 +53,6 @@ const countById = (alerts: readonly AlertMessage[]) => {
   for (const a of alerts) counts.set(a.alertId, (counts.get(a.alertId) ?? 0) + 1);
   return counts;
 };
-
-async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe('SNS down on the wire for a while, within the retry budget', () => {
   const before = faultTraffic({ count: 150, sensors: SENSORS, seed: 21, prefix: 'wire', hotShare: HOT });
@@ -98,12 +91,19 @@ describe('SNS down on the wire for a while, within the retry budget', () => {
     await scenario.put(duringOutage);
     // Wait until alerts pile up in the outbox and the runner has retried them a few times.
     let pending: string[] = [];
-    await until('alerts wait in the outbox while SNS is down', async () => {
-      const now = await scenario.observe();
-      deliveredWhileDown = [...(deliveredWhileDown ?? []), ...now.deliveries];
-      pending = now.pendingAlertIds;
-      return pending.length >= 3 && scenario.runner.metrics().counters.failedInvocations >= failedBefore + 5;
-    });
+    await until(
+      'alerts wait in the outbox while SNS is down',
+      async () => {
+        const now = await scenario.observe();
+        deliveredWhileDown = [...(deliveredWhileDown ?? []), ...now.deliveries];
+        pending = now.pendingAlertIds;
+        return (
+          pending.length >= 3 && scenario.runner.metrics().counters.failedInvocations >= failedBefore + 5
+        );
+      },
+      // Each check reads the table, the queues and the quarantine.
+      { intervalMs: 100 },
+    );
     pendingWhileDown = pending;
     proxy.restore();
     await scenario.drain();

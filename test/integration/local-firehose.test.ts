@@ -14,6 +14,7 @@ import { FileCheckpointStore } from '../../local/event-source/checkpoint-store';
 import { LocalFirehose, type LocalFirehoseOptions } from '../../local/firehose';
 import { type EmulatorProcess, startEmulatorProcess } from '../helpers/emulators';
 import { rawLines, rawObjects } from '../helpers/reference-batch';
+import { until } from '../helpers/until';
 
 let emulators: EmulatorProcess;
 let clients: LocalClients;
@@ -140,11 +141,11 @@ describe('LocalFirehose', () => {
     const landing = firehose(stream, { bufferIntervalMs: 60_000, pollIntervalMs: 20, clock: () => now });
     landing.start();
     await put(stream, ['a', 'b']);
-    await waitFor(() => landing.recordsBuffered === 2);
+    await until('2 records buffered', () => landing.recordsBuffered === 2);
     expect(rawObjects(lakeDir)).toEqual([]);
 
     now = 60_000;
-    await waitFor(() => landing.recordsLanded === 2);
+    await until('2 records landed', () => landing.recordsLanded === 2);
 
     await landing.stop();
     expect(landedLines()).toEqual(['a', 'b']);
@@ -223,11 +224,3 @@ describe('LocalFirehose', () => {
     expect(landedLines()).toEqual(['kept']);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
