@@ -19,7 +19,6 @@ import {
   type KinesisClient,
 } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { resolveConfig, toSpeedConfig, type SluiceConfig } from '../../lib/config';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
@@ -40,6 +39,7 @@ import { createLocalResources, type LocalResources } from '../../local/resources
 import { createLocalStreamProcessor } from '../../local/stream-processor';
 import { check, close, type Expected } from './recompute';
 import { expectedOutputs } from './replay-check';
+import { drainQueue } from './speed-end-state';
 
 const MINUTE = 60_000;
 /** Processing time of every fault test (the handler's clock): far from any window edge that matters. */
@@ -329,25 +329,6 @@ export async function scanAll(
   return items;
 }
 
-/** Receives (and deletes) every message in the queue. */
-export async function drainQueue(clients: LocalClients, queueUrl: string): Promise<string[]> {
-  const bodies: string[] = [];
-  for (;;) {
-    const page = await clients.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
-    );
-    const messages = page.Messages ?? [];
-    if (messages.length === 0) return bodies;
-    bodies.push(...messages.map((m) => m.Body as string));
-    await clients.sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
-      }),
-    );
-  }
-}
-
 /** Every quarantined record in the lake bucket, by `shardId/sequenceNumber`. */
 export async function readQuarantine(clients: LocalClients, bucket: string): Promise<Observed['quarantine']> {
   const records: Observed['quarantine'] = new Map();
@@ -391,7 +372,7 @@ async function observe(clients: LocalClients, resources: LocalResources): Promis
       pendingAlertIds.push(...Object.keys(item.pending?.M ?? {}));
     }
   }
-  const deliveries = (await drainQueue(clients, resources.alertsQueueUrl)).map(
+  const deliveries = (await drainQueue(clients.sqs, resources.alertsQueueUrl)).map(
     (body) => JSON.parse((JSON.parse(body) as { Message: string }).Message) as AlertMessage,
   );
   return {
@@ -399,7 +380,7 @@ async function observe(clients: LocalClients, resources: LocalResources): Promis
     pendingAlertIds,
     deliveries,
     quarantine: await readQuarantine(clients, resources.lakeBucketName),
-    onFailure: (await drainQueue(clients, resources.onFailureQueueUrl)).map(
+    onFailure: (await drainQueue(clients.sqs, resources.onFailureQueueUrl)).map(
       (b) => JSON.parse(b) as KinesisOnFailureRecord,
     ),
   };

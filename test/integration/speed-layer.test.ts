@@ -14,7 +14,6 @@ import { createLocalResources, type LocalResources } from '../../local/resources
 import { createLocalStreamProcessor } from '../../local/stream-processor';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
 import {
-  drainQueue,
   faultConfig,
   inRange,
   putLines,
@@ -24,6 +23,7 @@ import {
   WINDOW_RULE,
   type Position,
 } from '../helpers/fault-ledger';
+import { drainQueue } from '../helpers/speed-end-state';
 
 const MINUTE = 60_000;
 
@@ -262,7 +262,7 @@ async function runSpeedLayer(lines: readonly Line[], options: RunOptions, now: n
       max: Number(item.max.N),
     });
   }
-  const deliveries = await drainQueue(clients, resources.alertsQueueUrl);
+  const deliveries = await drainQueue(clients.sqs, resources.alertsQueueUrl);
   const alerts = new Map<string, AlertMessage>();
   for (const body of deliveries) {
     const alert = JSON.parse((JSON.parse(body) as { Message: string }).Message) as AlertMessage;
@@ -276,7 +276,7 @@ async function runSpeedLayer(lines: readonly Line[], options: RunOptions, now: n
     alerts: [...alerts.values()],
     alertDeliveries: deliveries.length,
     quarantine: await readQuarantine(clients, resources.lakeBucketName),
-    onFailure: (await drainQueue(clients, resources.onFailureQueueUrl)).map(
+    onFailure: (await drainQueue(clients.sqs, resources.onFailureQueueUrl)).map(
       (b) => JSON.parse(b) as KinesisOnFailureRecord,
     ),
     chaos,
