@@ -26,6 +26,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CURATED_TABLES } from '../../lib/lake-tables';
 import { type BuildPhase, type BuildStep, LocalLake } from '../../local/batch/duckdb-runner';
+import { mulberry32 } from '../../local/chaos';
 import { writeRawObject } from '../../local/firehose';
 import {
   isPercentileWithinRank,
@@ -60,17 +61,6 @@ let newTables: Snapshot;
 let cleanFiles: string[];
 let caseNumber = 0;
 
-/** A deterministic pseudo-random generator (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface ObjectPlan {
   readonly seed: number;
   readonly arrivalMs: number;
@@ -89,7 +79,7 @@ interface ObjectPlan {
 const isMalformed = (i: number): boolean => i % 97 === 96;
 
 async function land(lakeDir: string, plan: ObjectPlan): Promise<void> {
-  const next = random(plan.seed);
+  const next = mulberry32(plan.seed);
   const records: Buffer[] = [];
   for (let i = 0; i < PER_OBJECT; i++) {
     if (isMalformed(i)) {

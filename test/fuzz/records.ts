@@ -11,6 +11,7 @@
  * Shrinking is replaced by naming the exact failing record in the assertion message.
  */
 import fc from 'fast-check';
+import { mulberry32 } from '../../local/chaos';
 
 /** The processing time every fuzz run uses. */
 export const NOW = Date.parse('2026-11-21T12:00:00.000Z');
@@ -209,19 +210,11 @@ const POOLS = {
 
 /** Random choices from a seeded PRNG (mulberry32). */
 export class Dice {
-  private state: number;
+  /** A float in [0, 1). */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.state = seed | 0;
-  }
-
-  /** A float in [0, 1). */
-  next(): number {
-    const state = (this.state + 0x6d2b79f5) | 0;
-    this.state = state;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+    this.next = mulberry32(seed);
   }
 
   /** An integer in [min, max]. */

@@ -19,6 +19,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { LocalLake } from '../../local/batch/duckdb-runner';
 import { formatDay } from '../../local/batch/sql-template';
+import { mulberry32 } from '../../local/chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
 import { LocalFirehose } from '../../local/firehose';
 import { type EmulatorProcess, startEmulatorProcess } from '../helpers/emulators';
@@ -38,17 +39,6 @@ let clients: LocalClients;
 let lakeDir: string;
 let lake: LocalLake;
 let days: string[];
-
-/** A deterministic pseudo-random generator (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function put(kinesis: KinesisClient, records: readonly { data: string; key: string }[]): Promise<void> {
   for (let i = 0; i < records.length; i += 500) {
@@ -70,7 +60,7 @@ interface Generated {
 
 /** Events over the last three days (and some in the future), with duplicates and malformed records. */
 function generate(nowMs: number): Generated {
-  const next = random(20241121);
+  const next = mulberry32(20241121);
   const startMs = Date.parse(`${formatDay(nowMs - 3 * DAY_MS)}T00:00:00Z`);
   const first: { data: string; key: string }[] = [];
   const second: { data: string; key: string }[] = [];
