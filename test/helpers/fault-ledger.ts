@@ -356,21 +356,26 @@ export async function readQuarantine(clients: LocalClients, bucket: string): Pro
   return records;
 }
 
+/** A window aggregate item of the table, keyed as `Observed['aggregates']` is. */
+export function aggregateEntry(item: Record<string, AttributeValue>): [string, Aggregate] {
+  return [
+    `${item.sensorId.S}|${item.metric.S}|${item.window.S}|${item.windowStart.N}`,
+    {
+      count: Number(item.count.N),
+      sum: Number(item.sum.N),
+      min: Number(item.min.N),
+      max: Number(item.max.N),
+    },
+  ];
+}
+
 async function observe(clients: LocalClients, resources: LocalResources): Promise<Observed> {
   const items = await scanAll(clients, resources.tableName);
   const aggregates = new Map<string, Aggregate>();
   const pendingAlertIds: string[] = [];
   for (const item of items) {
-    if (item.pk.S!.startsWith('AGG#')) {
-      aggregates.set(`${item.sensorId.S}|${item.metric.S}|${item.window.S}|${item.windowStart.N}`, {
-        count: Number(item.count.N),
-        sum: Number(item.sum.N),
-        min: Number(item.min.N),
-        max: Number(item.max.N),
-      });
-    } else {
-      pendingAlertIds.push(...Object.keys(item.pending?.M ?? {}));
-    }
+    if (item.pk.S!.startsWith('AGG#')) aggregates.set(...aggregateEntry(item));
+    else pendingAlertIds.push(...Object.keys(item.pending?.M ?? {}));
   }
   const deliveries = (await drainQueue(clients.sqs, resources.alertsQueueUrl)).map(
     (body) => JSON.parse((JSON.parse(body) as { Message: string }).Message) as AlertMessage,

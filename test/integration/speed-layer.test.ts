@@ -14,6 +14,7 @@ import { createLocalResources, type LocalResources } from '../../local/resources
 import { createLocalStreamProcessor } from '../../local/stream-processor';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
 import {
+  aggregateEntry,
   faultConfig,
   inRange,
   putLines,
@@ -253,15 +254,7 @@ async function runSpeedLayer(lines: readonly Line[], options: RunOptions, now: n
   destroyLocalClients(handlerClients);
 
   const items = await scanAll(clients, resources.tableName);
-  const aggregates = new Map<string, { count: number; sum: number; min: number; max: number }>();
-  for (const item of items.filter((i) => i.pk.S!.startsWith('AGG#'))) {
-    aggregates.set(`${item.sensorId.S}|${item.metric.S}|${item.window.S}|${item.windowStart.N}`, {
-      count: Number(item.count.N),
-      sum: Number(item.sum.N),
-      min: Number(item.min.N),
-      max: Number(item.max.N),
-    });
-  }
+  const aggregates = new Map(items.filter((i) => i.pk.S!.startsWith('AGG#')).map(aggregateEntry));
   const deliveries = await drainQueue(clients.sqs, resources.alertsQueueUrl);
   const alerts = new Map<string, AlertMessage>();
   for (const body of deliveries) {
