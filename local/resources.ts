@@ -10,6 +10,7 @@ import {
   DescribeTableCommand,
   ResourceInUseException,
   UpdateTimeToLiveCommand,
+  type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import {
   CreateStreamCommand,
@@ -108,7 +109,7 @@ export async function createLocalResources(
   const timeoutMs = options.activeTimeoutMs ?? 10_000;
   const [stream, table, alerts, onFailure] = await Promise.all([
     createStream(clients, config, resolved.streamName, localShardCount(config, options), timeoutMs),
-    createTable(clients, resolved.tableName, timeoutMs),
+    createAggregatesTable(clients.dynamodb, resolved.tableName, timeoutMs),
     createAlerts(clients, resolved),
     createQueue(clients, resolved.onFailureQueueName),
     createBucket(clients, resolved.lakeBucketName),
@@ -171,13 +172,14 @@ async function createStream(
   return { arn: summary.StreamARN as string, shardCount: summary.OpenShardCount ?? shardCount };
 }
 
-async function createTable(
-  clients: LocalClients,
+/** Creates the speed layer's table as the CDK stack defines it (key `pk`/`sk`, TTL on `expiresAt`), if missing. */
+export async function createAggregatesTable(
+  dynamodb: DynamoDBClient,
   tableName: string,
   timeoutMs: number,
 ): Promise<{ arn: string; ttlEnabled: boolean }> {
   try {
-    await clients.dynamodb.send(
+    await dynamodb.send(
       new CreateTableCommand({
         TableName: tableName,
         BillingMode: 'PAY_PER_REQUEST',
@@ -195,16 +197,16 @@ async function createTable(
     if (!(error instanceof ResourceInUseException)) throw error;
   }
   const table = await waitFor(`DynamoDB table ${tableName}`, timeoutMs, async () => {
-    const { Table } = await clients.dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+    const { Table } = await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
     return Table?.TableStatus === 'ACTIVE' ? Table : undefined;
   });
-  return { arn: table.TableArn as string, ttlEnabled: await enableTtl(clients, tableName) };
+  return { arn: table.TableArn as string, ttlEnabled: await enableTtl(dynamodb, tableName) };
 }
 
 /** Turns on TTL on `expiresAt` where the emulator supports it; dynalite answers UnknownOperationException. */
-async function enableTtl(clients: LocalClients, tableName: string): Promise<boolean> {
+async function enableTtl(dynamodb: DynamoDBClient, tableName: string): Promise<boolean> {
   try {
-    await clients.dynamodb.send(
+    await dynamodb.send(
       new UpdateTimeToLiveCommand({
         TableName: tableName,
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },

@@ -4,13 +4,13 @@
  */
 import {
   BatchGetItemCommand,
-  CreateTableCommand,
   DynamoDBClient,
   GetItemCommand,
   UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { startDynalite } from '../../local/emulators/dynalite';
+import { createAggregatesTable } from '../../local/resources';
 import type { RunningEmulator } from '../../local/emulators/listen';
 import { InMemoryAws } from '../helpers/in-memory-aws';
 
@@ -31,20 +31,7 @@ beforeAll(async () => {
     credentials: { accessKeyId: 'x', secretAccessKey: 'x' },
     maxAttempts: 1,
   });
-  await wire.send(
-    new CreateTableCommand({
-      TableName: TABLE,
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-      BillingMode: 'PAY_PER_REQUEST',
-    }),
-  );
+  await createAggregatesTable(wire, TABLE, 10_000);
 });
 
 afterAll(async () => {
