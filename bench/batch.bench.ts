@@ -8,9 +8,13 @@
  * duplicates and 0.5 % malformed, in objects of 50,000 records like a busy Firehose writes. Generating
  * the lake is not timed; each run rebuilds `events`, `sensor_stats_hourly` and `sensor_stats_daily`.
  * After one warm-up run of the job (file cache, DuckDB extensions), the job and the baseline each
- * run `runs` times; the figures are the medians. The job's time per table is printed too.
+ * run `runs` times; the figures are the medians. The job's time per table is printed too, and both
+ * sides' CPU time (DuckDB's threads run in this process; the naive reduce uses one core).
  *
- *   npx tsx bench/batch.bench.ts [records] [runs]      (defaults: 1000000 3)
+ * With --profile, one more run of the job records DuckDB's profile of the events build and prints
+ * its operators by CPU time (summed over threads): where the time goes, for finding what to fix.
+ *
+ *   npx tsx bench/batch.bench.ts [records] [runs] [--profile]      (defaults: 1000000 3)
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -21,8 +25,10 @@ import { referenceBatch, type ReferenceResult } from '../test/helpers/reference-
 import { recordResults } from './results';
 import { formatCount, median } from './stats';
 
-const RECORDS = Number(process.argv[2] ?? 1_000_000);
-const RUNS = Number(process.argv[3] ?? 3);
+const positional = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
+const RECORDS = Number(positional[0] ?? 1_000_000);
+const RUNS = Number(positional[1] ?? 3);
+const PROFILE = process.argv.includes('--profile');
 const PER_OBJECT = 50_000;
 const SENSORS = 200;
 const DAY = '2026-11-20';
@@ -34,6 +40,39 @@ function rate(events: number, seconds: number): string {
 }
 
 const seconds = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e9;
+const cpuSeconds = (since: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1e6;
+};
+
+interface ProfileNode {
+  readonly operator_type?: string;
+  readonly operator_timing?: number;
+  readonly operator_cardinality?: number;
+  readonly extra_info?: Record<string, unknown>;
+  readonly children?: readonly ProfileNode[];
+}
+
+/** The operators of a DuckDB JSON profile with at least 2 % of its CPU time, in plan order. */
+function profileLines(file: string): string[] {
+  const operators: { depth: number; node: ProfileNode }[] = [];
+  const walk = (node: ProfileNode, depth: number): void => {
+    if (node.operator_type !== undefined) operators.push({ depth, node });
+    for (const child of node.children ?? []) walk(child, depth + 1);
+  };
+  walk(JSON.parse(fs.readFileSync(file, 'utf8')) as ProfileNode, 0);
+  const total = operators.reduce((sum, { node }) => sum + (node.operator_timing ?? 0), 0);
+  return operators
+    .filter(({ node }) => (node.operator_timing ?? 0) >= 0.02 * total)
+    .map(({ depth, node }) => {
+      const info = node.extra_info ?? {};
+      const detail = String(info.Aggregates ?? info.Expression ?? info.Projections ?? info.Function ?? '')
+        .replace(/\s+/g, ' ')
+        .slice(0, 90);
+      const share = `${((100 * (node.operator_timing ?? 0)) / total).toFixed(0)} %`.padStart(5);
+      return `    ${share} ${(node.operator_timing ?? 0).toFixed(2)} s  ${' '.repeat(depth)}${node.operator_type} ${detail}`;
+    });
+}
 
 async function generate(lakeDir: string): Promise<number> {
   let seed = 42;
@@ -91,33 +130,51 @@ async function main(): Promise<void> {
     };
     const lake = await LocalLake.open({ lakeDir, maxClockSkewMs: SKEW_MS, onBuildStep });
     let build = await lake.runDay(DAY); // warm-up: file cache, DuckDB extensions
-    const jobRuns: { seconds: number; tables: Record<string, number> }[] = [];
+    const jobRuns: { seconds: number; cpuSeconds: number; tables: Record<string, number> }[] = [];
     for (let run = 0; run < RUNS; run++) {
       tableSeconds = {};
       const start = process.hrtime.bigint();
+      const cpuStart = process.cpuUsage();
       build = await lake.runDay(DAY);
-      jobRuns.push({ seconds: seconds(start), tables: tableSeconds });
+      jobRuns.push({ seconds: seconds(start), cpuSeconds: cpuSeconds(cpuStart), tables: tableSeconds });
     }
     const daily = await lake.query(
       'SELECT count(*) AS groups, sum(event_count) AS events FROM sensor_stats_daily',
     );
     lake.close();
 
+    let profile: string[] = [];
+    if (PROFILE) {
+      const profileDir = path.join(lakeDir, '.profile');
+      const profiled = await LocalLake.open({ lakeDir, maxClockSkewMs: SKEW_MS, profileDir });
+      try {
+        await profiled.runDay(DAY);
+      } finally {
+        profiled.close();
+      }
+      profile = profileLines(path.join(profileDir, 'events.json'));
+    }
+
     // Each run starts with the previous run's result released, so it works in a heap like a
     // single run's (holding a 1,000,000-event result while computing the next slows the GC).
     const naiveRuns: number[] = [];
+    const naiveCpu: number[] = [];
     let reference: ReferenceResult | undefined;
     for (let run = 0; run < RUNS; run++) {
       reference = undefined;
       const start = process.hrtime.bigint();
+      const cpuStart = process.cpuUsage();
       reference = referenceBatch(lakeDir, [DAY], SKEW_MS);
       naiveRuns.push(seconds(start));
+      naiveCpu.push(cpuSeconds(cpuStart));
     }
     const naive = reference?.days.get(DAY);
 
     const jobSeconds = median(jobRuns.map((r) => r.seconds));
     const naiveSeconds = median(naiveRuns);
     const medianRun = jobRuns.find((r) => r.seconds === jobSeconds) ?? jobRuns[0];
+    const jobCpu = median(jobRuns.map((r) => r.cpuSeconds));
+    const naiveCpuSeconds = median(naiveCpu);
     const events = build.tables[0].rows;
     const agrees =
       naive !== undefined && naive.events.length === events && naive.daily.length === Number(daily[0].groups);
@@ -139,7 +196,17 @@ async function main(): Promise<void> {
       `  naive line-by-line Node.js reduce     ${rate(records, naiveSeconds)} (${naiveSeconds.toFixed(2)} s; runs ${list(naiveRuns)})`,
     );
     console.log(`  ratio job / naive                     ${(naiveSeconds / jobSeconds).toFixed(2)}x`);
+    console.log(
+      `  CPU time job / naive                  ${jobCpu.toFixed(2)} s / ${naiveCpuSeconds.toFixed(2)} s ` +
+        `(per core: ${(naiveCpuSeconds / jobCpu).toFixed(2)}x)`,
+    );
     console.log(`  both give the same events and groups: ${agrees ? 'yes' : 'NO'}`);
+    if (PROFILE) {
+      console.log(
+        '  events build, one more run with DuckDB profiling (operators with >= 2 % of its CPU time):',
+      );
+      for (const line of profile) console.log(line);
+    }
     console.log(
       `  load average when done: ${os
         .loadavg()
@@ -154,12 +221,14 @@ async function main(): Promise<void> {
       batch: {
         eventsPerSec: Math.round(records / jobSeconds),
         seconds: Number(jobSeconds.toFixed(3)),
+        cpuSeconds: Number(jobCpu.toFixed(3)),
         records,
         runs: RUNS,
       },
       naiveBatch: {
         eventsPerSec: Math.round(records / naiveSeconds),
         seconds: Number(naiveSeconds.toFixed(3)),
+        cpuSeconds: Number(naiveCpuSeconds.toFixed(3)),
         runs: RUNS,
       },
     });

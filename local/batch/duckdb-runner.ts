@@ -41,6 +41,12 @@ export interface LocalLakeOptions {
    * @default - no callback
    */
   readonly onBuildStep?: (step: BuildStep) => void;
+  /**
+   * Writes DuckDB's profile (JSON: every operator with its CPU time, summed over threads) of each
+   * table's build to `<profileDir>/<table>.json`, the latest build's only. For benchmarks.
+   * @default - no profiles
+   */
+  readonly profileDir?: string;
 }
 
 /**
@@ -86,6 +92,7 @@ export class LocalLake {
     public readonly lakeDir: string,
     private readonly maxClockSkewMs: number,
     private readonly onBuildStep: ((step: BuildStep) => void) | undefined,
+    private readonly profileDir: string | undefined,
   ) {}
 
   /** Opens an in-memory DuckDB over `options.lakeDir`, with the Trino dialect installed. */
@@ -109,6 +116,7 @@ export class LocalLake {
       lakeDir,
       options.maxClockSkewMs ?? durationMs(DEFAULT_CONFIG.maxClockSkew),
       options.onBuildStep,
+      options.profileDir === undefined ? undefined : path.resolve(options.profileDir),
     );
   }
 
@@ -165,9 +173,17 @@ export class LocalLake {
     // Selecting the spec's columns by name pins the file's column order to the Glue table's.
     const columns = table.columns.map((c) => ident(c.name)).join(', ');
     step('writing');
+    if (this.profileDir !== undefined) {
+      fs.mkdirSync(this.profileDir, { recursive: true });
+      await this.connection.run("SET enable_profiling = 'json'");
+      await this.connection.run(
+        `SET profiling_output = ${quote(path.join(this.profileDir, `${table.name}.json`))}`,
+      );
+    }
     const result = await this.connection.run(
       `COPY (SELECT ${columns} FROM (${select}) AS built) TO ${quote(file)} (FORMAT PARQUET, COMPRESSION SNAPPY)`,
     );
+    if (this.profileDir !== undefined) await this.connection.run('PRAGMA disable_profiling');
     const rows = result.rowsChanged;
     // Like Athena's INSERT INTO, an empty result leaves no file (and here no partition directory).
     if (rows === 0) fs.rmSync(stagingDir, { recursive: true, force: true });

@@ -146,6 +146,32 @@ describe('LocalLake.runDay', () => {
     expect(steps).toEqual(CURATED_TABLES.flatMap((t) => phases.map((p) => `${t.name} 2024-05-01 ${p}`)));
   });
 
+  test('writes the profile of each table build to profileDir, and nothing else there', async () => {
+    await land('2024-05-01T11:00:00Z', [
+      event('a', '2024-05-01T10:00:00Z'),
+      event('a', '2024-05-01T10:00:00Z'),
+    ]);
+    const profileDir = path.join(lakeDir, '.profile');
+    const profiled = await LocalLake.open({ lakeDir, maxClockSkewMs: 300_000, profileDir });
+
+    try {
+      await profiled.runDay('2024-05-01');
+    } finally {
+      profiled.close();
+    }
+
+    expect(fs.readdirSync(profileDir).sort()).toEqual(CURATED_TABLES.map((t) => `${t.name}.json`).sort());
+    // The events profile is the build's COPY, not a later query: its plan holds the de-duplicating GROUP BY.
+    const operators: string[] = [];
+    const walk = (node: { operator_type?: string; children?: unknown[] }): void => {
+      if (node.operator_type) operators.push(node.operator_type);
+      for (const child of node.children ?? []) walk(child as typeof node);
+    };
+    walk(JSON.parse(fs.readFileSync(path.join(profileDir, 'events.json'), 'utf8')));
+    expect(operators).toEqual(expect.arrayContaining(['COPY_TO_FILE', 'HASH_GROUP_BY', 'TABLE_SCAN']));
+    expect(await eventIds('2024-05-01')).toEqual(['a']);
+  });
+
   test('removes the partitions of a day that no longer has events', async () => {
     const object = await land('2024-05-01T11:00:00Z', [event('a', '2024-05-01T10:00:00Z')]);
     await lake.runDay('2024-05-01');
