@@ -19,7 +19,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { type BuildStep, LocalLake } from '../local/batch/duckdb-runner';
+import { type BuildStep, LocalLake, profileOperators } from '../local/batch/duckdb-runner';
 import { writeRawObject } from '../local/firehose';
 import { referenceBatch, type ReferenceResult } from '../test/helpers/reference-batch';
 import { recordResults } from './results';
@@ -45,32 +45,16 @@ const cpuSeconds = (since: NodeJS.CpuUsage): number => {
   return (used.user + used.system) / 1e6;
 };
 
-interface ProfileNode {
-  readonly operator_type?: string;
-  readonly operator_timing?: number;
-  readonly operator_cardinality?: number;
-  readonly extra_info?: Record<string, unknown>;
-  readonly children?: readonly ProfileNode[];
-}
-
-/** The operators of a DuckDB JSON profile with at least 2 % of its CPU time, in plan order. */
+/** The operators of the events build's profile with at least 2 % of its CPU time, in plan order. */
 function profileLines(file: string): string[] {
-  const operators: { depth: number; node: ProfileNode }[] = [];
-  const walk = (node: ProfileNode, depth: number): void => {
-    if (node.operator_type !== undefined) operators.push({ depth, node });
-    for (const child of node.children ?? []) walk(child, depth + 1);
-  };
-  walk(JSON.parse(fs.readFileSync(file, 'utf8')) as ProfileNode, 0);
-  const total = operators.reduce((sum, { node }) => sum + (node.operator_timing ?? 0), 0);
+  const operators = profileOperators(file);
+  const total = operators.reduce((sum, operator) => sum + operator.seconds, 0);
   return operators
-    .filter(({ node }) => (node.operator_timing ?? 0) >= 0.02 * total)
-    .map(({ depth, node }) => {
-      const info = node.extra_info ?? {};
-      const detail = String(info.Aggregates ?? info.Expression ?? info.Projections ?? info.Function ?? '')
-        .replace(/\s+/g, ' ')
-        .slice(0, 90);
-      const share = `${((100 * (node.operator_timing ?? 0)) / total).toFixed(0)} %`.padStart(5);
-      return `    ${share} ${(node.operator_timing ?? 0).toFixed(2)} s  ${' '.repeat(depth)}${node.operator_type} ${detail}`;
+    .filter((operator) => operator.seconds >= 0.02 * total)
+    .map(({ depth, type, seconds, detail }) => {
+      const share = `${((100 * seconds) / total).toFixed(0)} %`.padStart(5);
+      const shortDetail = detail.replace(/\s+/g, ' ').slice(0, 90);
+      return `    ${share} ${seconds.toFixed(2)} s  ${' '.repeat(depth)}${type} ${shortDetail}`;
     });
 }
 

@@ -43,7 +43,8 @@ export interface LocalLakeOptions {
   readonly onBuildStep?: (step: BuildStep) => void;
   /**
    * Writes DuckDB's profile (JSON: every operator with its CPU time, summed over threads) of each
-   * table's build to `<profileDir>/<table>.json`, the latest build's only. For benchmarks.
+   * table's build to `<profileDir>/<table>.json`, the latest build's only (read it with
+   * `profileOperators`). For benchmarks.
    * @default - no profiles
    */
   readonly profileDir?: string;
@@ -60,6 +61,44 @@ export interface BuildStep {
   readonly table: string;
   readonly day: string;
   readonly phase: BuildPhase;
+}
+
+/** One operator of a build's profile (see `LocalLakeOptions.profileDir`). */
+export interface ProfiledOperator {
+  /** Depth in the plan; the root's operators are at 0. */
+  readonly depth: number;
+  /** E.g. `HASH_GROUP_BY`, `PROJECTION`, `TABLE_SCAN`. */
+  readonly type: string;
+  /** CPU time, summed over threads. */
+  readonly seconds: number;
+  /** Its aggregates, filter expression or projected columns, as DuckDB prints them. */
+  readonly detail: string;
+}
+
+interface ProfileNode {
+  readonly operator_type?: string;
+  readonly operator_timing?: number;
+  readonly extra_info?: Record<string, unknown>;
+  readonly children?: readonly ProfileNode[];
+}
+
+/** The operators of a profile written to `profileDir`, in plan order (depth first). */
+export function profileOperators(file: string): ProfiledOperator[] {
+  const operators: ProfiledOperator[] = [];
+  const walk = (node: ProfileNode, depth: number): void => {
+    if (node.operator_type !== undefined) {
+      const info = node.extra_info ?? {};
+      operators.push({
+        depth,
+        type: node.operator_type,
+        seconds: node.operator_timing ?? 0,
+        detail: String(info.Aggregates ?? info.Expression ?? info.Projections ?? info.Function ?? ''),
+      });
+    }
+    for (const child of node.children ?? []) walk(child, depth + 1);
+  };
+  walk(JSON.parse(fs.readFileSync(file, 'utf8')) as ProfileNode, 0);
+  return operators;
 }
 
 /** What one table's build of one day wrote. */

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CURATED_TABLES, EVENTS } from '../../../lib/lake-tables';
-import { LocalLake } from '../../../local/batch/duckdb-runner';
+import { LocalLake, profileOperators } from '../../../local/batch/duckdb-runner';
 import { batchParams, readSql, renderSql, SqlTemplateError } from '../../../local/batch/sql-template';
 import { writeRawObject } from '../../../local/firehose';
 
@@ -162,13 +162,11 @@ describe('LocalLake.runDay', () => {
 
     expect(fs.readdirSync(profileDir).sort()).toEqual(CURATED_TABLES.map((t) => `${t.name}.json`).sort());
     // The events profile is the build's COPY, not a later query: its plan holds the de-duplicating GROUP BY.
-    const operators: string[] = [];
-    const walk = (node: { operator_type?: string; children?: unknown[] }): void => {
-      if (node.operator_type) operators.push(node.operator_type);
-      for (const child of node.children ?? []) walk(child as typeof node);
-    };
-    walk(JSON.parse(fs.readFileSync(path.join(profileDir, 'events.json'), 'utf8')));
-    expect(operators).toEqual(expect.arrayContaining(['COPY_TO_FILE', 'HASH_GROUP_BY', 'TABLE_SCAN']));
+    const operators = profileOperators(path.join(profileDir, 'events.json'));
+    expect(operators.map((o) => o.type)).toEqual(
+      expect.arrayContaining(['COPY_TO_FILE', 'HASH_GROUP_BY', 'TABLE_SCAN']),
+    );
+    expect(operators.find((o) => o.type === 'HASH_GROUP_BY')?.detail).toMatch(/min_by/);
     expect(await eventIds('2024-05-01')).toEqual(['a']);
   });
 
