@@ -5,14 +5,15 @@
  * Ctrl-C read DynamoDB and fauxqs's S3), and must not outlive `sluice local`. `--emulators
  * in-process` keeps the one-process layout.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { generateEventLines } from '../../local/demo-producer';
-import { BIN, ROOT, runReplay, startCli, type CliResult } from '../helpers/cli';
+import { runReplay, startCli, type CliResult } from '../helpers/cli';
 import type { Expected } from '../helpers/recompute';
 import { expectedOutputs, readOutputs } from '../helpers/replay-check';
+import { until } from '../helpers/until';
 import { isProcessAlive as isRunning } from '../../cli/session';
 
 const COUNT = 300;
@@ -64,41 +65,22 @@ const sortedQuarantine = (list: ReadonlyArray<Record<string, unknown>>): string[
 test('a Ctrl-C to the terminal process group writes complete outputs and leaves no emulator process behind', async () => {
   const out = path.join(work, 'ctrl-c');
   const args = ['local', '--events', eventsFile, '--out', out, '--state', `${out}-state`];
-  // Its own process group, as a shell gives a foreground job, so the group can be signalled.
-  const cli = spawn(process.execPath, [BIN, ...args, '--no-dashboard', '--no-batch', '--quiet'], {
-    cwd: ROOT,
-    detached: true,
-    env: { ...process.env, NODE_OPTIONS: '' },
+  const cli = startCli([...args, '--no-dashboard', '--no-batch', '--quiet'], { processGroup: true });
+  await cli.waitFor(/Press Ctrl-C to stop/).catch(async (error: unknown) => {
+    await cli.stop('SIGKILL');
+    throw error;
   });
-  let stdout = '';
-  cli.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  cli.stderr.resume();
-  const closed = new Promise<number | null>((resolve) => cli.on('close', (code) => resolve(code)));
-  const killOnExit = (): void => {
-    cli.kill('SIGKILL');
-  };
-  process.once('exit', killOnExit);
-  try {
-    for (let waited = 0; !stdout.includes('Press Ctrl-C to stop'); waited += 50) {
-      if (waited > 60_000 || cli.exitCode !== null) throw new Error(`sluice local did not start:\n${stdout}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    const emulatorPids = childrenOf(cli.pid as number);
+  const emulatorPids = childrenOf(cli.child.pid as number);
 
-    process.kill(-(cli.pid as number), 'SIGINT');
-    const code = await closed;
+  const { code } = await cli.stop('SIGINT');
 
-    const outputs = readOutputs(out);
-    expect(emulatorPids).toHaveLength(1);
-    expect(code).toBe(0);
-    expect(outputs.summary.ingested).toBe(COUNT);
-    expect(outputs.aggregates).toEqual(expected.aggregates);
-    expect(sortedQuarantine(outputs.quarantine)).toEqual(sortedQuarantine(expected.quarantine));
-    expect(emulatorPids.filter(isRunning)).toEqual([]);
-  } finally {
-    process.removeListener('exit', killOnExit);
-    if (cli.exitCode === null) cli.kill('SIGKILL');
-  }
+  const outputs = readOutputs(out);
+  expect(emulatorPids).toHaveLength(1);
+  expect(code).toBe(0);
+  expect(outputs.summary.ingested).toBe(COUNT);
+  expect(outputs.aggregates).toEqual(expected.aggregates);
+  expect(sortedQuarantine(outputs.quarantine)).toEqual(sortedQuarantine(expected.quarantine));
+  expect(emulatorPids.filter(isRunning)).toEqual([]);
 });
 
 test('an emulator process that dies under `sluice local` is reported as an error naming the process', async () => {
@@ -110,10 +92,13 @@ test('an emulator process that dies under `sluice local` is reported as an error
     const [emulatorPid] = childrenOf(cli.child.pid as number);
 
     process.kill(emulatorPid, 'SIGKILL');
-    for (let waited = 0; !/emulator process exited/.test(cli.output().stderr); waited += 50) {
-      if (waited > 30_000) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await until(
+      'the pipeline reporting the exit',
+      () => /emulator process exited/.test(cli.output().stderr),
+      {
+        intervalMs: 50,
+      },
+    );
   } finally {
     result = await cli.stop('SIGINT');
   }

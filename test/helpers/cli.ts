@@ -74,18 +74,33 @@ export interface RunningCli {
   output(): { stdout: string; stderr: string };
   /** Resolves with the first match of `pattern` on stdout. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  /** Sends `signal` (default SIGINT, i.e. Ctrl-C) and waits for the exit. */
+  /** Sends `signal` (default SIGINT, i.e. Ctrl-C; to the group with `processGroup`) and waits for the exit. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<CliResult>;
 }
 
-export function startCli(args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): RunningCli {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: childEnv(options.env) });
+/**
+ * Starts `sluice <args>`. With `processGroup`, it leads a process group of its own, as a shell runs a
+ * foreground job, and `stop` signals the whole group, as a terminal's Ctrl-C does.
+ */
+export function startCli(
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; processGroup?: boolean } = {},
+): RunningCli {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: childEnv(options.env),
+    detached: options.processGroup ?? false,
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  const signal = (name: NodeJS.Signals): void => {
+    if (options.processGroup) process.kill(-(child.pid as number), name);
+    else child.kill(name);
+  };
   const killOnExit = (): void => {
-    child.kill('SIGKILL');
+    signal('SIGKILL');
   };
   process.once('exit', killOnExit);
   const closed = new Promise<CliResult>((resolve) =>
@@ -129,9 +144,9 @@ export function startCli(args: readonly string[], options: { env?: NodeJS.Proces
         child.once('close', onExit);
         check();
       }),
-    stop: async (signal = 'SIGINT', timeoutMs = 60_000) => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      const forced = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    stop: async (name = 'SIGINT', timeoutMs = 60_000) => {
+      if (child.exitCode === null && child.signalCode === null) signal(name);
+      const forced = setTimeout(() => signal('SIGKILL'), timeoutMs);
       const result = await closed;
       clearTimeout(forced);
       return result;
