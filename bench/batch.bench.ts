@@ -19,16 +19,31 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseArgs } from 'node:util';
 import { type BuildStep, LocalLake, profileOperators } from '../local/batch/duckdb-runner';
 import { writeRawObject } from '../local/firehose';
 import { referenceBatch, type ReferenceResult } from '../test/helpers/reference-batch';
+import { positiveNumber, runBench } from './options';
 import { recordResults } from './results';
 import { formatCount, median } from './stats';
 
-const positional = process.argv.slice(2).filter((arg) => !arg.startsWith('--'));
-const RECORDS = Number(positional[0] ?? 1_000_000);
-const RUNS = Number(positional[1] ?? 3);
-const PROFILE = process.argv.includes('--profile');
+interface BatchBenchOptions {
+  readonly records: number;
+  readonly runs: number;
+  readonly profile: boolean;
+}
+
+function benchOptions(): BatchBenchOptions {
+  const { values, positionals } = parseArgs({
+    options: { profile: { type: 'boolean', default: false } },
+    allowPositionals: true,
+  });
+  return {
+    records: Math.round(positiveNumber('records', positionals[0], 1_000_000)),
+    runs: Math.round(positiveNumber('runs', positionals[1], 3)),
+    profile: values.profile,
+  };
+}
 const PER_OBJECT = 50_000;
 const SENSORS = 200;
 const DAY = '2026-11-20';
@@ -58,19 +73,19 @@ function profileLines(file: string): string[] {
     });
 }
 
-async function generate(lakeDir: string): Promise<number> {
+async function generate(lakeDir: string, count: number): Promise<number> {
   let seed = 42;
   const next = (): number => {
     seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
     return seed / 2_147_483_648;
   };
   let written = 0;
-  for (let object = 0; written < RECORDS; object++) {
+  for (let object = 0; written < count; object++) {
     const records: Buffer[] = [];
     const late = object % 5 === 4; // every fifth object arrives the next day
     const arrivalMs =
       DAY_MS + (late ? 86_400_000 + (object % 6) * 3_600_000 : Math.min(object, 23) * 3_600_000 + 3_500_000);
-    for (let i = 0; i < PER_OBJECT && written < RECORDS; i++, written++) {
+    for (let i = 0; i < PER_OBJECT && written < count; i++, written++) {
       const n = written;
       if (n % 200 === 199) {
         records.push(Buffer.from(`{"eventId":"bad-${n}","value":`));
@@ -101,9 +116,10 @@ async function generate(lakeDir: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  const options = benchOptions();
   const lakeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-batch-bench-'));
   try {
-    const records = await generate(lakeDir);
+    const records = await generate(lakeDir, options.records);
 
     // Seconds per table of the current run, from the job's own build steps.
     let tableStart = process.hrtime.bigint();
@@ -115,7 +131,7 @@ async function main(): Promise<void> {
     const lake = await LocalLake.open({ lakeDir, maxClockSkewMs: SKEW_MS, onBuildStep });
     let build = await lake.runDay(DAY); // warm-up: file cache, DuckDB extensions
     const jobRuns: { seconds: number; cpuSeconds: number; tables: Record<string, number> }[] = [];
-    for (let run = 0; run < RUNS; run++) {
+    for (let run = 0; run < options.runs; run++) {
       tableSeconds = {};
       const start = process.hrtime.bigint();
       const cpuStart = process.cpuUsage();
@@ -128,7 +144,7 @@ async function main(): Promise<void> {
     lake.close();
 
     let profile: string[] = [];
-    if (PROFILE) {
+    if (options.profile) {
       const profileDir = path.join(lakeDir, '.profile');
       const profiled = await LocalLake.open({ lakeDir, maxClockSkewMs: SKEW_MS, profileDir });
       try {
@@ -144,7 +160,7 @@ async function main(): Promise<void> {
     const naiveRuns: number[] = [];
     const naiveCpu: number[] = [];
     let reference: ReferenceResult | undefined;
-    for (let run = 0; run < RUNS; run++) {
+    for (let run = 0; run < options.runs; run++) {
       reference = undefined;
       const start = process.hrtime.bigint();
       const cpuStart = process.cpuUsage();
@@ -166,7 +182,7 @@ async function main(): Promise<void> {
     console.log(
       `batch layer: ${formatCount(records)} raw records in ${Math.ceil(records / PER_OBJECT)} gzip objects -> ` +
         `${formatCount(events)} events, ${formatCount(build.tables[1].rows)} hourly and ` +
-        `${formatCount(build.tables[2].rows)} daily rows; median of ${RUNS} runs`,
+        `${formatCount(build.tables[2].rows)} daily rows; median of ${options.runs} runs`,
     );
     console.log(
       `  local batch job (DuckDB, sql/*.sql)   ${rate(records, jobSeconds)} (${jobSeconds.toFixed(2)} s; runs ${list(jobRuns.map((r) => r.seconds))})`,
@@ -185,7 +201,7 @@ async function main(): Promise<void> {
         `(per core: ${(naiveCpuSeconds / jobCpu).toFixed(2)}x)`,
     );
     console.log(`  both give the same events and groups: ${agrees ? 'yes' : 'NO'}`);
-    if (PROFILE) {
+    if (options.profile) {
       console.log(
         '  events build, one more run with DuckDB profiling (operators with >= 2 % of its CPU time):',
       );
@@ -207,13 +223,13 @@ async function main(): Promise<void> {
         seconds: Number(jobSeconds.toFixed(3)),
         cpuSeconds: Number(jobCpu.toFixed(3)),
         records,
-        runs: RUNS,
+        runs: options.runs,
       },
       naiveBatch: {
         eventsPerSec: Math.round(records / naiveSeconds),
         seconds: Number(naiveSeconds.toFixed(3)),
         cpuSeconds: Number(naiveCpuSeconds.toFixed(3)),
-        runs: RUNS,
+        runs: options.runs,
       },
     });
   } finally {
@@ -221,4 +237,4 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+runBench(main);

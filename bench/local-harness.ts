@@ -16,8 +16,6 @@ import { TrafficGenerator, type TrafficOptions } from '../local/demo-producer';
 import { LocalPipeline, type EmulatorPlacement, type PipelineLogEntry } from '../local/pipeline';
 import { CommitTracker } from './commit-tracker';
 
-export type { EmulatorPlacement };
-
 export interface HarnessOptions {
   /** @default DEFAULT_CONFIG */
   readonly config?: SluiceConfig;

@@ -33,7 +33,8 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG, durationMs, loadConfig } from '../lib/config';
 import { recordResults } from './results';
 import type { RecordedLatencies } from './commit-tracker';
-import { cpuMsOf, LocalHarness, processCpuMs, type EmulatorPlacement } from './local-harness';
+import { cpuMsOf, LocalHarness, processCpuMs } from './local-harness';
+import { emulatorPlacement, runBench } from './options';
 import { formatCount, linearSlope, percentile, type TimedValue } from './stats';
 
 const LATENCY_RATE = 1_000;
@@ -218,15 +219,12 @@ async function findMaxSustained(
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      emulators: { type: 'string', default: 'child' },
+      emulators: { type: 'string' },
       config: { type: 'string' },
       'latency-only': { type: 'boolean', default: false },
     },
   });
-  const placement = values.emulators as EmulatorPlacement;
-  if (placement !== 'in-process' && placement !== 'child') {
-    throw new Error(`--emulators: got ${JSON.stringify(values.emulators)}; must be child or in-process`);
-  }
+  const placement = emulatorPlacement(values.emulators);
   const config = values.config === undefined ? DEFAULT_CONFIG : loadConfig(values.config);
   const harness = await LocalHarness.start({ emulators: placement, config });
   try {
@@ -317,7 +315,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runBench(main);

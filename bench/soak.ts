@@ -39,17 +39,11 @@ import { DEFAULT_CONFIG, toSpeedConfig } from '../lib/config';
 import type { ChaosOptions } from '../local/chaos';
 import { startDashboardServer, type DashboardServer } from '../local/dashboard/server';
 import { PipelineDashboardSource } from '../local/dashboard/pipeline-source';
+import type { EmulatorPlacement } from '../local/pipeline';
 import { countRawRecords, readAggregates } from '../local/replay-outputs';
 import { recordResults } from './results';
-import {
-  LocalHarness,
-  cpuMsOf,
-  MIB,
-  processCpuMs,
-  processMemory,
-  residentBytesOf,
-  type EmulatorPlacement,
-} from './local-harness';
+import { LocalHarness, cpuMsOf, MIB, processCpuMs, processMemory, residentBytesOf } from './local-harness';
+import { BenchOptionError, emulatorPlacement, positiveNumber, runBench } from './options';
 import { formatCount, linearSlope, median, memoryVerdict, type MemoryVerdict } from './stats';
 
 interface SoakOptions {
@@ -86,15 +80,6 @@ interface Sample {
   readonly chaosFaults: number;
 }
 
-function positive(name: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed) || parsed <= 0) {
-    throw new Error(`--${name}: got ${JSON.stringify(value)}; must be a positive number`);
-  }
-  return parsed;
-}
-
 function parseOptions(argv: string[]): SoakOptions {
   const { values } = parseArgs({
     args: argv,
@@ -112,26 +97,25 @@ function parseOptions(argv: string[]): SoakOptions {
       'firehose-interval': { type: 'string' },
     },
   });
-  const emulators = (values.emulators ?? 'child') as EmulatorPlacement;
-  if (emulators !== 'child' && emulators !== 'in-process') {
-    throw new Error(`--emulators: got ${JSON.stringify(values.emulators)}; must be child or in-process`);
-  }
+  const emulators = emulatorPlacement(values.emulators);
   const chaosSeed = Number(values['chaos-seed'] ?? 1);
   if (!Number.isInteger(chaosSeed) || chaosSeed < 0) {
-    throw new Error(`--chaos-seed: got ${JSON.stringify(values['chaos-seed'])}; must be an integer >= 0`);
+    throw new BenchOptionError(
+      `--chaos-seed: got ${JSON.stringify(values['chaos-seed'])}; must be an integer >= 0`,
+    );
   }
   return {
-    minutes: positive('minutes', values.minutes, 3),
-    rate: positive('rate', values.rate, 1_000),
+    minutes: positiveNumber('--minutes', values.minutes, 3),
+    rate: positiveNumber('--rate', values.rate, 1_000),
     chaosSeed,
-    chaosScale: positive('chaos-scale', values['chaos-scale'], 0.1),
-    sensors: Math.round(positive('sensors', values.sensors, 20)),
-    maxGrowthMiBPerMinute: positive('max-growth', values['max-growth'], 1),
-    reportEverySeconds: positive('report-every', values['report-every'], 10),
+    chaosScale: positiveNumber('--chaos-scale', values['chaos-scale'], 0.1),
+    sensors: Math.round(positiveNumber('--sensors', values.sensors, 20)),
+    maxGrowthMiBPerMinute: positiveNumber('--max-growth', values['max-growth'], 1),
+    reportEverySeconds: positiveNumber('--report-every', values['report-every'], 10),
     emulators,
     heapSnapshots: values['heap-snapshots'],
-    batchEverySeconds: positive('batch-every', values['batch-every'], 60),
-    firehoseIntervalSeconds: positive('firehose-interval', values['firehose-interval'], 15),
+    batchEverySeconds: positiveNumber('--batch-every', values['batch-every'], 60),
+    firehoseIntervalSeconds: positiveNumber('--firehose-interval', values['firehose-interval'], 15),
   };
 }
 
@@ -418,10 +402,4 @@ async function main(): Promise<number> {
   return ok ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(2);
-  },
-);
+runBench(main, 2);

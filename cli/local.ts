@@ -11,7 +11,12 @@ import { TrafficGenerator } from '../local/demo-producer';
 import { startDashboardServer, type DashboardServer } from '../local/dashboard/server';
 import { PipelineDashboardSource } from '../local/dashboard/pipeline-source';
 import { readEventFile, type EventFileRecord } from '../local/event-file';
-import { LocalPipeline, type EmulatorPlacement, type PipelineLogEntry } from '../local/pipeline';
+import {
+  EMULATOR_PLACEMENTS,
+  LocalPipeline,
+  type EmulatorPlacement,
+  type PipelineLogEntry,
+} from '../local/pipeline';
 import {
   countRawRecords,
   readAggregates,
@@ -108,7 +113,7 @@ export function localCommand(): Command {
         '--emulators <where>',
         'where the emulators run: child (a process of their own, another core) or in-process (one process to profile or debug; slower)',
       )
-        .choices(['child', 'in-process'])
+        .choices(EMULATOR_PLACEMENTS)
         .default('child'),
     )
     .option('-q, --quiet', 'print only errors and the final summary')

@@ -89,8 +89,9 @@ export interface LocalPipelineOptions {
   readonly onBatchResult?: StreamProcessorDeps['onResult'];
 }
 
-/** Where the pipeline runs the emulators: in a child process (the default) or in its own process. */
-export type EmulatorPlacement = 'child' | 'in-process';
+/** Where the pipeline can run the emulators: in a child process (the default) or in its own process. */
+export const EMULATOR_PLACEMENTS = ['child', 'in-process'] as const;
+export type EmulatorPlacement = (typeof EMULATOR_PLACEMENTS)[number];
 
 export interface PipelineLogEntry {
   readonly level: 'debug' | 'info' | 'warn' | 'error';
