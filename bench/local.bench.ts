@@ -266,7 +266,7 @@ async function main(): Promise<void> {
     const lagLimitMs = windowMs + LAG_ALLOWANCE_MS;
     console.log(
       `max sustained rate (steps of ${STEP_MS / 1000} s; sustained = the producer kept the rate, and after the first ${STEP_RAMP_MS / 1000} s the backlog\n` +
-        `  (its lowest value in each ${TROUGH_BUCKET_MS / 1000} s) grew by at most ${MAX_BACKLOG_GROWTH * 100} % of the rate per second and its mean in the last\n` +
+        `  (its lowest value in each ${TROUGH_BUCKET_MS / 1000} s) grew by at most ${MAX_BACKLOG_GROWTH * 100} % of the rate (at least ${MIN_BACKLOG_GROWTH_LIMIT}) per second and its mean in the last\n` +
         `  quarter stayed under ${lagLimitMs / 1000} s of traffic; then it drained with every record` +
         ' applied once, none lost):',
     );
