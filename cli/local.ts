@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { Command, Option } from 'commander';
 import { durationMs, loadConfig, type SluiceConfig } from '../lib/config';
 import { TrafficGenerator } from '../local/demo-producer';
+import { newSessionToken } from '../local/dashboard/access';
 import { startDashboardServer, type DashboardServer } from '../local/dashboard/server';
 import { PipelineDashboardSource } from '../local/dashboard/pipeline-source';
 import { readEventFile, type EventFileRecord } from '../local/event-file';
@@ -159,6 +160,7 @@ class LocalLog {
 async function startDashboard(
   pipeline: LocalPipeline,
   port: number,
+  token: string,
   log: LocalLog,
 ): Promise<DashboardServer> {
   const options = {
@@ -166,19 +168,22 @@ async function startDashboard(
     onError: (error: unknown) =>
       log.write({ level: 'warn', component: 'pipeline', message: `dashboard: ${String(error)}` }),
     actions: {
-      backfill: async (body: unknown) => {
-        const { days } = body as { days?: unknown };
-        if (!Array.isArray(days) || days.some((d) => typeof d !== 'string'))
-          throw new UserError('days must be a list of YYYY-MM-DD');
-        const checked = days.map((d: string) => dayOption(d));
-        return { builds: await pipeline.batch.run(checked) };
-      },
-      query: async (body: unknown) => {
-        const { sql } = body as { sql?: unknown };
-        if (typeof sql !== 'string' || sql.trim() === '')
-          throw new UserError('sql must be a non-empty string');
-        await pipeline.quarantine.sync();
-        return { rows: await pipeline.batch.query(sql) };
+      token,
+      handlers: {
+        backfill: async (body: unknown) => {
+          const { days } = body as { days?: unknown };
+          if (!Array.isArray(days) || days.some((d) => typeof d !== 'string'))
+            throw new UserError('days must be a list of YYYY-MM-DD');
+          const checked = days.map((d: string) => dayOption(d));
+          return { builds: await pipeline.batch.run(checked) };
+        },
+        query: async (body: unknown) => {
+          const { sql } = body as { sql?: unknown };
+          if (typeof sql !== 'string' || sql.trim() === '')
+            throw new UserError('sql must be a non-empty string');
+          await pipeline.quarantine.sync();
+          return { rows: await pipeline.batch.query(sql) };
+        },
       },
     },
   };
@@ -321,7 +326,8 @@ export async function runLocal(options: LocalOptions): Promise<void> {
   let pump: TrafficPump | undefined;
   try {
     if (!options.once) {
-      if (options.dashboard) dashboard = await startDashboard(pipeline, options.port, log);
+      const token = newSessionToken();
+      if (options.dashboard) dashboard = await startDashboard(pipeline, options.port, token, log);
       writeSession(stateDir, {
         pid: process.pid,
         startedAt: new Date().toISOString(),
@@ -331,6 +337,7 @@ export async function runLocal(options: LocalOptions): Promise<void> {
         lakeBucketName: pipeline.resources.lakeBucketName,
         lakeDir: pipeline.lakeDir,
         dashboardUrl: dashboard?.url ?? '',
+        token,
       });
       printBanner(pipeline, dashboard, config);
     }

@@ -1,7 +1,8 @@
 /**
  * `sluice query "SQL"`: SQL over the lake's tables (raw_events, events, sensor_stats_hourly,
  * sensor_stats_daily, quarantine). On AWS through Athena in the Sluice workgroup; with `--local`
- * through DuckDB over the local lake (the running `sluice local`, or the lake directory directly).
+ * through DuckDB over the local lake (the running `sluice local`, or the lake directory directly),
+ * read-only: one SELECT that may read files of the lake only (local/batch/read-only.ts).
  */
 import * as fs from 'node:fs';
 import {
@@ -74,7 +75,8 @@ async function queryLocal(sql: string, options: QueryOptions): Promise<ResultSet
       `there is no local lake at ${lakeDir}; run \`npx sluice local\` first (or pass --state)`,
     );
   }
-  const lake = await LocalLake.open({ lakeDir });
+  // Read-only like the running session's query action, so a query means the same either way.
+  const lake = await LocalLake.open({ lakeDir, readOnly: true });
   try {
     return fromObjects(await lake.query(sql), options.maxRows);
   } catch (error) {

@@ -1,10 +1,13 @@
 /**
  * A running `sluice local` announces itself in `<state>/session.json`, so that other commands given
- * `--local` (produce, query, backfill) can reach it: the emulator endpoints, the resource names and
- * the control URL of its dashboard server. The file is removed when it stops.
+ * `--local` (produce, query, backfill) can reach it: the emulator endpoints, the resource names, and
+ * the control URL of its dashboard server with the session's secret token. The file is readable by
+ * its owner only (0600), as the token is what lets a caller run control actions. It is removed when
+ * the session stops.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { sessionTokenHeaders } from '../local/dashboard/access';
 import { isLocalEndpoints, type LocalEndpoints } from '../local/endpoints';
 import { UserError } from './errors';
 
@@ -20,16 +23,25 @@ export interface LocalSession {
   readonly lakeDir: string;
   /** Base URL of the dashboard server, which also takes control requests under /api/. */
   readonly dashboardUrl: string;
+  /** The secret a control request must carry (see `local/dashboard/access.ts`). */
+  readonly token: string;
 }
 
 export function sessionFile(stateDir: string): string {
   return path.join(path.resolve(stateDir), 'session.json');
 }
 
+/**
+ * Writes the session file, owner-only from its first byte: a new file created with mode 0600 (a
+ * stale file's looser mode is not kept), then renamed over the old one in one step.
+ */
 export function writeSession(stateDir: string, session: LocalSession): void {
   const file = sessionFile(stateDir);
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, `${JSON.stringify(session, null, 2)}\n`);
+  const staging = `${file}.${process.pid}.tmp`;
+  fs.rmSync(staging, { force: true });
+  fs.writeFileSync(staging, `${JSON.stringify(session, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+  fs.renameSync(staging, file);
 }
 
 /** Removes the session file if it is this process's. */
@@ -59,7 +71,8 @@ function readSessionFile(stateDir: string): LocalSession | undefined {
   if (
     typeof session.pid !== 'number' ||
     !isLocalEndpoints(session.endpoints) ||
-    typeof session.streamName !== 'string'
+    typeof session.streamName !== 'string' ||
+    typeof session.token !== 'string'
   ) {
     return undefined;
   }
@@ -90,7 +103,7 @@ export async function callSession<T>(session: LocalSession, action: string, body
   try {
     response = await fetch(url, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
+      headers: { 'Content-Type': 'application/json', ...sessionTokenHeaders(session.token) },
       body: JSON.stringify(body),
     });
   } catch (error) {

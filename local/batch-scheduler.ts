@@ -3,7 +3,8 @@
  * local lake, local/batch/duckdb-runner.ts) every few minutes instead of daily, and on request
  * (`--once` replays, `sluice backfill --local`). Runs never overlap: the lake has one writer.
  *
- * After each run it reads a preview of every curated table for the dashboard.
+ * After each run it reads a preview of every curated table for the dashboard. SQL from users
+ * (`query`) runs on a second, read-only DuckDB over the same lake, never on the batch job's.
  */
 import type { Json } from '@duckdb/node-api';
 import { CURATED_TABLES } from '../lib/lake-tables';
@@ -88,6 +89,7 @@ function display(value: Json): string {
 
 export class BatchScheduler {
   private lake: Promise<LocalLake> | undefined;
+  private reader: Promise<LocalLake> | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private state: BatchStatus['state'];
@@ -115,8 +117,9 @@ export class BatchScheduler {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.queue;
-    if (this.lake) (await this.lake).close();
+    for (const lake of [this.lake, this.reader]) if (lake) (await lake).close();
     this.lake = undefined;
+    this.reader = undefined;
   }
 
   /** Rebuilds `days` now (after any run in progress). */
@@ -147,9 +150,12 @@ export class BatchScheduler {
     });
   }
 
-  /** Runs SQL over the lake's tables (between batch runs). */
+  /** Runs one read-only SELECT over the lake's tables (between batch runs; see `LocalLakeOptions.readOnly`). */
   query(sql: string): Promise<Record<string, Json>[]> {
-    return this.exclusive(async () => (await this.openLake()).query(sql));
+    return this.exclusive(async () => {
+      this.reader ??= LocalLake.open({ lakeDir: this.options.lakeDir, readOnly: true });
+      return (await this.reader).query(sql);
+    });
   }
 
   status(): BatchStatus {

@@ -25,6 +25,7 @@ import {
   type LakeTableSpec,
 } from '../../lib/lake-tables';
 import { installTrinoDialect } from './dialect';
+import { confineToLake, prepareReadOnly, ReadOnlyQueryError } from './read-only';
 import { batchParams, daysBetween, readSql, renderSql } from './sql-template';
 
 export interface LocalLakeOptions {
@@ -48,6 +49,13 @@ export interface LocalLakeOptions {
    * @default - no profiles
    */
   readonly profileDir?: string;
+  /**
+   * Opens the lake for SQL from outside the batch job (see `read-only.ts`): DuckDB may then touch no
+   * file outside `lakeDir`, load no extension, and `query` runs one SELECT or EXPLAIN only; `runDay`
+   * throws.
+   * @default false - any SQL, and the batch job
+   */
+  readonly readOnly?: boolean;
 }
 
 /**
@@ -132,6 +140,7 @@ export class LocalLake {
     private readonly maxClockSkewMs: number,
     private readonly onBuildStep: ((step: BuildStep) => void) | undefined,
     private readonly profileDir: string | undefined,
+    private readonly readOnly: boolean,
   ) {}
 
   /** Opens an in-memory DuckDB over `options.lakeDir`, with the Trino dialect installed. */
@@ -144,6 +153,7 @@ export class LocalLake {
       await installTrinoDialect(connection);
       // Output order is set by the SQL where it matters; not keeping input order saves memory.
       await connection.run('SET preserve_insertion_order = false');
+      if (options.readOnly) await confineToLake(connection, lakeDir);
     } catch (error) {
       connection.closeSync();
       instance.closeSync();
@@ -156,11 +166,13 @@ export class LocalLake {
       options.maxClockSkewMs ?? durationMs(DEFAULT_CONFIG.maxClockSkew),
       options.onBuildStep,
       options.profileDir === undefined ? undefined : path.resolve(options.profileDir),
+      options.readOnly === true,
     );
   }
 
   /** Rebuilds `events`, `sensor_stats_hourly` and `sensor_stats_daily` for one event-time day. */
   async runDay(day: string): Promise<DayBuild> {
+    if (this.readOnly) throw new ReadOnlyQueryError('this lake is open read-only: it cannot build a day');
     const params = batchParams(day, this.maxClockSkewMs);
     const tables: TableBuild[] = [];
     await this.refreshViews();
@@ -182,10 +194,15 @@ export class LocalLake {
     return builds;
   }
 
-  /** Runs any SQL (Trino functions available) over the lake's tables; rows as JSON-ready objects. */
+  /**
+   * Runs SQL (Trino functions available) over the lake's tables; rows as JSON-ready objects. On a
+   * read-only lake, one SELECT or EXPLAIN only.
+   */
   async query(sql: string, values?: readonly DuckDBValue[]): Promise<Record<string, Json>[]> {
     await this.refreshViews();
-    const reader = await this.connection.runAndReadAll(sql, values ? [...values] : undefined);
+    const reader = this.readOnly
+      ? await (await prepareReadOnly(this.connection, sql, values)).runAndReadAll()
+      : await this.connection.runAndReadAll(sql, values ? [...values] : undefined);
     return reader.getRowObjectsJson();
   }
 

@@ -1,12 +1,15 @@
 /**
  * The local dashboard's web server, on 127.0.0.1 only: the static page, Chart.js (its UMD build,
- * served from node_modules: the page needs no network), the current snapshot as JSON, and a
- * server-sent event stream that pushes a fresh snapshot every `intervalMs`.
+ * served from node_modules: the page needs no network), the current snapshot as JSON, a
+ * server-sent event stream that pushes a fresh snapshot every `intervalMs`, and the session's
+ * control actions. It answers only requests addressed to itself and control actions only with the
+ * session's token (see `./access.ts`).
  */
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { carriesSessionToken, foreignRequestReason, isJsonRequest } from './access';
 import type { DashboardSnapshot, DashboardSource } from './snapshot';
 
 export interface DashboardServerOptions {
@@ -18,14 +21,20 @@ export interface DashboardServerOptions {
   /** Called when building a snapshot fails (the stream then skips that tick). */
   readonly onError?: (error: unknown) => void;
   /**
-   * Control requests: `POST /api/actions/<name>` with a JSON body calls `actions[name]` and answers
-   * its result as JSON, or `{error}` with status 400 when it throws.
+   * Control requests: `POST /api/actions/<name>` with the token and a JSON body calls
+   * `handlers[name]` and answers its result as JSON, or `{error}` with status 400 when it throws.
    * @default - none
    */
-  readonly actions?: Readonly<Record<string, DashboardAction>>;
+  readonly actions?: DashboardActions;
 }
 
 export type DashboardAction = (body: unknown) => Promise<unknown>;
+
+export interface DashboardActions {
+  /** The session's secret: a request must send it (`sessionTokenHeaders`) or gets 403 and runs nothing. */
+  readonly token: string;
+  readonly handlers: Readonly<Record<string, DashboardAction>>;
+}
 
 const MAX_ACTION_BODY = 1024 * 1024;
 
@@ -50,15 +59,38 @@ const ASSETS: Record<string, { file: () => string; type: string }> = {
   '/vendor/chart.umd.js': { file: chartJsPath, type: 'text/javascript; charset=utf-8' },
 };
 
+function answerJson(response: http.ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+}
+
+/** Answers `{error}` without reading the request's body. */
+function refuse(
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+  status: number,
+  error: string,
+): void {
+  request.resume();
+  answerJson(response, status, { error });
+}
+
+const NO_TOKEN =
+  'missing or wrong session token: control requests come from the sluice command of this session (it reads the token from <state>/session.json)';
+
 function handleAction(
-  action: DashboardAction | undefined,
+  actions: DashboardActions | undefined,
+  name: string,
   request: http.IncomingMessage,
   response: http.ServerResponse,
 ): void {
-  const answer = (status: number, body: unknown): void => {
-    response.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
-  };
-  if (!action) return answer(404, { error: 'no such action' });
+  const answer = (status: number, body: unknown): void => answerJson(response, status, body);
+  // The token first: a caller without it learns nothing, not even which actions exist.
+  if (!actions || !carriesSessionToken(request, actions.token))
+    return refuse(request, response, 403, NO_TOKEN);
+  if (!isJsonRequest(request))
+    return refuse(request, response, 415, 'control requests must be sent as Content-Type: application/json');
+  const action = actions.handlers[name];
+  if (!action) return refuse(request, response, 404, 'no such action');
   const chunks: Buffer[] = [];
   let size = 0;
   request.on('data', (chunk: Buffer) => {
@@ -92,11 +124,14 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
     return latest;
   };
 
+  let port = 0;
   const server = http.createServer((request, response) => {
+    const foreign = foreignRequestReason(request, port);
+    if (foreign) return refuse(request, response, 403, `forbidden: ${foreign}`);
     const url = new URL(request.url ?? '/', `http://${HOST}`);
     const action = /^\/api\/actions\/([a-z-]+)$/.exec(url.pathname);
     if (action && request.method === 'POST') {
-      handleAction(options.actions?.[action[1]], request, response);
+      handleAction(options.actions, action[1], request, response);
       return;
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -165,7 +200,7 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
   return {
     url: `http://${HOST}:${port}/`,

@@ -91,6 +91,35 @@ test('a local query without a local lake says how to create one', async () => {
   );
 });
 
+test('a local query with no session running reads the lake directory', async () => {
+  const state = path.join(work, 'lake-only');
+  fs.mkdirSync(path.join(state, 'lake'), { recursive: true });
+
+  const result = await runCli([
+    'query',
+    '--local',
+    '--state',
+    state,
+    '--format',
+    'csv',
+    'SELECT count(*) AS n FROM events',
+  ]);
+
+  expect(result.code).toBe(0);
+  expect(result.stdout).toMatch(/^n\r?\n0\r?\n$/);
+});
+
+test('a local query with no session running is read-only too: COPY TO writes nothing', async () => {
+  const state = path.join(work, 'lake-only');
+  fs.mkdirSync(path.join(state, 'lake'), { recursive: true });
+  const target = path.join(work, 'pwned.csv');
+
+  const result = await runCli(['query', '--local', '--state', state, `COPY (SELECT 1 AS x) TO '${target}'`]);
+
+  expectOneLineError(result, /^sluice: query failed: Permission Error: /);
+  expect(fs.existsSync(target)).toBe(false);
+});
+
 test('a backfill range that ends before it starts is refused', async () => {
   expectOneLineError(
     await runCli(['backfill', '--local', '--state', work, '--from', '2026-01-05', '--to', '2026-01-01']),
