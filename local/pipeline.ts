@@ -26,7 +26,7 @@ import { AlertCollector } from './alert-collector';
 import { BatchScheduler } from './batch-scheduler';
 import { applyChaos, Chaos, type ChaosOptions } from './chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients, type LocalEndpoints } from './endpoints';
-import { EventSourceRunner, eventSourceSettingsFromConfig, type RunnerLogEntry } from './event-source-runner';
+import { EventSourceRunner, eventSourceSettingsFromConfig, type RunnerLogEntry } from './event-source/runner';
 import { startEmulatorProcess, type EmulatorProcess } from './emulators/process';
 import { startEmulators, type EmulatorPorts, type RunningEmulators } from './emulators/start';
 import { FileCheckpointStore } from './event-source/checkpoint-store';
@@ -36,7 +36,7 @@ import { LocalReconciliation, settledBeforeOf } from './reconcile';
 import { createLocalResources, type LocalResources } from './resources';
 import { SpeedAccounting } from './speed-accounting';
 import type { StreamProcessorDeps } from '../lambdas/stream-processor/handler';
-import { createLocalStreamProcessor } from './stream-processor';
+import { createLocalStreamProcessor } from './local-handler';
 
 export interface LocalPipelineOptions {
   readonly config: SluiceConfig;

@@ -9,7 +9,7 @@ import type {
   RunnerCounters,
   RunnerLogEvent,
   RunnerLogLevel,
-} from '../event-source-runner';
+} from './runner';
 
 /** Runner options with every default filled in. */
 export type RunnerSettings = Required<

@@ -11,10 +11,10 @@ import {
   ResourceNotFoundException,
   type _Record as KinesisRecord,
 } from '@aws-sdk/client-kinesis';
-import type { RunnerLogEvent, RunnerLogLevel, ShardMetrics, StartingPosition } from '../event-source-runner';
+import type { RunnerLogEvent, RunnerLogLevel, ShardMetrics, StartingPosition } from './runner';
 import type { ShardCheckpoint } from './checkpoint-store';
 import type { RunnerHost, StreamRecord } from './host';
-import { Lane } from './lane';
+import { Lane } from './slot';
 import { Signal } from './signal';
 
 /** Reads one shard and feeds its lanes. */

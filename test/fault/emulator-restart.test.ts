@@ -49,9 +49,9 @@ import {
   eventSourceSettingsFromConfig,
   type KinesisHandler,
   type RunnerCounters,
-} from '../../local/event-source-runner';
+} from '../../local/event-source/runner';
 import { createLocalResources, type LocalResources } from '../../local/resources';
-import { createLocalStreamProcessor } from '../../local/stream-processor';
+import { createLocalStreamProcessor } from '../../local/local-handler';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
 import { check, type Expected } from '../helpers/recompute';
 import { expectedOutputs } from '../helpers/replay-check';

@@ -34,9 +34,9 @@ import {
   EventSourceRunner,
   type EventSourceSettings,
   type KinesisOnFailureRecord,
-} from '../../local/event-source-runner';
+} from '../../local/event-source/runner';
 import { createLocalResources, type LocalResources } from '../../local/resources';
-import { createLocalStreamProcessor } from '../../local/stream-processor';
+import { createLocalStreamProcessor } from '../../local/local-handler';
 import { check, close, type Expected } from './recompute';
 import { expectedOutputs } from './replay-check';
 import { drainQueue } from './speed-end-state';

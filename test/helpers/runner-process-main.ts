@@ -21,9 +21,9 @@ import {
   EventSourceRunner,
   eventSourceSettingsFromConfig,
   type KinesisHandler,
-} from '../../local/event-source-runner';
+} from '../../local/event-source/runner';
 import { createLocalResources } from '../../local/resources';
-import { createLocalStreamProcessor } from '../../local/stream-processor';
+import { createLocalStreamProcessor } from '../../local/local-handler';
 
 export interface RunnerProcessConfig {
   readonly endpoints: LocalEndpoints;

@@ -29,7 +29,7 @@ import {
   type KinesisHandler,
   type KinesisOnFailureRecord,
   type RunnerLogEntry,
-} from '../../local/event-source-runner';
+} from '../../local/event-source/runner';
 import { CheckpointStoreError, FileCheckpointStore } from '../../local/event-source/checkpoint-store';
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';

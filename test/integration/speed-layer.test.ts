@@ -9,9 +9,9 @@ import { toSpeedConfig, type SluiceConfig } from '../../lib/config';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
 import { Chaos, applyChaos, mulberry32 } from '../../local/chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
-import { EventSourceRunner, type KinesisOnFailureRecord } from '../../local/event-source-runner';
+import { EventSourceRunner, type KinesisOnFailureRecord } from '../../local/event-source/runner';
 import { createLocalResources, type LocalResources } from '../../local/resources';
-import { createLocalStreamProcessor } from '../../local/stream-processor';
+import { createLocalStreamProcessor } from '../../local/local-handler';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
 import {
   aggregateEntry,

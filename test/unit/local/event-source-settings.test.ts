@@ -5,7 +5,7 @@ import {
   EventSourceRunner,
   EventSourceRunnerConfigError,
   eventSourceSettingsFromConfig,
-} from '../../../local/event-source-runner';
+} from '../../../local/event-source/runner';
 
 const kinesis = new KinesisClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9' });
 afterAll(() => kinesis.destroy());

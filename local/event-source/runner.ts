@@ -41,9 +41,9 @@ import { randomUUID } from 'node:crypto';
 import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { durationMs, type SluiceConfig } from '../lib/config';
-import type { Chaos } from './chaos';
-import { LOCAL_ACCOUNT_ID } from './endpoints';
+import { durationMs, type SluiceConfig } from '../../lib/config';
+import type { Chaos } from '../chaos';
+import { LOCAL_ACCOUNT_ID } from '../endpoints';
 import {
   describeStreamIdentity,
   isOfStream,
@@ -51,11 +51,11 @@ import {
   type ShardCheckpoint,
   type StreamCheckpoints,
   type StreamIdentity,
-} from './event-source/checkpoint-store';
-import { CheckpointWriter } from './event-source/checkpoint-writer';
-import type { LogOrigin, RunnerHost, RunnerSettings } from './event-source/host';
-import { ShardPoller } from './event-source/shard-poller';
-import { Signal, sleep } from './event-source/signal';
+} from './checkpoint-store';
+import { CheckpointWriter } from './checkpoint-writer';
+import type { LogOrigin, RunnerHost, RunnerSettings } from './host';
+import { ShardPoller } from './shard-poller';
+import { Signal, sleep } from './signal';
 
 /** The Lambda handler signature for a Kinesis event source. */
 export type KinesisHandler = (

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { LOCAL_ACCOUNT_ID } from '../endpoints';
-import type { KinesisOnFailureRecord, RunnerLogEvent, RunnerLogLevel } from '../event-source-runner';
+import type { KinesisOnFailureRecord, RunnerLogEvent, RunnerLogLevel } from './runner';
 import type { RunnerHost, StreamRecord } from './host';
 import type { ShardPoller } from './shard-poller';
 import { Signal } from './signal';
