@@ -1,21 +1,10 @@
 /**
- * What the parts of the event source runner (local/event-source-runner.ts) share: the resolved
- * settings, the record type, and the view of the runner that shard pollers and lanes use.
+ * What the parts of the event source runner (runner.ts) share: the record type and the view of the runner that shard pollers and lanes use.
  */
 import type { Context } from 'aws-lambda';
 import type { ShardCheckpoint } from './checkpoint-store';
-import type {
-  EventSourceRunnerOptions,
-  RunnerCounters,
-  RunnerLogEvent,
-  RunnerLogLevel,
-} from './runner';
-
-/** Runner options with every default filled in. */
-export type RunnerSettings = Required<
-  Omit<EventSourceRunnerOptions, 'onFailure' | 'chaos' | 'onLog' | 'checkpointStore'>
-> &
-  Pick<EventSourceRunnerOptions, 'onFailure' | 'chaos' | 'onLog' | 'checkpointStore'>;
+import type { RunnerSettings } from './settings';
+import type { RunnerCounters, RunnerLogEvent, RunnerLogLevel } from './types';
 
 /** A Kinesis record as read from a shard. */
 export interface StreamRecord {

@@ -11,11 +11,11 @@ import {
   ResourceNotFoundException,
   type _Record as KinesisRecord,
 } from '@aws-sdk/client-kinesis';
-import type { RunnerLogEvent, RunnerLogLevel, ShardMetrics, StartingPosition } from './runner';
 import type { ShardCheckpoint } from './checkpoint-store';
 import type { RunnerHost, StreamRecord } from './host';
 import { Lane } from './slot';
 import { Signal } from './signal';
+import type { RunnerLogEvent, RunnerLogLevel, ShardMetrics, StartingPosition } from './types';
 
 /** Reads one shard and feeds its lanes. */
 export class ShardPoller {

@@ -8,20 +8,11 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { LOCAL_ACCOUNT_ID } from '../endpoints';
-import type { KinesisOnFailureRecord, RunnerLogEvent, RunnerLogLevel } from './runner';
+import { InvalidBatchResponseError, InvocationTimeoutError } from './errors';
 import type { RunnerHost, StreamRecord } from './host';
 import type { ShardPoller } from './shard-poller';
 import { Signal } from './signal';
-
-/** What an invocation that ran past `functionTimeoutMs` fails with. */
-export class InvocationTimeoutError extends Error {
-  public override readonly name = 'Sandbox.Timedout';
-}
-
-/** A handler response that fails the whole batch (bad `batchItemFailures`). */
-export class InvalidBatchResponseError extends Error {
-  public override readonly name = 'InvalidBatchResponseError';
-}
+import type { KinesisOnFailureRecord, RunnerLogEvent, RunnerLogLevel } from './types';
 
 /** A record waiting in a lane, with when it was read (for the batching window). */
 export interface Buffered {

@@ -30,7 +30,7 @@ import { compareSequences } from '../../core/sequence';
 import { DEFAULT_CONFIG, resolveConfig, toSpeedConfig } from '../../lib/config';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
 import { FileCheckpointStore, type StreamCheckpoints } from '../../local/event-source/checkpoint-store';
-import type { RunnerCounters } from '../../local/event-source/runner';
+import type { RunnerCounters } from '../../local/event-source/types';
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
 import { check, type Expected } from '../helpers/recompute';

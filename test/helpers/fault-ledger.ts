@@ -30,11 +30,8 @@ import {
   type LocalClients,
   type LocalEndpoints,
 } from '../../local/endpoints';
-import {
-  EventSourceRunner,
-  type EventSourceSettings,
-  type KinesisOnFailureRecord,
-} from '../../local/event-source/runner';
+import { EventSourceRunner } from '../../local/event-source/runner';
+import type { EventSourceSettings, KinesisOnFailureRecord } from '../../local/event-source/types';
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { createLocalStreamProcessor } from '../../local/local-handler';
 import { check, close, type Expected } from './recompute';

@@ -17,11 +17,9 @@ import { resolveConfig, toSpeedConfig } from '../../lib/config';
 import type { BatchResult } from '../../lambdas/stream-processor/process-batch';
 import { createLocalClients, destroyLocalClients, type LocalEndpoints } from '../../local/endpoints';
 import { FileCheckpointStore } from '../../local/event-source/checkpoint-store';
-import {
-  EventSourceRunner,
-  eventSourceSettingsFromConfig,
-  type KinesisHandler,
-} from '../../local/event-source/runner';
+import { EventSourceRunner } from '../../local/event-source/runner';
+import { eventSourceSettingsFromConfig } from '../../local/event-source/settings';
+import type { KinesisHandler } from '../../local/event-source/types';
 import { createLocalResources } from '../../local/resources';
 import { createLocalStreamProcessor } from '../../local/local-handler';
 

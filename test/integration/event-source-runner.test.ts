@@ -22,14 +22,14 @@ import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambd
 import { resolveConfig } from '../../lib/config';
 import { applyChaos, Chaos, type ChaosFault, type ChaosOptions } from '../../local/chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
-import {
-  DrainTimeoutError,
-  EventSourceRunner,
-  type EventSourceRunnerOptions,
-  type KinesisHandler,
-  type KinesisOnFailureRecord,
-  type RunnerLogEntry,
-} from '../../local/event-source/runner';
+import { DrainTimeoutError } from '../../local/event-source/errors';
+import { EventSourceRunner } from '../../local/event-source/runner';
+import type {
+  EventSourceRunnerOptions,
+  KinesisHandler,
+  KinesisOnFailureRecord,
+  RunnerLogEntry,
+} from '../../local/event-source/types';
 import { CheckpointStoreError, FileCheckpointStore } from '../../local/event-source/checkpoint-store';
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
