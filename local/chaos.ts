@@ -23,7 +23,7 @@
  * through `Chaos.beginInvocation` (tracked with AsyncLocalStorage), never for other users of the
  * same clients.
  *
- * Bounded: after `maxConsecutiveFaultyInvocations` faulty invocations on one shard lane, the next
+ * Bounded: after `maxConsecutiveFaultyInvocations` faulty invocations on one shard slot, the next
  * invocation there runs clean, so every record is eventually processed without reaching the
  * on-failure destination as long as retryAttempts >= maxConsecutiveFaultyInvocations. Only a
  * forced outage (`setOutage`) and a storm ignore that bound; a storm ends by itself.
@@ -73,7 +73,7 @@ export interface ChaosOptions {
    */
   readonly redeliveryProbability?: number;
   /**
-   * Faulty invocations in a row on one shard lane before chaos lets one run clean.
+   * Faulty invocations in a row on one shard slot before chaos lets one run clean.
    * @default 2
    */
   readonly maxConsecutiveFaultyInvocations?: number;
@@ -86,7 +86,7 @@ export interface ChaosOptions {
 
 /**
  * A stretch of invocations during which (nearly) every call to one service fails, whatever the
- * lane's fault streak; then it clears. Invocations are counted over every scope, from 0, in the
+ * slot's fault streak; then it clears. Invocations are counted over every scope, from 0, in the
  * order they begin (`counters.invocations` before the invocation).
  */
 export interface ChaosStorm {
@@ -120,10 +120,10 @@ export interface ChaosStorm {
 
 type ResolvedStorm = Required<ChaosStorm>;
 
-/** Where an invocation runs: one shard, and one lane of it when the parallelization factor is > 1. */
+/** Where an invocation runs: one shard, and one slot of it when the parallelization factor is > 1. */
 export interface ChaosScope {
   readonly shardId: string;
-  readonly lane: number;
+  readonly slot: number;
 }
 
 export type ChaosFaultKind = 'crash' | 'throttle' | 'lost-response' | 'outage' | 'storm' | 'redelivery';
@@ -131,7 +131,7 @@ export type ChaosFaultKind = 'crash' | 'throttle' | 'lost-response' | 'outage' |
 /** One injected fault. `scope`, `invocation` and `call` locate it independently of timing. */
 export interface ChaosFault {
   readonly kind: ChaosFaultKind;
-  /** `<shardId>#<lane>` */
+  /** `<shardId>#<slot>` */
   readonly scope: string;
   /** Invocation number within the scope, from 0. */
   readonly invocation: number;
@@ -142,7 +142,7 @@ export interface ChaosFault {
   readonly errorName?: string;
   /** For crashes: UpdateItem calls started before the crash. */
   readonly afterUpdates?: number;
-  /** For redeliveries: the replayed range of the lane's recent records, end exclusive. */
+  /** For redeliveries: the replayed range of the slot's recent records, end exclusive. */
   readonly range?: { readonly start: number; readonly end: number };
   /** For storms: the storm's index in `storms`, and how the call failed. */
   readonly storm?: number;
@@ -152,7 +152,7 @@ export interface ChaosFault {
 export interface ChaosCounters {
   invocations: number;
   faultyInvocations: number;
-  /** Invocations that ran clean because their lane hit maxConsecutiveFaultyInvocations. */
+  /** Invocations that ran clean because their slot hit maxConsecutiveFaultyInvocations. */
   cleanInvocationsForced: number;
   crashes: number;
   throttles: number;
@@ -309,7 +309,7 @@ export class Chaos {
 
   /**
    * After a successful batch: whether to deliver records again, and which. `historyLength` is how
-   * many recent successful records the lane keeps (oldest first), the last `lastBatchLength` of
+   * many recent successful records the slot keeps (oldest first), the last `lastBatchLength` of
    * them from the batch that just succeeded. Returns a range of that history, end exclusive,
    * that overlaps the last batch and holds at most `batchSize` records.
    */
@@ -399,7 +399,7 @@ export class ChaosInvocation {
   }
 
   /**
-   * Ends the invocation: applies a crash planned for after the last call, updates the lane's
+   * Ends the invocation: applies a crash planned for after the last call, updates the slot's
    * fault streak, and returns the crash if the invocation crashed (the runner must then treat it
    * as failed whatever the handler returned).
    */
@@ -498,7 +498,7 @@ export class ChaosInvocation {
 }
 
 function scopeKey(scope: ChaosScope): string {
-  return `${scope.shardId}#${scope.lane}`;
+  return `${scope.shardId}#${scope.slot}`;
 }
 
 function resolveStorm(storm: ChaosStorm, index: number): ResolvedStorm {

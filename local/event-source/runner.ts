@@ -7,7 +7,7 @@
  *  - batchSize, maxBatchingWindow, startingPosition (TRIM_HORIZON, LATEST, AT_TIMESTAMP);
  *  - shards run concurrently; within a shard batches run one after the other, or, with a
  *    parallelizationFactor above 1, up to that many at once, records of one partition key always
- *    in the same lane, so never concurrently and never out of order;
+ *    in the same slot, so never concurrently and never out of order;
  *  - ReportBatchItemFailures: the checkpoint moves to just before the lowest failed sequence
  *    number and processing resumes there; a failure entry with an empty, missing or unknown
  *    itemIdentifier fails the whole batch; no failures means the whole batch succeeded;
@@ -29,13 +29,13 @@
  * creation time) are ignored. Without a store, checkpoints live in memory.
  *
  * Differences a local runtime cannot avoid: a handler that times out is not frozen; the runner
- * waits for it to settle before the lane's next invocation, so invocations of a lane never
+ * waits for it to settle before the slot's next invocation, so invocations of a slot never
  * overlap. stop() lets in-flight invocations finish, then abandons the rest of their batches (not
  * checkpointed), like disabling the event source mapping.
  *
  * Parts, all in local/event-source/: this module (the runner: shard discovery, drain, metrics),
  * types.ts (options, log entries, metrics), settings.ts (defaults, validation, settings from config),
- * errors.ts, shard-poller.ts (one shard: iterator, read-ahead, checkpoint), lane.ts (batches,
+ * errors.ts, shard-poller.ts (one shard: iterator, read-ahead, checkpoint), slot.ts (batches,
  * invocation, error handling, on-failure records) and checkpoint-{store,writer}.ts (durable checkpoints).
  */
 import { randomUUID } from 'node:crypto';
@@ -219,7 +219,7 @@ export class EventSourceRunner implements RunnerHost {
     where?: LogOrigin,
     details?: Record<string, unknown>,
   ): void {
-    this.settings.onLog?.({ level, event, message, shardId: where?.shardId, lane: where?.lane, details });
+    this.settings.onLog?.({ level, event, message, shardId: where?.shardId, slot: where?.slot, details });
   }
 
   /** @internal */

@@ -108,7 +108,7 @@ export interface RunnerLogEntry {
   readonly event: RunnerLogEvent;
   readonly message: string;
   readonly shardId?: string;
-  readonly lane?: number;
+  readonly slot?: number;
   readonly details?: Readonly<Record<string, unknown>>;
 }
 

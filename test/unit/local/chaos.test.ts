@@ -17,7 +17,7 @@ import {
   type ChaosService,
 } from '../../../local/chaos';
 
-const SCOPE = { shardId: 'shardId-000000000000', lane: 0 };
+const SCOPE = { shardId: 'shardId-000000000000', slot: 0 };
 
 /** Runs `invocations` invocations, each making `calls` calls (every other one an UpdateItem). */
 async function simulate(options: ChaosOptions, invocations = 40, calls = 6): Promise<readonly ChaosFault[]> {
