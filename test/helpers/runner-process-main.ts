@@ -1,6 +1,6 @@
 /**
  * The child process of test/helpers/runner-process.ts: the local event source runner with the real
- * stream processor (local/stream-processor.ts), durable checkpoints in a directory, against emulators
+ * stream processor (local/local-handler.ts), durable checkpoints in a directory, against emulators
  * that run elsewhere. It appends what happens to a journal file with synchronous writes, so the
  * journal is complete up to the instant the process is killed:
  *
