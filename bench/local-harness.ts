@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { TrafficPump } from '../cli/traffic-pump';
 import { RecordWriter } from '../cli/record-writer';
 import { DEFAULT_CONFIG, durationMs, type SluiceConfig } from '../lib/config';
-import type { ChaosOptions } from '../local/chaos';
+import type { ChaosOptions } from '../local/chaos/chaos';
 import { TrafficGenerator, type TrafficOptions } from '../local/demo-producer';
 import { LocalPipeline, type EmulatorPlacement, type PipelineLogEntry } from '../local/pipeline';
 import { CommitTracker } from './commit-tracker';

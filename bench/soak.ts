@@ -36,7 +36,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as v8 from 'node:v8';
 import { DEFAULT_CONFIG, toSpeedConfig } from '../lib/config';
-import type { ChaosOptions } from '../local/chaos';
+import type { ChaosOptions } from '../local/chaos/chaos';
 import { startDashboardServer, type DashboardServer } from '../local/dashboard/server';
 import { PipelineDashboardSource } from '../local/dashboard/pipeline-source';
 import type { EmulatorPlacement } from '../local/pipeline';

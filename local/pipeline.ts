@@ -24,7 +24,7 @@ import * as path from 'node:path';
 import { durationMs, toSpeedConfig, type SluiceConfig } from '../lib/config';
 import { AlertCollector } from './alert-collector';
 import { BatchScheduler } from './batch-scheduler';
-import { applyChaos, Chaos, type ChaosOptions } from './chaos';
+import { applyChaos, Chaos, type ChaosOptions } from './chaos/chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients, type LocalEndpoints } from './endpoints';
 import { EventSourceRunner } from './event-source/runner';
 import { eventSourceSettingsFromConfig } from './event-source/settings';

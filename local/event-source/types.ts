@@ -5,7 +5,7 @@
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import type { Chaos } from '../chaos';
+import type { Chaos } from '../chaos/chaos';
 import type { CheckpointStore } from './checkpoint-store';
 
 /** The Lambda handler signature for a Kinesis event source. */

@@ -23,7 +23,7 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import { resolveConfig, toSpeedConfig, type SluiceConfig } from '../../lib/config';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
 import type { StreamProcessorHandler } from '../../lambdas/stream-processor/handler';
-import { applyChaos, Chaos, mulberry32, type ChaosOptions } from '../../local/chaos';
+import { applyChaos, Chaos, mulberry32, type ChaosOptions } from '../../local/chaos/chaos';
 import {
   createLocalClients,
   destroyLocalClients,

@@ -20,7 +20,7 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { resolveConfig } from '../../lib/config';
-import { applyChaos, Chaos, type ChaosFault, type ChaosOptions } from '../../local/chaos';
+import { applyChaos, Chaos, type ChaosFault, type ChaosOptions } from '../../local/chaos/chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
 import { DrainTimeoutError } from '../../local/event-source/errors';
 import { EventSourceRunner } from '../../local/event-source/runner';

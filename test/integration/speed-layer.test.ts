@@ -7,7 +7,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { toSpeedConfig, type SluiceConfig } from '../../lib/config';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
-import { Chaos, applyChaos, mulberry32 } from '../../local/chaos';
+import { Chaos, applyChaos, mulberry32 } from '../../local/chaos/chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
 import { EventSourceRunner } from '../../local/event-source/runner';
 import type { KinesisOnFailureRecord } from '../../local/event-source/types';

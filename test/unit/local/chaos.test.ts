@@ -15,7 +15,7 @@ import {
   type ChaosFault,
   type ChaosOptions,
   type ChaosService,
-} from '../../../local/chaos';
+} from '../../../local/chaos/chaos';
 
 const SCOPE = { shardId: 'shardId-000000000000', slot: 0 };
 
