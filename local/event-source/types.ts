@@ -58,7 +58,7 @@ export interface EventSourceRunnerOptions extends EventSourceSettings {
   readonly handler: KinesisHandler;
   /** @default - records that run out of retries or age are dropped (logged and counted) */
   readonly onFailure?: OnFailureDestination;
-  /** Fault injection; see local/chaos.ts. @default - no faults */
+  /** Fault injection; see local/chaos/. @default - no faults */
   readonly chaos?: Chaos;
   /**
    * Where shard checkpoints are saved, under the stream's name and `functionName`; a runner started

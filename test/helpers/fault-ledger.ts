@@ -23,7 +23,10 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import { resolveConfig, toSpeedConfig, type SluiceConfig } from '../../lib/config';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
 import type { StreamProcessorHandler } from '../../lambdas/stream-processor/handler';
-import { applyChaos, Chaos, mulberry32, type ChaosOptions } from '../../local/chaos/chaos';
+import { Chaos } from '../../local/chaos/chaos';
+import { applyChaos } from '../../local/chaos/middleware';
+import type { ChaosOptions } from '../../local/chaos/options';
+import { mulberry32 } from '../../local/chaos/prng';
 import {
   createLocalClients,
   destroyLocalClients,

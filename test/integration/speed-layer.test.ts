@@ -7,7 +7,9 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { toSpeedConfig, type SluiceConfig } from '../../lib/config';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
-import { Chaos, applyChaos, mulberry32 } from '../../local/chaos/chaos';
+import { Chaos } from '../../local/chaos/chaos';
+import { applyChaos } from '../../local/chaos/middleware';
+import { mulberry32 } from '../../local/chaos/prng';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
 import { EventSourceRunner } from '../../local/event-source/runner';
 import type { KinesisOnFailureRecord } from '../../local/event-source/types';

@@ -5,17 +5,12 @@
  */
 import { BatchGetItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import {
-  applyChaos,
-  Chaos,
-  ChaosConfigError,
-  mulberry32,
-  removeChaos,
-  SimulatedCrashError,
-  type ChaosFault,
-  type ChaosOptions,
-  type ChaosService,
-} from '../../../local/chaos/chaos';
+import { Chaos } from '../../../local/chaos/chaos';
+import { ChaosConfigError, SimulatedCrashError } from '../../../local/chaos/errors';
+import { applyChaos, removeChaos } from '../../../local/chaos/middleware';
+import type { ChaosOptions } from '../../../local/chaos/options';
+import { mulberry32 } from '../../../local/chaos/prng';
+import type { ChaosFault, ChaosService } from '../../../local/chaos/types';
 
 const SCOPE = { shardId: 'shardId-000000000000', slot: 0 };
 
