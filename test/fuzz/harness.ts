@@ -14,7 +14,7 @@ import { createHandler, type StreamProcessorHandler } from '../../lambdas/stream
 import type { BatchResult } from '../../lambdas/stream-processor/process-batch';
 import { kinesisRecord } from '../helpers/factories';
 import { InMemoryAws } from '../helpers/in-memory-aws';
-import { expectationFor, type Expectation, type OracleEvent } from './oracle';
+import { expectationFor, type Expectation, type OracleEvent } from '../helpers/contract-oracle';
 import { MINUTE, NOW, type FuzzRecord } from './records';
 
 export const SHARD = 'shardId-000000000007';
