@@ -50,7 +50,8 @@ import type { KinesisHandler, RunnerCounters } from '../../local/event-source/ty
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { createLocalStreamProcessor } from '../../local/local-handler';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
-import { check, type Expected } from '../helpers/recompute';
+import { check } from '../helpers/contract-oracle';
+import type { Expected } from '../helpers/recompute';
 import { expectedOutputs } from '../helpers/replay-check';
 import { startRestartableEmulators, type RestartableEmulators } from '../helpers/restartable-emulators';
 import { faultTraffic, readSpeedEndState, type SpeedEndState } from '../helpers/speed-end-state';

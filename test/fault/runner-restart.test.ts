@@ -33,7 +33,8 @@ import { FileCheckpointStore, type StreamCheckpoints } from '../../local/event-s
 import type { RunnerCounters } from '../../local/event-source/types';
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
-import { check, type Expected } from '../helpers/recompute';
+import { check } from '../helpers/contract-oracle';
+import type { Expected } from '../helpers/recompute';
 import { expectedOutputs } from '../helpers/replay-check';
 import { readJournal, startRunnerProcess, type JournalEntry } from '../helpers/runner-process';
 import { faultTraffic, readSpeedEndState, type SpeedEndState } from '../helpers/speed-end-state';

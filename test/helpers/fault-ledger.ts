@@ -37,7 +37,8 @@ import { EventSourceRunner } from '../../local/event-source/runner';
 import type { EventSourceSettings, KinesisOnFailureRecord } from '../../local/event-source/types';
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { createLocalStreamProcessor } from '../../local/local-handler';
-import { check, close, type Expected } from './recompute';
+import { check, windowStartsOf } from './contract-oracle';
+import { close, type Expected } from './recompute';
 import { expectedOutputs } from './replay-check';
 import { drainQueue } from './speed-end-state';
 
@@ -563,11 +564,7 @@ export function redriveExpectation(
       given: onFailure.some((f) => inRange(positions[i], f.KinesisBatchInfo)),
     };
     for (const w of windows) {
-      for (
-        let start = Math.floor(eventTime / w.hopMs) * w.hopMs;
-        start > eventTime - w.sizeMs;
-        start -= w.hopMs
-      ) {
+      for (const start of windowStartsOf(eventTime, w)) {
         const key = `${sensorId}|${metric}|${w.name}|${start}`;
         items.set(key, [...(items.get(key) ?? []), member]);
       }

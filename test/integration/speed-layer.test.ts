@@ -28,6 +28,7 @@ import {
   type Position,
 } from '../helpers/fault-ledger';
 import { drainQueue } from '../helpers/speed-end-state';
+import { windowStartsOf } from '../helpers/contract-oracle';
 
 const MINUTE = 60_000;
 
@@ -133,11 +134,7 @@ function expectedAggregates(lines: readonly Line[], config: SluiceConfig): Map<s
   for (const { event } of lines) {
     if (!event) continue;
     for (const w of speed.windows) {
-      for (
-        let start = Math.floor(event.eventTime / w.hopMs) * w.hopMs;
-        start > event.eventTime - w.sizeMs;
-        start -= w.hopMs
-      ) {
+      for (const start of windowStartsOf(event.eventTime, w)) {
         const key = `${event.sensorId}|${event.metric}|${w.name}|${start}`;
         const e = result.get(key);
         if (!e) result.set(key, { count: 1, sum: event.value, min: event.value, max: event.value });
