@@ -344,6 +344,18 @@ export class BatchJob extends Construct {
   }
 }
 
+/**
+ * A JSONata expression written as lines (for the reader of this file) and rendered as one line.
+ * Step Functions accepts line breaks inside `{% … %}` (and CDK does since aws-cdk PR 35985), but
+ * asl-validator's schema (`^\{% .+ %\}$`) does not. Flattening here rather than validating a
+ * flattened copy in the test keeps the validated definition byte for byte the one that deploys.
+ * JSONata treats a line break like a space outside string literals, and no line here ends inside
+ * one (the SQL travels JSON-escaped, `\n` not a line break: `jsonataSqlExpression`).
+ */
+function oneLine(lines: readonly string[]): string {
+  return lines.map((line) => line.trim()).join(' ');
+}
+
 /** `sensor_stats_hourly` -> `SensorStatsHourly`. */
 function pascal(name: string): string {
   return name.replace(/(^|_)([a-z])/g, (_, __, letter: string) => letter.toUpperCase());
@@ -351,7 +363,7 @@ function pascal(name: string): string {
 
 /** True when the execution input is `{}`, a valid `{day}` or a valid `{from, to}` range of at most `maxDays`. */
 export function inputIsValidExpression(maxDays: number): string {
-  return [
+  return oneLine([
     '(',
     '  $isDay := function($d) {',
     "    $type($d) = 'string' and $contains($d, /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/)",
@@ -364,7 +376,7 @@ export function inputIsValidExpression(maxDays: number): string {
     `      and ($toMillis($in.to & 'T00:00:00Z') - $toMillis($in.from & 'T00:00:00Z')) / ${DAY_MS} < ${maxDays})`,
     '    : ($exists($in.day) ? $isDay($in.day) : true)',
     ')',
-  ].join('\n');
+  ]);
 }
 
 /**
@@ -372,7 +384,7 @@ export function inputIsValidExpression(maxDays: number): string {
  * the range is mapped with a named parameter.)
  */
 export function daysExpression(): string {
-  return [
+  return oneLine([
     '(',
     '  $in := $states.input;',
     `  $format := function($ms) { $fromMillis($ms, ${DAY_PICTURE}) };`,
@@ -388,12 +400,12 @@ export function daysExpression(): string {
     `          : [$format($toMillis($states.context.Execution.StartTime) - ${DAY_MS})]`,
     '      )',
     ')',
-  ].join('\n');
+  ]);
 }
 
 /** The ops notification: which execution failed, with what input, error and cause. */
 export function failureMessageExpression(): string {
-  return [
+  return oneLine([
     '$string({',
     "  'job': 'Sluice batch job',",
     "  'execution': $states.context.Execution.Id,",
@@ -401,5 +413,5 @@ export function failureMessageExpression(): string {
     "  'error': $states.input.Error,",
     "  'cause': $substring($states.input.Cause, 0, 8000)",
     '}, true)',
-  ].join('\n');
+  ]);
 }

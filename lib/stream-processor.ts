@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { Duration, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
@@ -10,11 +11,18 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { STREAM_PROCESSOR_SERVICE, type StreamProcessorMetricName } from '../contract/metric-names';
 import { SPEED_CONFIG_ENV, type SpeedConfig } from '../core/speed-config';
 import { DEFAULT_CONFIG, durationMs } from './config';
 import { LAKE_PREFIXES } from './data-lake';
 import { addBundledFunction } from './bundled-function';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
+import {
+  checkStage,
+  metricsEnvironment,
+  type PipelineMetricOptions,
+  streamProcessorMetric,
+} from './pipeline-metrics';
 import { checkDuration, checkInteger, SluicePropsError } from './validation';
 
 const HANDLER_ENTRY = path.join(__dirname, '..', 'lambdas', 'stream-processor', 'handler.ts');
@@ -35,6 +43,12 @@ export interface StreamProcessorProps {
   readonly lakeBucket: s3.IBucket;
   /** Windows, alert rules and time limits, handed to the function as `SLUICE_SPEED_CONFIG`. */
   readonly speedConfig: SpeedConfig;
+  /**
+   * The deployment stage (config `stage`). Every metric the function publishes carries it as the
+   * `stage` dimension, and `metric()` reads that stage only, so stages sharing an account and
+   * region never share a metric.
+   */
+  readonly stage: string;
   /**
    * Largest number of records per invocation, 1–10000.
    * @default 500
@@ -90,14 +104,22 @@ export interface StreamProcessorProps {
   readonly tracing?: lambda.Tracing;
 }
 
+/** What the alarms and the dashboard need from the speed layer (`StreamProcessor` implements it). */
+export interface IStreamProcessorMetrics {
+  readonly function: lambda.IFunction;
+  /** A metric the function publishes after every batch, in its stage. @default Sum over 5 minutes */
+  metric(metricName: StreamProcessorMetricName, props?: PipelineMetricOptions): cloudwatch.IMetric;
+}
+
 /**
  * The speed layer: the `stream-processor` function (Node.js, arm64, bundled with the local esbuild)
  * reading the ingest stream through an event source mapping that reports partial batch failures,
  * bisects failing batches, retries a bounded number of times and sends what still fails (shard and
  * sequence range, not the data) to an encrypted SQS dead-letter queue.
  */
-export class StreamProcessor extends Construct {
+export class StreamProcessor extends Construct implements IStreamProcessorMetrics {
   public readonly function: lambda.IFunction;
+  public readonly stage: string;
   public readonly eventSource: KinesisEventSource;
   public readonly deadLetterQueue: sqs.IQueue;
   public readonly logGroup: logs.ILogGroup;
@@ -120,6 +142,8 @@ export class StreamProcessor extends Construct {
     checkDuration(this, 'maxRecordAge', maxRecordAge, 60, 604_800, 'seconds');
     checkInteger(this, 'memorySize', memorySize, 128, 10_240);
     checkDuration(this, 'timeout', timeout, 1, 900, 'seconds');
+    checkStage(this, props.stage);
+    this.stage = props.stage;
     const speedConfig = JSON.stringify(props.speedConfig);
     if (Buffer.byteLength(speedConfig) > MAX_SPEED_CONFIG_BYTES) {
       throw new SluicePropsError(
@@ -148,8 +172,7 @@ export class StreamProcessor extends Construct {
         ALERTS_TOPIC_ARN: props.alertsTopic.topicArn,
         LAKE_BUCKET: props.lakeBucket.bucketName,
         [SPEED_CONFIG_ENV]: speedConfig,
-        POWERTOOLS_SERVICE_NAME: 'stream-processor',
-        POWERTOOLS_METRICS_NAMESPACE: 'Sluice',
+        ...metricsEnvironment(STREAM_PROCESSOR_SERVICE, props.stage),
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
       },
     });
@@ -187,6 +210,11 @@ export class StreamProcessor extends Construct {
     props.lakeBucket.grantPut(fn, quarantineObjects);
 
     this.acknowledgeFindings(role, props.lakeBucket, quarantineObjects);
+  }
+
+  /** A metric the function publishes after every batch, in this stage. @default Sum over 5 minutes */
+  public metric(metricName: StreamProcessorMetricName, props?: PipelineMetricOptions): cloudwatch.Metric {
+    return streamProcessorMetric(this.stage, metricName, props);
   }
 
   private acknowledgeFindings(role: iam.Role, lakeBucket: s3.IBucket, quarantineObjects: string): void {

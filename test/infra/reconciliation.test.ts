@@ -1,15 +1,13 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { RECONCILIATION_SERVICE as HANDLER_SERVICE } from '../../lambdas/reconciliation/handler';
 import { RECONCILIATION_REPORTS_PREFIX as HANDLER_PREFIX } from '../../lambdas/adapters/report-store';
-import { RECONCILIATION_SERVICE } from '../../lib/pipeline-metrics';
 import {
   Reconciliation,
   RECONCILIATION_REPORTS_PREFIX,
   type ReconciliationProps,
 } from '../../lib/reconciliation';
-import { addReconciliation, type OpsFixture, opsFixture } from './ops-fixtures';
+import { addReconciliation, FIXTURE_STAGE, type OpsFixture, opsFixture } from './ops-fixtures';
 import { logicalId } from './synth';
 
 function build(overrides: Partial<ReconciliationProps> = {}): {
@@ -65,14 +63,17 @@ describe('reconciliation', () => {
       RECONCILE_MAX_DIFFERENCES: '5',
       POWERTOOLS_SERVICE_NAME: 'reconciliation',
       POWERTOOLS_METRICS_NAMESPACE: 'Sluice',
+      SLUICE_STAGE: FIXTURE_STAGE,
       POWERTOOLS_LOG_LEVEL: 'INFO',
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
 
-  test('publishes its metrics under the service name the alarms and dashboard watch', () => {
-    expect(HANDLER_SERVICE).toBe(RECONCILIATION_SERVICE);
-    expect(reconciliation.metricMaxRelativeDifference().dimensions).toEqual({ service: 'reconciliation' });
+  test('its metric methods read its own service in its own stage', () => {
+    expect(reconciliation.metricMaxRelativeDifference().dimensions).toEqual({
+      service: 'reconciliation',
+      stage: FIXTURE_STAGE,
+    });
   });
 
   test('writes reports under the prefix the handler uses', () => {
