@@ -39,9 +39,11 @@ function external(value: string | undefined): ExternalEndpoints | undefined {
     typeof parsed === 'object' &&
     parsed !== null &&
     Object.entries(parsed).every(
-      ([service, url]) => (ENDPOINT_SERVICES as readonly string[]).includes(service) && typeof url === 'string',
+      ([service, url]) =>
+        (ENDPOINT_SERVICES as readonly string[]).includes(service) && typeof url === 'string',
     );
-  if (!valid) throw new Error(`--external: got ${value}; must map services (${ENDPOINT_SERVICES.join(', ')}) to URLs`);
+  if (!valid)
+    throw new Error(`--external: got ${value}; must map services (${ENDPOINT_SERVICES.join(', ')}) to URLs`);
   return parsed as ExternalEndpoints;
 }
 

@@ -93,7 +93,12 @@ export async function startEmulators(options: StartEmulatorsOptions = {}): Promi
   const dirs = options.dataDir ? emulatorDataDirs(options.dataDir) : undefined;
   const start: Record<EmulatorName, () => Promise<RunningEmulator>> = {
     kinesalite: () =>
-      startKinesalite({ port: ports.kinesis, region, shardLimit: options.shardLimit, dataDir: dirs?.kinesis }),
+      startKinesalite({
+        port: ports.kinesis,
+        region,
+        shardLimit: options.shardLimit,
+        dataDir: dirs?.kinesis,
+      }),
     dynalite: () => startDynalite({ port: ports.dynamodb, region, dataDir: dirs?.dynamodb }),
     fauxqs: () => startFauxqs({ port: ports.fauxqs, region }),
   };
