@@ -117,10 +117,15 @@ if (JAVA_MISSING) {
       config: { stage: 'ddbstorm', alertRules: [STORM_RULE], processor: { batchSize: 1_000 } },
       lines: stormLines(now),
     };
-    const runs = new Map<Replay, Run>();
+    /** Each replay's run, or why it did not finish (then every test of that replay fails with it). */
+    const runs = new Map<Replay, Run | Error>();
 
     const out = (replay: Replay): string => path.join(work, replay.name);
-    const runOf = (replay: Replay): Run => runs.get(replay) as Run;
+    const runOf = (replay: Replay): Run => {
+      const run = runs.get(replay);
+      if (run instanceof Error || run === undefined) throw run ?? new Error(`${replay.name} did not run`);
+      return run;
+    };
     const expectedOf = (replay: Replay): Expected =>
       expectedOutputs(replay.lines, runOf(replay).startedAt, resolveConfig(replay.config));
 
@@ -130,15 +135,19 @@ if (JAVA_MISSING) {
       fs.writeFileSync(events, `${replay.lines.join('\n')}\n`);
       fs.writeFileSync(config, JSON.stringify(replay.config));
       const startedAt = Date.now();
-      const result = await runReplay(events, out(replay), ['-c', config, '--chaos', String(CHAOS_SEED)], {
-        env: { ...AWS_ENV, AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint },
-      });
-      runs.set(replay, {
-        startedAt,
-        finishedAt: Date.now(),
-        result,
-        outputs: result.code === 0 ? readOutputs(out(replay)) : undefined,
-      });
+      try {
+        const result = await runReplay(events, out(replay), ['-c', config, '--chaos', String(CHAOS_SEED)], {
+          env: { ...AWS_ENV, AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint },
+        });
+        runs.set(replay, {
+          startedAt,
+          finishedAt: Date.now(),
+          result,
+          outputs: result.code === 0 ? readOutputs(out(replay)) : undefined,
+        });
+      } catch (error) {
+        runs.set(replay, error as Error);
+      }
     }
 
     beforeAll(async () => {
