@@ -104,7 +104,8 @@ const JAVA_MISSING = javaMissing();
 
 if (JAVA_MISSING) {
   describe('[DynamoDB Local] replay with AWS_ENDPOINT_URL_DYNAMODB', () => {
-    test.skip(`skipped: ${JAVA_MISSING}`, () => undefined);
+    console.warn(`[DynamoDB Local] replay with AWS_ENDPOINT_URL_DYNAMODB: SKIPPED: ${JAVA_MISSING}`);
+    test.skip(`SKIPPED: ${JAVA_MISSING}`, () => undefined);
   });
 } else {
   describe('[DynamoDB Local] replay with AWS_ENDPOINT_URL_DYNAMODB', () => {
