@@ -3,7 +3,7 @@ import {
   externalEndpointsFromEnv,
   isLoopbackUrl,
 } from '../../../local/external-endpoints';
-import { emulatorsNeeded } from '../../../local/emulators/start';
+import { emulatorsNeeded, startEmulators } from '../../../local/emulators/start';
 
 describe('externalEndpointsFromEnv', () => {
   test('is empty when no endpoint variable is set', () => {
@@ -98,5 +98,30 @@ describe('isLoopbackUrl', () => {
     ['https://dynamodb.eu-west-1.amazonaws.com', false],
   ])('%s: %s', (url, loopback) => {
     expect(isLoopbackUrl(url)).toBe(loopback);
+  });
+});
+
+describe('startEmulators with every service external', () => {
+  test('starts nothing and hands out the external endpoints', async () => {
+    const emulators = await startEmulators({
+      external: {
+        kinesis: 'http://localhost:4566',
+        dynamodb: 'http://127.0.0.1:8000',
+        sns: 'http://localhost:4566',
+        sqs: 'http://localhost:4566',
+        s3: 'http://localhost:4566',
+      },
+    });
+    await emulators.stop();
+
+    expect(emulators.endpoints).toEqual({
+      region: 'us-east-1',
+      kinesis: 'http://localhost:4566',
+      dynamodb: 'http://127.0.0.1:8000',
+      sns: 'http://localhost:4566',
+      sqs: 'http://localhost:4566',
+      s3: 'http://localhost:4566',
+      external: ['kinesis', 'dynamodb', 'sns', 'sqs', 's3'],
+    });
   });
 });
