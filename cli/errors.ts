@@ -23,6 +23,7 @@ const USER_FACING_NAMES = new Set([
   'EventSourceRunnerConfigError',
   'ChaosConfigError',
   'EmulatorStartError',
+  'EndpointVariableError',
   'CheckpointStoreError',
   'SqlTemplateError',
   'CredentialsProviderError',

@@ -39,6 +39,16 @@ export function readJsonl(file: string): Array<Record<string, unknown>> {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
+/** The runner's and chaos's final counters, from the log of the replay that wrote `out` (`runReplay`). */
+export function finalCounters(out: string): {
+  runner: Record<string, number>;
+  chaos: Record<string, number> | null;
+} {
+  const entries = readJsonl(path.join(`${out}-state`, 'sluice.log'));
+  const last = entries.filter((e) => e.message === 'final counters').pop();
+  return last?.details as { runner: Record<string, number>; chaos: Record<string, number> | null };
+}
+
 export function readOutputs(dir: string): ReplayOutputs {
   return {
     summary: JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as Record<string, number>,
