@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Command } from 'commander';
-import { durationMs, loadConfig } from '../lib/config';
+import { durationMs, loadConfig } from '../contract/config';
 import { LocalLake, type DayBuild } from '../local/batch/duckdb-runner';
 import { lakeDirOf } from '../local/pipeline';
 import { UsageError, UserError } from './errors';

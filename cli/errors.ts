@@ -3,7 +3,7 @@
  * local Sluice running, AWS saying no) is one line on stderr and exit code 1; anything else is a bug
  * and exits 2, with the stack only when `SLUICE_DEBUG` is set.
  */
-import { ConfigError } from '../lib/config';
+import { ConfigError } from '../contract/config';
 
 /** A mistake the user can fix; the message says what was wrong and what to do. */
 export class UserError extends Error {

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
-import { durationMs, loadConfig, type SluiceConfig } from '../lib/config';
+import { durationMs, loadConfig, type SluiceConfig } from '../contract/config';
 import { TrafficGenerator } from '../local/demo-producer';
 import { startDashboardServer, type DashboardServer } from '../local/dashboard/server';
 import { PipelineDashboardSource } from '../local/dashboard/pipeline-source';

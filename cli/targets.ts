@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Option } from 'commander';
-import { loadConfig } from '../lib/config';
+import { loadConfig } from '../contract/config';
 import { UserError } from './errors';
 import { DEFAULT_STATE_DIR } from './session';
 

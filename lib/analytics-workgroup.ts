@@ -4,8 +4,8 @@ import type * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { readSql } from '../local/batch/sql-template';
-import { DEFAULT_CONFIG } from './config';
+import { readSql } from '../contract/sql-template';
+import { DEFAULT_CONFIG } from '../contract/config';
 import { SluicePropsError } from './validation';
 
 /** Athena query results, under the lake bucket (same value as `LAKE_PREFIXES.athenaResults`). */

@@ -10,11 +10,11 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { jsonataSqlExpression, readSql } from '../local/batch/sql-template';
+import { jsonataSqlExpression, readSql } from '../contract/sql-template';
 import type { IQueryWorkgroup } from './analytics-workgroup';
 import type { ILakeCatalog } from './catalog';
-import { DEFAULT_CONFIG, durationMs } from './config';
-import { CURATED_TABLES, type CuratedTableSpec, RAW_EVENTS } from './lake-tables';
+import { DEFAULT_CONFIG, durationMs } from '../contract/config';
+import { CURATED_TABLES, type CuratedTableSpec, RAW_EVENTS } from '../contract/lake-tables';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
 import { checkDuration, checkInteger, SluicePropsError } from './validation';
 

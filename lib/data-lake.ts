@@ -3,7 +3,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
-import { DEFAULT_CONFIG } from './config';
+import { DEFAULT_CONFIG } from '../contract/config';
 import { checkInteger, SluicePropsError } from './validation';
 
 /** The lake's layout (DESIGN.md); every writer and reader uses these prefixes. */

@@ -4,8 +4,8 @@ import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { DEFAULT_CONFIG, durationMs } from './config';
-import { RAW_PREFIX } from './lake-tables';
+import { DEFAULT_CONFIG, durationMs } from '../contract/config';
+import { RAW_PREFIX } from '../contract/lake-tables';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
 import { checkDuration, checkInteger } from './validation';
 

@@ -12,8 +12,8 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { IQueryWorkgroup } from './analytics-workgroup';
 import type { ILakeCatalog } from './catalog';
-import { DEFAULT_CONFIG, durationMs } from './config';
-import { SENSOR_STATS_HOURLY } from './lake-tables';
+import { DEFAULT_CONFIG, durationMs } from '../contract/config';
+import { SENSOR_STATS_HOURLY } from '../contract/lake-tables';
 import { addBundledFunction } from './bundled-function';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
 import {

@@ -11,7 +11,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SPEED_CONFIG_ENV, type SpeedConfig } from '../core/speed-config';
-import { DEFAULT_CONFIG, durationMs } from './config';
+import { DEFAULT_CONFIG, durationMs } from '../contract/config';
 import { LAKE_PREFIXES } from './data-lake';
 import { addBundledFunction } from './bundled-function';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';

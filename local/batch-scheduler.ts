@@ -6,7 +6,7 @@
  * After each run it reads a preview of every curated table for the dashboard.
  */
 import type { Json } from '@duckdb/node-api';
-import { CURATED_TABLES } from '../lib/lake-tables';
+import { CURATED_TABLES } from '../contract/lake-tables';
 import { LocalLake, type DayBuild } from './batch/duckdb-runner';
 import type { BatchStatus, BatchTablePreview } from './dashboard/snapshot';
 

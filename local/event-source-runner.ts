@@ -41,7 +41,7 @@ import { randomUUID } from 'node:crypto';
 import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { durationMs, type SluiceConfig } from '../lib/config';
+import { durationMs, type SluiceConfig } from '../contract/config';
 import type { Chaos } from './chaos';
 import { LOCAL_ACCOUNT_ID } from './endpoints';
 import {

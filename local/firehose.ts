@@ -28,8 +28,8 @@ import {
   type _Record as KinesisRecord,
   type Shard,
 } from '@aws-sdk/client-kinesis';
-import { DEFAULT_CONFIG, durationMs } from '../lib/config';
-import { RAW_PREFIX } from '../lib/lake-tables';
+import { DEFAULT_CONFIG, durationMs } from '../contract/config';
+import { RAW_PREFIX } from '../contract/lake-tables';
 import {
   describeStreamIdentity,
   isOfStream,

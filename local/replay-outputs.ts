@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Json } from '@duckdb/node-api';
-import { CURATED_TABLES, RAW_PREFIX, type LakeColumnType } from '../lib/lake-tables';
+import { CURATED_TABLES, RAW_PREFIX, type LakeColumnType } from '../contract/lake-tables';
 import { parseStoredAggregate, type StoredAggregate } from '../lambdas/adapters/aggregate-store';
 import type { QuarantinedRecord } from '../lambdas/adapters/quarantine-writer';
 import type { ReceivedAlert } from './alert-collector';

@@ -11,7 +11,7 @@ import {
   QUARANTINE_PREFIX,
   RAW_EVENTS,
   RAW_PREFIX,
-} from '../../lib/lake-tables';
+} from '../../contract/lake-tables';
 import { batchFixtures, nagFindings } from './batch-fixtures';
 import { logicalId } from './synth';
 
@@ -91,7 +91,7 @@ describe('LakeCatalog', () => {
   );
 
   test.each(LAKE_TABLES.map((t) => [t.name, t] as const))(
-    '%s has the columns and partition keys of lib/lake-tables.ts',
+    '%s has the columns and partition keys of contract/lake-tables.ts',
     (name, spec: LakeTableSpec) => {
       const input = tableInput(template, name);
 

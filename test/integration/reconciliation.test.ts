@@ -13,7 +13,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { findHourlyWindow } from '../../core/reconcile';
-import { resolveConfig, toSpeedConfig } from '../../lib/config';
+import { resolveConfig, toSpeedConfig } from '../../contract/config';
 import { createHandler as createStreamProcessor } from '../../lambdas/stream-processor/handler';
 import { createHandler as createReconciliation } from '../../lambdas/reconciliation/handler';
 import { LocalLake } from '../../local/batch/duckdb-runner';

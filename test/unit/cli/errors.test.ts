@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError } from '../../../lib/config';
+import { ConfigError } from '../../../contract/config';
 import { reportError, UsageError, UserError } from '../../../cli/errors';
 import { FileCheckpointStore } from '../../../local/event-source/checkpoint-store';
 

@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** Where the `.sql` files live. */
-export const SQL_DIR = path.join(__dirname, '..', '..', 'sql');
+export const SQL_DIR = path.join(__dirname, '..', 'sql');
 
 const PLACEHOLDER = /\{\{([a-z][a-z0-9_]*)\}\}/g;
 const SAFE_VALUE = /^[A-Za-z0-9_.:-]*$/;
