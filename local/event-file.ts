@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import type { OutgoingRecord } from '../cli/record-writer';
+import type { OutgoingRecord } from '../contract/stream-record';
 
 export interface EventFileRecord extends OutgoingRecord {
   /** 1-based line number in the file. */
