@@ -8,8 +8,8 @@ import {
   type LakeColumnType,
   type LakeTableSpec,
   LAKE_TABLES,
-  PARTITION_PROJECTION_START,
 } from '../contract/lake-tables';
+import { PARTITION_PROJECTION_START } from '../contract/lake-layout';
 import { SluicePropsError } from './validation';
 
 const GLUE_TYPES: Record<LakeColumnType, glue.Type> = {

@@ -12,7 +12,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { SPEED_CONFIG_ENV, type SpeedConfig } from '../core/speed-config';
 import { DEFAULT_CONFIG, durationMs } from '../contract/config';
-import { LAKE_PREFIXES } from './data-lake';
+import { LAKE_PREFIXES } from '../contract/lake-layout';
 import { addBundledFunction } from './bundled-function';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
 import { checkDuration, checkInteger, SluicePropsError } from './validation';
