@@ -26,7 +26,8 @@ import {
   writeReplayOutputs,
   type ReplaySummary,
 } from '../local/replay-outputs';
-import { UsageError, UserError } from './errors';
+import { UserError } from '../contract/user-error';
+import { UsageError } from './errors';
 import { dayOption, durationOption, integerOption, numberOption } from './options';
 import { ProgressBar, formatCount } from './progress';
 import { RecordWriter } from './record-writer';

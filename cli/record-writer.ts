@@ -7,7 +7,7 @@
  */
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
 import type { OutgoingRecord } from '../contract/stream-record';
-import { UserError } from './errors';
+import { UserError } from '../contract/user-error';
 
 /** Where Kinesis stored a record. */
 export interface PutResult {

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { formatDuration, parseDuration } from '../core/duration';
 import type { AlertAggregate, AlertOperator, AlertRule, SpeedConfig, WindowSpec } from '../core/speed-config';
 import { EVENT_SOURCE_LIMITS as ESM } from './event-source-limits';
+import { UserError } from './user-error';
 
 /** A window as written in config: `size` and optional `hop` are durations (`"5m"`). */
 export interface WindowConfig {
@@ -198,7 +199,7 @@ export const DEFAULT_CONFIG: SluiceConfig = {
 };
 
 /** Raised for a config that cannot be used; `issues` lists every problem found, not just the first. */
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   public override readonly name = 'ConfigError';
   constructor(
     public readonly issues: readonly string[],

@@ -14,6 +14,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { UserError } from './user-error';
 
 /** Where the `.sql` files live. */
 export const SQL_DIR = path.join(__dirname, '..', 'sql');
@@ -24,7 +25,7 @@ const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DAY_MS = 86_400_000;
 
 /** Raised for a template that cannot be rendered: a missing or unsafe value, or a bad day. */
-export class SqlTemplateError extends Error {
+export class SqlTemplateError extends UserError {
   public override readonly name = 'SqlTemplateError';
 }
 

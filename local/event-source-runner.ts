@@ -43,6 +43,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { durationMs, type SluiceConfig } from '../contract/config';
 import { EVENT_SOURCE_LIMITS as ESM } from '../contract/event-source-limits';
+import { UserError } from '../contract/user-error';
 import type { Chaos } from './chaos';
 import { LOCAL_ACCOUNT_ID } from './endpoints';
 import {
@@ -239,7 +240,7 @@ export interface RunnerMetrics {
 }
 
 /** Raised for runner options out of range: names the option, the value and what is allowed. */
-export class EventSourceRunnerConfigError extends Error {
+export class EventSourceRunnerConfigError extends UserError {
   public override readonly name = 'EventSourceRunnerConfigError';
 }
 

@@ -7,6 +7,7 @@
  * mode creates the resources again on every start (local/resources.ts).
  */
 import * as path from 'node:path';
+import { UserError } from '../../contract/user-error';
 import { DEFAULT_LOCAL_REGION, type LocalEndpoints } from '../endpoints';
 import { startDynalite } from './dynalite';
 import { startFauxqs } from './fauxqs';
@@ -49,7 +50,7 @@ export interface RunningEmulators {
 }
 
 /** Raised when an emulator cannot start, e.g. because a fixed port is taken. */
-export class EmulatorStartError extends Error {
+export class EmulatorStartError extends UserError {
   public override readonly name = 'EmulatorStartError';
   constructor(
     public readonly emulator: string,
