@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
-import { durationMs, loadConfig, type SluiceConfig } from '../lib/config';
+import { durationMs, loadConfig, type SluiceConfig } from '../contract/config';
 import { TrafficGenerator } from '../local/demo-producer';
 import { newSessionToken } from '../local/dashboard/access';
 import { startDashboardServer, type DashboardServer } from '../local/dashboard/server';
@@ -33,7 +33,8 @@ import {
   writeReplayOutputs,
   type ReplaySummary,
 } from '../local/replay-outputs';
-import { UsageError, UserError } from './errors';
+import { UserError } from '../contract/user-error';
+import { UsageError } from './errors';
 import { dayOption, durationOption, integerOption, numberOption } from './options';
 import { ProgressBar, formatCount } from './progress';
 import { RecordWriter } from './record-writer';

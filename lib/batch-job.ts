@@ -10,11 +10,12 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { jsonataSqlExpression, readSql } from '../local/batch/sql-template';
+import { jsonataSqlExpression, readSql } from '../contract/sql-template';
 import type { IQueryWorkgroup } from './analytics-workgroup';
 import type { ILakeCatalog } from './catalog';
-import { DEFAULT_CONFIG, durationMs } from './config';
-import { CURATED_TABLES, type CuratedTableSpec, RAW_EVENTS } from './lake-tables';
+import { DEFAULT_CONFIG, durationMs } from '../contract/config';
+import { LAKE_PREFIXES } from '../contract/lake-layout';
+import { CURATED_TABLES, type CuratedTableSpec, RAW_EVENTS } from '../contract/lake-tables';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
 import { checkDuration, checkInteger, SluicePropsError } from './validation';
 
@@ -326,7 +327,7 @@ export class BatchJob extends Construct {
           `INSERT INTO ${t.name} writes generated object names under its prefix.`,
         ]),
       ),
-      [objects('athena-results/')]:
+      [objects(LAKE_PREFIXES.athenaResults)]:
         'Athena writes query results and metadata with generated names under athena-results/.',
       'Action::s3:Abort*':
         'From Bucket.grantReadWrite: Athena aborts its own failed multipart uploads, on the granted prefixes only.',

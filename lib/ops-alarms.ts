@@ -7,13 +7,13 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { DEFAULT_CONFIG, durationMs } from './config';
+import { DEFAULT_CONFIG, durationMs } from '../contract/config';
 import type { IReconciliationMetrics } from './reconciliation';
 import { type RunbookSection, runbookReference } from './runbook';
 import type { IStreamProcessorMetrics } from './stream-processor';
 import { checkDuration, checkInteger, SluicePropsError } from './validation';
 
-/** Alarm thresholds; each defaults to the value in `DEFAULT_CONFIG.alarms` (lib/config.ts). */
+/** Alarm thresholds; each defaults to the value in `DEFAULT_CONFIG.alarms` (contract/config.ts). */
 export interface OpsAlarmThresholds {
   /**
    * The stream processor's maximum iterator age (how far behind the stream it reads), 1 minute–7 days.

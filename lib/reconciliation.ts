@@ -13,8 +13,9 @@ import { Construct } from 'constructs';
 import { RECONCILIATION_SERVICE, type ReconciliationMetricName } from '../contract/metric-names';
 import type { IQueryWorkgroup } from './analytics-workgroup';
 import type { ILakeCatalog } from './catalog';
-import { DEFAULT_CONFIG, durationMs } from './config';
-import { SENSOR_STATS_HOURLY } from './lake-tables';
+import { DEFAULT_CONFIG, durationMs } from '../contract/config';
+import { LAKE_PREFIXES } from '../contract/lake-layout';
+import { SENSOR_STATS_HOURLY } from '../contract/lake-tables';
 import { addBundledFunction } from './bundled-function';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
 import {
@@ -26,9 +27,6 @@ import {
 import { checkDuration, checkInteger, SluicePropsError } from './validation';
 
 const HANDLER_ENTRY = path.join(__dirname, '..', 'lambdas', 'reconciliation', 'handler.ts');
-
-/** Where reports go in the lake (same value as `RECONCILIATION_REPORTS_PREFIX` of the handler). */
-export const RECONCILIATION_REPORTS_PREFIX = 'reports/reconciliation/';
 
 export interface ReconciliationProps {
   /** The speed layer's aggregates table (`dynamodb:Query` is granted, nothing else: never a Scan). */
@@ -185,7 +183,7 @@ export class Reconciliation extends Construct implements IReconciliationMetrics 
       actions: ['athena:GetQueryResults'],
       resourceArns: [workgroupArn],
     });
-    const reportObjects = `${RECONCILIATION_REPORTS_PREFIX}*`;
+    const reportObjects = `${LAKE_PREFIXES.reconciliationReports}*`;
     props.bucket.grantPut(fn, reportObjects);
 
     this.rule = new events.Rule(this, 'AfterBatchRun', {

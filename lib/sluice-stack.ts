@@ -7,7 +7,7 @@ import { AlertsTopic } from './alerts-topic';
 import { AnalyticsWorkgroup } from './analytics-workgroup';
 import { BatchJob } from './batch-job';
 import { LakeCatalog } from './catalog';
-import { durationMs, type SluiceConfig, toSpeedConfig } from './config';
+import { durationMs, type SluiceConfig, toSpeedConfig } from '../contract/config';
 import { DataLake } from './data-lake';
 import { IngestStream } from './ingest-stream';
 import { OpsAlarms } from './ops-alarms';
@@ -18,7 +18,7 @@ import { Reconciliation } from './reconciliation';
 import { StreamProcessor } from './stream-processor';
 
 export interface SluiceStackProps extends StackProps {
-  /** The validated configuration (`lib/config.ts` `loadConfig` / `resolveConfig`). */
+  /** The validated configuration (`contract/config.ts` `loadConfig` / `resolveConfig`). */
   readonly config: SluiceConfig;
 }
 

@@ -13,8 +13,9 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { STREAM_PROCESSOR_SERVICE, type StreamProcessorMetricName } from '../contract/metric-names';
 import { SPEED_CONFIG_ENV, type SpeedConfig } from '../core/speed-config';
-import { DEFAULT_CONFIG, durationMs } from './config';
-import { LAKE_PREFIXES } from './data-lake';
+import { DEFAULT_CONFIG, durationMs } from '../contract/config';
+import { EVENT_SOURCE_LIMITS as ESM } from '../contract/event-source-limits';
+import { LAKE_PREFIXES } from '../contract/lake-layout';
 import { addBundledFunction } from './bundled-function';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
 import {
@@ -55,8 +56,9 @@ export interface StreamProcessorProps {
    */
   readonly batchSize?: number;
   /**
-   * How long Lambda gathers records before invoking, whole seconds, 0s–300s.
-   * @default Duration.seconds(1)
+   * How long Lambda gathers records before invoking, whole seconds, 0s–300s. AWS reads each shard
+   * about once a second, so batches hold about a second of records even at 0s.
+   * @default Duration.seconds(0)
    */
   readonly maxBatchingWindow?: Duration;
   /**
@@ -135,13 +137,20 @@ export class StreamProcessor extends Construct implements IStreamProcessorMetric
     const maxRecordAge = props.maxRecordAge ?? Duration.millis(durationMs(defaults.maxRecordAge));
     const memorySize = props.memorySize ?? defaults.memorySize;
     const timeout = props.timeout ?? Duration.millis(durationMs(defaults.timeout));
-    checkInteger(this, 'batchSize', batchSize, 1, 10_000);
-    checkDuration(this, 'maxBatchingWindow', maxBatchingWindow, 0, 300, 'seconds');
-    checkInteger(this, 'parallelizationFactor', parallelizationFactor, 1, 10);
-    checkInteger(this, 'retryAttempts', retryAttempts, 0, 10_000);
-    checkDuration(this, 'maxRecordAge', maxRecordAge, 60, 604_800, 'seconds');
-    checkInteger(this, 'memorySize', memorySize, 128, 10_240);
-    checkDuration(this, 'timeout', timeout, 1, 900, 'seconds');
+    const { batchSize: size, maxBatchingWindowSeconds: window, parallelizationFactor: factor } = ESM;
+    const {
+      retryAttempts: retries,
+      maxRecordAgeSeconds: age,
+      memorySizeMiB: memory,
+      timeoutSeconds: time,
+    } = ESM;
+    checkInteger(this, 'batchSize', batchSize, size.min, size.max);
+    checkDuration(this, 'maxBatchingWindow', maxBatchingWindow, window.min, window.max, 'seconds');
+    checkInteger(this, 'parallelizationFactor', parallelizationFactor, factor.min, factor.max);
+    checkInteger(this, 'retryAttempts', retryAttempts, retries.min, retries.max);
+    checkDuration(this, 'maxRecordAge', maxRecordAge, age.min, age.max, 'seconds');
+    checkInteger(this, 'memorySize', memorySize, memory.min, memory.max);
+    checkDuration(this, 'timeout', timeout, time.min, time.max, 'seconds');
     checkStage(this, props.stage);
     this.stage = props.stage;
     const speedConfig = JSON.stringify(props.speedConfig);

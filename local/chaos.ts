@@ -39,6 +39,7 @@ import { InternalErrorException, SNSServiceException, ThrottledException } from 
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
+import { UserError } from '../contract/user-error';
 
 /** Services whose calls chaos can fail; S3 calls only fail once their invocation has crashed. */
 export type ChaosService = 'dynamodb' | 'sns' | 's3';
@@ -177,7 +178,7 @@ export class SimulatedLostResponseError extends Error {
 }
 
 /** Raised for chaos options out of range. */
-export class ChaosConfigError extends Error {
+export class ChaosConfigError extends UserError {
   public override readonly name = 'ChaosConfigError';
 }
 

@@ -41,7 +41,9 @@ import { randomUUID } from 'node:crypto';
 import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { durationMs, type SluiceConfig } from '../lib/config';
+import { durationMs, type SluiceConfig } from '../contract/config';
+import { EVENT_SOURCE_LIMITS as ESM } from '../contract/event-source-limits';
+import { UserError } from '../contract/user-error';
 import type { Chaos } from './chaos';
 import { LOCAL_ACCOUNT_ID } from './endpoints';
 import {
@@ -238,7 +240,7 @@ export interface RunnerMetrics {
 }
 
 /** Raised for runner options out of range: names the option, the value and what is allowed. */
-export class EventSourceRunnerConfigError extends Error {
+export class EventSourceRunnerConfigError extends UserError {
   public override readonly name = 'EventSourceRunnerConfigError';
 }
 
@@ -299,13 +301,17 @@ function validate(options: EventSourceRunnerOptions): RunnerSettings {
       );
     }
   };
-  integer('batchSize', 1, 10_000);
-  integer('maxBatchingWindowMs', 0, 300_000);
-  integer('parallelizationFactor', 1, 10);
-  integer('retryAttempts', -1, 10_000, ' (-1 = retry until the records expire)');
-  integer('maxRecordAgeMs', -1, 7 * 86_400_000, ' (-1 = records never expire)');
-  integer('functionTimeoutMs', 1, 900_000);
-  integer('memoryLimitInMB', 128, 10_240);
+  integer('batchSize', ESM.batchSize.min, ESM.batchSize.max);
+  integer(
+    'maxBatchingWindowMs',
+    ESM.maxBatchingWindowSeconds.min * 1_000,
+    ESM.maxBatchingWindowSeconds.max * 1_000,
+  );
+  integer('parallelizationFactor', ESM.parallelizationFactor.min, ESM.parallelizationFactor.max);
+  integer('retryAttempts', -1, ESM.retryAttempts.max, ' (-1 = retry until the records expire)');
+  integer('maxRecordAgeMs', -1, ESM.maxRecordAgeSeconds.max * 1_000, ' (-1 = records never expire)');
+  integer('functionTimeoutMs', 1, ESM.timeoutSeconds.max * 1_000);
+  integer('memoryLimitInMB', ESM.memorySizeMiB.min, ESM.memorySizeMiB.max);
   integer('pollIntervalMs', 1, 60_000);
   integer('retryBackoffMs', 0, 60_000);
   integer('maxRetryBackoffMs', 0, 600_000);

@@ -5,6 +5,7 @@
  * starts no emulator for a service given an endpoint and creates its resources there instead.
  * (The SDK also reads `endpoint_url` from profiles in ~/.aws/config; local mode does not.)
  */
+import { UserError } from '../contract/user-error';
 
 /** The services local mode emulates, as the SDK names them in `AWS_ENDPOINT_URL_<SERVICE>`. */
 export const ENDPOINT_SERVICES = ['kinesis', 'dynamodb', 'sns', 'sqs', 's3'] as const;
@@ -22,7 +23,7 @@ export function endpointVariable(service: EndpointService): string {
 }
 
 /** An endpoint variable holds something that is not an http(s) URL; the message names the variable. */
-export class EndpointVariableError extends Error {
+export class EndpointVariableError extends UserError {
   public override readonly name = 'EndpointVariableError';
   constructor(
     readonly variable: string,

@@ -21,7 +21,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { durationMs, toSpeedConfig, type SluiceConfig } from '../lib/config';
+import { durationMs, toSpeedConfig, type SluiceConfig } from '../contract/config';
 import { AlertCollector } from './alert-collector';
 import { BatchScheduler } from './batch-scheduler';
 import { applyChaos, Chaos, type ChaosOptions } from './chaos';

@@ -11,6 +11,7 @@
  * external URL instead.
  */
 import * as path from 'node:path';
+import { UserError } from '../../contract/user-error';
 import { DEFAULT_LOCAL_REGION, type LocalEndpoints } from '../endpoints';
 import { externalServices, type ExternalEndpoints } from '../external-endpoints';
 import { startDynalite } from './dynalite';
@@ -74,7 +75,7 @@ export interface RunningEmulators {
 }
 
 /** Raised when an emulator cannot start, e.g. because a fixed port is taken. */
-export class EmulatorStartError extends Error {
+export class EmulatorStartError extends UserError {
   public override readonly name = 'EmulatorStartError';
   constructor(
     public readonly emulator: string,

@@ -12,6 +12,7 @@ import {
   type _Record as KinesisRecord,
 } from '@aws-sdk/client-kinesis';
 import type { RunnerLogEvent, RunnerLogLevel, ShardMetrics, StartingPosition } from '../event-source-runner';
+import { fnv1a32Value } from '../../core/sequence';
 import type { ShardCheckpoint } from './checkpoint-store';
 import type { RunnerHost, StreamRecord } from './host';
 import { Lane } from './lane';
@@ -298,10 +299,5 @@ function toStreamRecord(record: KinesisRecord): StreamRecord {
 /** Stable lane of a partition key: records of one key always share a lane. */
 function laneOf(partitionKey: string, lanes: number): number {
   if (lanes === 1) return 0;
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < partitionKey.length; i++) {
-    hash ^= partitionKey.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash % lanes;
+  return fnv1a32Value(partitionKey) % lanes;
 }

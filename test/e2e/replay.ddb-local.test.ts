@@ -13,7 +13,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { resolveConfig } from '../../lib/config';
+import { resolveConfig } from '../../contract/config';
 import { generateEventLines } from '../../local/demo-producer';
 import { runCli, runReplay, type CliResult } from '../helpers/cli';
 import { javaMissing, startDynamoDbLocal, type DynamoDbLocal } from '../helpers/dynamodb-local';

@@ -8,7 +8,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { KinesisStreamBatchResponse, KinesisStreamRecord } from 'aws-lambda';
 import { STREAM_PROCESSOR_SERVICE } from '../../contract/metric-names';
-import { resolveConfig, toSpeedConfig } from '../../lib/config';
+import { resolveConfig, toSpeedConfig } from '../../contract/config';
 import { pipelineMetrics } from '../../lambdas/adapters/pipeline-metrics';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
 import { createHandler, type StreamProcessorHandler } from '../../lambdas/stream-processor/handler';

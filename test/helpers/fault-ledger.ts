@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { KinesisStreamRecord } from 'aws-lambda';
-import { resolveConfig, toSpeedConfig, type SluiceConfig } from '../../lib/config';
+import { resolveConfig, toSpeedConfig, type SluiceConfig } from '../../contract/config';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
 import type { StreamProcessorHandler } from '../../lambdas/stream-processor/handler';
 import { applyChaos, Chaos, mulberry32, type ChaosOptions } from '../../local/chaos';

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_CONFIG, toSpeedConfig, type SluiceConfig } from '../../lib/config';
+import { DEFAULT_CONFIG, toSpeedConfig, type SluiceConfig } from '../../contract/config';
 import { close, recompute, type Expected } from './recompute';
 
 export interface ReplayOutputs {

@@ -8,7 +8,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { AggregatesTable } from '../../lib/aggregates-table';
 import { AnalyticsWorkgroup } from '../../lib/analytics-workgroup';
 import { LakeCatalog } from '../../lib/catalog';
-import { resolveConfig, toSpeedConfig } from '../../lib/config';
+import { resolveConfig, toSpeedConfig } from '../../contract/config';
 import { DataLake } from '../../lib/data-lake';
 import { IngestStream } from '../../lib/ingest-stream';
 import { AlertsTopic } from '../../lib/alerts-topic';

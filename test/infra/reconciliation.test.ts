@@ -1,12 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { RECONCILIATION_REPORTS_PREFIX as HANDLER_PREFIX } from '../../lambdas/adapters/report-store';
-import {
-  Reconciliation,
-  RECONCILIATION_REPORTS_PREFIX,
-  type ReconciliationProps,
-} from '../../lib/reconciliation';
+import { reconciliationReportKey } from '../../lambdas/adapters/report-store';
+import { Reconciliation, type ReconciliationProps } from '../../lib/reconciliation';
 import { addReconciliation, FIXTURE_STAGE, type OpsFixture, opsFixture } from './ops-fixtures';
 import { logicalId } from './synth';
 
@@ -76,8 +72,13 @@ describe('reconciliation', () => {
     });
   });
 
-  test('writes reports under the prefix the handler uses', () => {
-    expect(HANDLER_PREFIX).toBe(RECONCILIATION_REPORTS_PREFIX);
+  test('may put the report objects the handler writes', () => {
+    const key = reconciliationReportKey('2024-05-01');
+    const puts = statements().filter((s) => actions(s).includes('s3:PutObject'));
+
+    expect(JSON.stringify(puts.map((s) => s.Resource))).toContain(
+      `/${key.slice(0, key.lastIndexOf('/') + 1)}*`,
+    );
   });
 
   test('keeps its logs for a finite time, in its own log group', () => {

@@ -4,7 +4,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { toSpeedConfig, DEFAULT_CONFIG } from '../../lib/config';
+import { toSpeedConfig, DEFAULT_CONFIG } from '../../contract/config';
 import { StreamProcessor, type StreamProcessorProps } from '../../lib/stream-processor';
 import { logicalId, newStack, synthSluice } from './synth';
 

@@ -19,7 +19,7 @@ import {
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { resolveConfig } from '../../lib/config';
+import { resolveConfig } from '../../contract/config';
 import { applyChaos, Chaos, type ChaosFault, type ChaosOptions } from '../../local/chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
 import {

@@ -14,7 +14,7 @@ import type { KinesisStreamEvent } from 'aws-lambda';
 import { RECONCILIATION_SERVICE, STREAM_PROCESSOR_SERVICE } from '../../contract/metric-names';
 import { findHourlyWindow } from '../../core/reconcile';
 import { pipelineMetrics } from '../../lambdas/adapters/pipeline-metrics';
-import { resolveConfig, toSpeedConfig } from '../../lib/config';
+import { resolveConfig, toSpeedConfig } from '../../contract/config';
 import { createHandler as createStreamProcessor } from '../../lambdas/stream-processor/handler';
 import { createHandler as createReconciliation } from '../../lambdas/reconciliation/handler';
 import { LocalLake } from '../../local/batch/duckdb-runner';

@@ -5,7 +5,7 @@
  * independently of core/, with and without seeded chaos.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { toSpeedConfig, type SluiceConfig } from '../../lib/config';
+import { toSpeedConfig, type SluiceConfig } from '../../contract/config';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
 import { Chaos, applyChaos, mulberry32 } from '../../local/chaos';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';

@@ -15,7 +15,7 @@ import {
 } from '../../../contract/metric-names';
 import { pipelineMetrics, publishMetrics } from '../../../lambdas/adapters/pipeline-metrics';
 import { createHandler } from '../../../lambdas/stream-processor/handler';
-import { resolveConfig, toSpeedConfig } from '../../../lib/config';
+import { resolveConfig, toSpeedConfig } from '../../../contract/config';
 import { reconciliationMetric, streamProcessorMetric } from '../../../lib/pipeline-metrics';
 import { kinesisEvent, sensorEvent } from '../../helpers/factories';
 import { InMemoryAws } from '../../helpers/in-memory-aws';

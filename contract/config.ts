@@ -10,6 +10,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatDuration, parseDuration } from '../core/duration';
 import type { AlertAggregate, AlertOperator, AlertRule, SpeedConfig, WindowSpec } from '../core/speed-config';
+import { EVENT_SOURCE_LIMITS as ESM } from './event-source-limits';
+import { UserError } from './user-error';
 
 /** A window as written in config: `size` and optional `hop` are durations (`"5m"`). */
 export interface WindowConfig {
@@ -197,7 +199,7 @@ export const DEFAULT_CONFIG: SluiceConfig = {
 };
 
 /** Raised for a config that cannot be used; `issues` lists every problem found, not just the first. */
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   public override readonly name = 'ConfigError';
   constructor(
     public readonly issues: readonly string[],
@@ -457,13 +459,27 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
 
   const p = section(c, raw, 'processor');
   c.unknownKeys('processor', p, DEFAULT_CONFIG.processor);
-  c.integer('processor.batchSize', p.batchSize, 1, 10_000);
-  c.wholeDuration('processor.maxBatchingWindow', p.maxBatchingWindow, 0, 300_000, 'seconds');
-  c.integer('processor.parallelizationFactor', p.parallelizationFactor, 1, 10);
-  c.integer('processor.retryAttempts', p.retryAttempts, 0, 10_000);
-  c.wholeDuration('processor.maxRecordAge', p.maxRecordAge, 60_000, 7 * DAY_MS, 'seconds');
-  c.integer('processor.memorySize', p.memorySize, 128, 10_240);
-  c.wholeDuration('processor.timeout', p.timeout, 1_000, 900_000, 'seconds');
+  const seconds = (range: { min: number; max: number }): [number, number] => [
+    range.min * 1_000,
+    range.max * 1_000,
+  ];
+  c.integer('processor.batchSize', p.batchSize, ESM.batchSize.min, ESM.batchSize.max);
+  c.wholeDuration(
+    'processor.maxBatchingWindow',
+    p.maxBatchingWindow,
+    ...seconds(ESM.maxBatchingWindowSeconds),
+    'seconds',
+  );
+  c.integer(
+    'processor.parallelizationFactor',
+    p.parallelizationFactor,
+    ESM.parallelizationFactor.min,
+    ESM.parallelizationFactor.max,
+  );
+  c.integer('processor.retryAttempts', p.retryAttempts, ESM.retryAttempts.min, ESM.retryAttempts.max);
+  c.wholeDuration('processor.maxRecordAge', p.maxRecordAge, ...seconds(ESM.maxRecordAgeSeconds), 'seconds');
+  c.integer('processor.memorySize', p.memorySize, ESM.memorySizeMiB.min, ESM.memorySizeMiB.max);
+  c.wholeDuration('processor.timeout', p.timeout, ...seconds(ESM.timeoutSeconds), 'seconds');
 
   const lake = section(c, raw, 'lake');
   c.unknownKeys('lake', lake, DEFAULT_CONFIG.lake);
