@@ -87,7 +87,9 @@ export function minimumCooldownMs(spans: {
   readonly maxWindowMs: number;
   readonly maxClockSkewMs: number;
 }): number {
-  return Math.floor((spans.latenessMs + spans.maxWindowMs + spans.maxClockSkewMs) / (MAX_ALERT_TIMES - 1)) + 1;
+  return (
+    Math.floor((spans.latenessMs + spans.maxWindowMs + spans.maxClockSkewMs) / (MAX_ALERT_TIMES - 1)) + 1
+  );
 }
 
 /**

@@ -14,11 +14,7 @@ import { AlertStore, alertStateKey } from '../../lambdas/adapters/alert-store';
 import { processBatch, type BatchPorts } from '../../lambdas/stream-processor/process-batch';
 import { createAggregatesTable } from '../../local/resources';
 import { recentNoon } from '../helpers/clock';
-import {
-  describeOnDynamoDbLocal,
-  dynamoDbLocalClient,
-  useDynamoDbLocal,
-} from '../helpers/dynamodb-local';
+import { describeOnDynamoDbLocal, dynamoDbLocalClient, useDynamoDbLocal } from '../helpers/dynamodb-local';
 import { kinesisRecord, sensorEvent } from '../helpers/factories';
 
 const NOW = recentNoon();
