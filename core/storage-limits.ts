@@ -60,7 +60,7 @@ const ALERT_ITEM_FIXED_BYTES = 1024;
 
 /**
  * The largest alert item: 1 KB + 10,000 × 12 B + 100 × MAX_PENDING_ALERT_BYTES (≈ 1.6 KB)
- * ≈ 1 + 117 + 158 KB ≈ 276 KB, under 400 KB with a third to spare.
+ * ≈ 1 + 117 + 159 KB ≈ 277 KB, under 400 KB with a quarter to spare.
  */
 export const MAX_ALERT_ITEM_BYTES =
   ALERT_ITEM_FIXED_BYTES + MAX_ALERT_TIMES * ALERT_TIME_BYTES + MAX_PENDING_ALERTS * MAX_PENDING_ALERT_BYTES;
