@@ -37,13 +37,17 @@ import {
 } from '../../local/event-source-runner';
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { createLocalStreamProcessor } from '../../local/stream-processor';
+import { recentNoon } from './clock';
 import { check, close, type Expected } from './recompute';
 import { expectedOutputs } from './replay-check';
 import { drainQueue } from './speed-end-state';
 
 const MINUTE = 60_000;
-/** Processing time of every fault test (the handler's clock): far from any window edge that matters. */
-export const NOW = Date.parse('2026-11-21T12:00:00.000Z');
+/**
+ * Processing time of every fault test (the handler's clock): noon, far from any window edge that
+ * matters, of a recent day, so a DynamoDB that enforces TTL keeps what the tests write (clock.ts).
+ */
+export const NOW = recentNoon();
 export const VALUE_RULE = { id: 'temperature-high', threshold: 28, cooldownMs: 5 * MINUTE };
 export const WINDOW_RULE = { id: 'minute-spike', window: '1m', threshold: 31, cooldownMs: 2 * MINUTE };
 
