@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatDuration, parseDuration } from '../core/duration';
-import { MAX_ALERT_TIMES, alertTimesBound, minimumCooldownMs } from '../core/storage-limits';
+import { MAX_ALERT_TIMES, alertTimesBound, minimumCooldownMs } from './storage-limits';
 import type { AlertAggregate, AlertOperator, AlertRule, SpeedConfig, WindowSpec } from '../core/speed-config';
 import { EVENT_SOURCE_LIMITS as ESM } from './event-source-limits';
 import { UserError } from './user-error';
@@ -381,7 +381,7 @@ function validateAlertRules(c: Checker, rules: unknown, windowNames: ReadonlySet
 /**
  * An alert item keeps the event times of its rule's alerts over lateness + the longest window +
  * maxClockSkew, pairwise a cooldown apart: at most MAX_ALERT_TIMES fit in a DynamoDB item
- * (core/storage-limits.ts). A cooldown too short for the span (0 among them) is rejected here, on
+ * (contract/storage-limits.ts). A cooldown too short for the span (0 among them) is rejected here, on
  * the cooldown, naming the spans it was measured against.
  */
 function validateAlertMemory(

@@ -12,7 +12,7 @@
  * needed (dynalite has none).
  *
  * Size: the marks are the only part of an item that grows, one per lane that delivered records to
- * it. MAX_LANES_PER_ITEM (core/storage-limits.ts, with its arithmetic) keeps an item under
+ * it. MAX_LANES_PER_ITEM (contract/storage-limits.ts, with its arithmetic) keeps an item under
  * DynamoDB's 400 KB; a write that would pass it fails that item's records with
  * `LaneLimitExceededError` rather than sending DynamoDB an item it rejects. The update expression
  * is fixed: its size does not grow with traffic.
@@ -32,7 +32,7 @@ import {
   type PositionedEvent,
 } from '../../core/aggregate';
 import { padSequence } from '../../core/sequence';
-import { MAX_LANES_PER_ITEM } from '../../core/storage-limits';
+import { MAX_LANES_PER_ITEM } from '../../contract/storage-limits';
 import type { WindowSpec } from '../../core/speed-config';
 import { batchGetAll } from './batch-get';
 import { mapWithConcurrency } from './concurrency';

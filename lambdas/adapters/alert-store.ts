@@ -8,7 +8,7 @@
  * and publishes it. An alert is therefore never lost; it may be published twice only if a crash
  * falls between publishing and clearing, and its deterministic `alertId` lets consumers drop that.
  *
- * Size (core/storage-limits.ts): the outbox holds at most MAX_PENDING_ALERTS alerts, because a call
+ * Size (contract/storage-limits.ts): the outbox holds at most MAX_PENDING_ALERTS alerts, because a call
  * records at most that many breaches per group (the caller runs larger groups in rounds) and only
  * into an empty outbox: alerts left by an earlier failure are handed back to be published and
  * cleared first (`outboxBacklog`). Clearing removes at most that many map entries per UpdateItem,
@@ -23,7 +23,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { applyCooldown, pruneAlertTimes, type Alert, type Breach } from '../../core/alerts';
-import { MAX_ALERT_TIMES, MAX_PENDING_ALERTS } from '../../core/storage-limits';
+import { MAX_ALERT_TIMES, MAX_PENDING_ALERTS } from '../../contract/storage-limits';
 import type { AlertRule } from '../../core/speed-config';
 import { batchGetAll } from './batch-get';
 import { mapWithConcurrency } from './concurrency';

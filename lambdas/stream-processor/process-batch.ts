@@ -13,7 +13,7 @@ import {
 import { valueBreach, windowBreaches, type Alert, type Breach } from '../../core/alerts';
 import { decodeEvent, isLate, type InvalidReason } from '../../core/event';
 import { laneId, lanesPerPartitionKey } from '../../core/sequence';
-import { MAX_PENDING_ALERTS } from '../../core/storage-limits';
+import { MAX_PENDING_ALERTS } from '../../contract/storage-limits';
 import type { AlertRule, SpeedConfig } from '../../core/speed-config';
 import type { AggregateStore, StoredAggregate } from '../adapters/aggregate-store';
 import type { AlertPublisher } from '../adapters/alert-publisher';
@@ -216,7 +216,7 @@ const MAX_BACKLOG_DRAINS = 3;
 
 /**
  * Records and publishes each group's alerts through the outbox in rounds of at most
- * MAX_PENDING_ALERTS breaches per group, the most one outbox write takes (core/storage-limits.ts):
+ * MAX_PENDING_ALERTS breaches per group, the most one outbox write takes (contract/storage-limits.ts):
  * a batch with up to that many breaches per (sensor, rule) is one round. A round that finds alerts
  * an earlier failure left in a group's outbox publishes and clears those first, then records the
  * same breaches again. A group that fails stops; its records fail (and are retried) as a whole.

@@ -7,7 +7,7 @@ import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { applyCooldown, valueBreach } from '../../core/alerts';
 import { decodeEvent } from '../../core/event';
-import { MAX_PENDING_ALERTS } from '../../core/storage-limits';
+import { MAX_PENDING_ALERTS } from '../../contract/storage-limits';
 import { resolveConfig, toSpeedConfig } from '../../contract/config';
 import { AggregateStore } from '../../lambdas/adapters/aggregate-store';
 import { AlertStore, alertStateKey } from '../../lambdas/adapters/alert-store';

@@ -1,6 +1,6 @@
 /**
  * The largest items and expressions the adapters can produce, written to DynamoDB Local (which
- * enforces the 400 KB item and 4 KB expression limits): each bound of core/storage-limits.ts at its
+ * enforces the 400 KB item and 4 KB expression limits): each bound of contract/storage-limits.ts at its
  * edge works, and one past it is refused by the adapter with a typed error before DynamoDB sees it.
  * Also the one adapter read the end-to-end suite does not make: the reconciliation's Query.
  */
@@ -15,7 +15,7 @@ import {
   MAX_LANES_PER_ITEM,
   MAX_NAME_LENGTH,
   MAX_PENDING_ALERTS,
-} from '../../core/storage-limits';
+} from '../../contract/storage-limits';
 import { AggregateStore, LaneLimitExceededError } from '../../lambdas/adapters/aggregate-store';
 import { AlertStore, alertStateKey } from '../../lambdas/adapters/alert-store';
 import { SpeedHourlyReader } from '../../lambdas/adapters/speed-hourly-reader';

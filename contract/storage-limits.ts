@@ -11,8 +11,8 @@
  *  - an UpdateExpression holds at most 300 operators or functions.
  * dynalite enforces none of these; DynamoDB Local and AWS enforce all of them.
  */
-import { MAX_EVENT_ID_LENGTH, MAX_METRIC_LENGTH, MAX_SENSOR_ID_LENGTH } from './event';
-import { SEQUENCE_WIDTH } from './sequence';
+import { MAX_EVENT_ID_LENGTH, MAX_METRIC_LENGTH, MAX_SENSOR_ID_LENGTH } from '../core/event';
+import { SEQUENCE_WIDTH } from '../core/sequence';
 
 export const DYNAMODB_MAX_ITEM_BYTES = 400 * 1024;
 export const DYNAMODB_MAX_EXPRESSION_BYTES = 4 * 1024;

@@ -1,5 +1,5 @@
 /**
- * The DynamoDB bounds of core/storage-limits.ts: their byte budgets against DynamoDB's limits, the
+ * The DynamoDB bounds of contract/storage-limits.ts: their byte budgets against DynamoDB's limits, the
  * worst-case alert measured rather than assumed, the config's rejection of a cooldown one past its
  * bound, and a property over the config space driving the real cooldown code with the densest
  * breaches an accepted config lets through. DynamoDB Local writes the largest items in
@@ -7,9 +7,14 @@
  */
 import type { UpdateItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
-import { alertId, applyCooldown, pruneAlertTimes, type Alert, type Breach } from '../../core/alerts';
-import { formatDuration } from '../../core/duration';
-import { MAX_EPOCH_MS, MAX_EVENT_ID_LENGTH, MAX_METRIC_LENGTH, MAX_SENSOR_ID_LENGTH } from '../../core/event';
+import { alertId, applyCooldown, pruneAlertTimes, type Alert, type Breach } from '../../../core/alerts';
+import { formatDuration } from '../../../core/duration';
+import {
+  MAX_EPOCH_MS,
+  MAX_EVENT_ID_LENGTH,
+  MAX_METRIC_LENGTH,
+  MAX_SENSOR_ID_LENGTH,
+} from '../../../core/event';
 import {
   DYNAMODB_MAX_EXPRESSION_BYTES,
   DYNAMODB_MAX_ITEM_BYTES,
@@ -20,9 +25,9 @@ import {
   MAX_PENDING_ALERT_BYTES,
   MAX_PENDING_ALERTS,
   minimumCooldownMs,
-} from '../../core/storage-limits';
-import { ConfigError, resolveConfig, toSpeedConfig } from '../../contract/config';
-import { AlertStore } from '../../lambdas/adapters/alert-store';
+} from '../../../contract/storage-limits';
+import { ConfigError, resolveConfig, toSpeedConfig } from '../../../contract/config';
+import { AlertStore } from '../../../lambdas/adapters/alert-store';
 
 const DAY = 86_400_000;
 
