@@ -289,7 +289,7 @@ export function workload(eventsPerSecond: number): Workload {
   };
 }
 
-/** The default config (lib/config.ts DEFAULT_CONFIG). */
+/** The default config (contract/config.ts DEFAULT_CONFIG). */
 export const DEFAULT_SETTINGS: Settings = {
   stream: { mode: 'on-demand' },
   batchSize: 500,

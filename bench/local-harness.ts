@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { TrafficPump } from '../cli/traffic-pump';
 import { RecordWriter } from '../cli/record-writer';
-import { DEFAULT_CONFIG, durationMs, type SluiceConfig } from '../lib/config';
+import { DEFAULT_CONFIG, durationMs, type SluiceConfig } from '../contract/config';
 import type { ChaosOptions } from '../local/chaos/options';
 import { TrafficGenerator, type TrafficOptions } from '../local/demo-producer';
 import { LocalPipeline, type EmulatorPlacement, type PipelineLogEntry } from '../local/pipeline';

@@ -30,7 +30,7 @@
  */
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_CONFIG, durationMs, loadConfig } from '../lib/config';
+import { DEFAULT_CONFIG, durationMs, loadConfig } from '../contract/config';
 import { recordResults } from './results';
 import type { RecordedLatencies } from './commit-tracker';
 import { cpuMsOf, LocalHarness, processCpuMs } from './local-harness';

@@ -35,7 +35,7 @@ import * as http from 'node:http';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as v8 from 'node:v8';
-import { DEFAULT_CONFIG, toSpeedConfig } from '../lib/config';
+import { DEFAULT_CONFIG, toSpeedConfig } from '../contract/config';
 import type { ChaosOptions } from '../local/chaos/options';
 import { startDashboardServer, type DashboardServer } from '../local/dashboard/server';
 import { PipelineDashboardSource } from '../local/dashboard/pipeline-source';

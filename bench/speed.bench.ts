@@ -6,7 +6,7 @@
  *   npx tsx bench/speed.bench.ts
  */
 import type { KinesisStreamRecord } from 'aws-lambda';
-import { toSpeedConfig, DEFAULT_CONFIG } from '../lib/config';
+import { toSpeedConfig, DEFAULT_CONFIG } from '../contract/config';
 import { processBatch } from '../lambdas/stream-processor/process-batch';
 import { inMemoryPorts } from '../test/helpers/batch-ports';
 import { recordResults } from './results';

@@ -5,7 +5,7 @@
  * with one line per problem (field, value given, what is allowed) and a non-zero exit code.
  */
 import { App } from 'aws-cdk-lib';
-import { ConfigError, loadConfig, type SluiceConfig } from '../lib/config';
+import { ConfigError, loadConfig, type SluiceConfig } from '../contract/config';
 import { addSluice } from '../lib/sluice-app';
 import { SluicePropsError } from '../lib/validation';
 

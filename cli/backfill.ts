@@ -7,10 +7,11 @@
 import * as fs from 'node:fs';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { Command } from 'commander';
-import { durationMs, loadConfig } from '../lib/config';
+import { durationMs, loadConfig } from '../contract/config';
 import { LocalLake, type DayBuild } from '../local/batch/duckdb-runner';
 import { lakeDirOf } from '../local/pipeline';
-import { UsageError, UserError } from './errors';
+import { UserError } from '../contract/user-error';
+import { UsageError } from './errors';
 import { dayOption, integerOption } from './options';
 import { formatCount, ProgressBar } from './progress';
 import { callSession, findSession } from './session';

@@ -3,31 +3,13 @@
  * local Sluice running, AWS saying no) is one line on stderr and exit code 1; anything else is a bug
  * and exits 2, with the stack only when `SLUICE_DEBUG` is set.
  */
-import { ConfigError } from '../lib/config';
-
-/** A mistake the user can fix; the message says what was wrong and what to do. */
-export class UserError extends Error {
-  public override readonly name: string = 'UserError';
-}
+import { ConfigError } from '../contract/config';
+import { UserError } from '../contract/user-error';
 
 /** A user error whose fix is on the command line (printed with a pointer to `--help`). */
 export class UsageError extends UserError {
   public override readonly name = 'UsageError';
 }
-
-/** Errors from other modules that describe a user's mistake and are safe to show as they are. */
-const USER_FACING_NAMES = new Set([
-  'UserError',
-  'UsageError',
-  'ConfigError',
-  'EventSourceRunnerConfigError',
-  'ChaosConfigError',
-  'EmulatorStartError',
-  'CheckpointStoreError',
-  'SqlTemplateError',
-  'CredentialsProviderError',
-  'ReplayInputError',
-]);
 
 export interface ErrorReport {
   /** One line, no trailing newline. */
@@ -59,6 +41,7 @@ export function reportError(error: unknown): ErrorReport {
     };
   }
   if (error instanceof Error) {
+    // The AWS SDK's own error (from @smithy/property-provider, not ours to extend): recognised by name.
     if (error.name === 'CredentialsProviderError') {
       return {
         message: `no AWS credentials found (${oneLine(error.message)}); configure them (e.g. AWS_PROFILE) or target local mode with --local`,
@@ -73,8 +56,7 @@ export function reportError(error: unknown): ErrorReport {
         exitCode: 1,
       };
     }
-    if (error instanceof UserError || USER_FACING_NAMES.has(error.name))
-      return { message: oneLine(error.message), exitCode: 1 };
+    if (error instanceof UserError) return { message: oneLine(error.message), exitCode: 1 };
     if (isAwsServiceError(error))
       return { message: `AWS ${error.name}: ${oneLine(error.message)}`, exitCode: 1 };
     const code = (error as NodeJS.ErrnoException).code;

@@ -6,12 +6,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
-import { durationMs, loadConfig, type SluiceConfig } from '../lib/config';
+import { durationMs, loadConfig, type SluiceConfig } from '../contract/config';
 import { TrafficGenerator } from '../local/demo-producer';
 import { newSessionToken } from '../local/dashboard/access';
 import { startDashboardServer, type DashboardServer } from '../local/dashboard/server';
 import { PipelineDashboardSource } from '../local/dashboard/pipeline-source';
 import { readEventFile, type EventFileRecord } from '../local/event-file';
+import {
+  ENDPOINT_SERVICES,
+  externalEndpointsFromEnv,
+  externalServices,
+  type ExternalEndpoints,
+} from '../local/external-endpoints';
 import {
   EMULATOR_PLACEMENTS,
   LocalPipeline,
@@ -27,7 +33,8 @@ import {
   writeReplayOutputs,
   type ReplaySummary,
 } from '../local/replay-outputs';
-import { UsageError, UserError } from './errors';
+import { UserError } from '../contract/user-error';
+import { UsageError } from './errors';
 import { dayOption, durationOption, integerOption, numberOption } from './options';
 import { ProgressBar, formatCount } from './progress';
 import { RecordWriter } from './record-writer';
@@ -124,7 +131,12 @@ export function localCommand(): Command {
 Examples:
   npx sluice local --demo                                  dashboard with live demo traffic
   npx sluice local --events events.ndjson --once --out out  replay a file and write the outputs
-  npx sluice local --events events.ndjson --once --out out --chaos 7   same, with injected faults`,
+  npx sluice local --events events.ndjson --once --out out --chaos 7   same, with injected faults
+  AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 npx sluice local --demo   DynamoDB Local instead of dynalite
+
+AWS_ENDPOINT_URL (every service) and AWS_ENDPOINT_URL_<SERVICE> (KINESIS, DYNAMODB, SNS, SQS, S3; the
+more specific wins) run a service elsewhere, e.g. LocalStack: its emulator is not started and its
+resources are created there.`,
     )
     .action(async (options: LocalOptions) => runLocal(options));
 }
@@ -202,12 +214,22 @@ function printBanner(
   config: SluiceConfig,
 ): void {
   const { resources, endpoints } = pipeline;
+  const external = new Set(endpoints.external ?? []);
+  const mark = (...services: Array<keyof ExternalEndpoints>): string =>
+    services.some((service) => external.has(service)) ? ' (external)' : '';
+  const oneForSnsSqsS3 = new Set([endpoints.sns, endpoints.sqs, endpoints.s3]).size === 1;
   const lines = [
     `Sluice local is running (stage ${config.stage}, ${resources.shardCount} shards${pipeline.chaos ? `, chaos seed ${pipeline.chaos.seed}` : ''})`,
     ...(dashboard ? [`  dashboard  ${dashboard.url}`] : []),
-    `  kinesis    ${endpoints.kinesis}  stream ${resources.streamName}`,
-    `  dynamodb   ${endpoints.dynamodb}  table ${resources.tableName}`,
-    `  sns/sqs/s3 ${endpoints.sns}  bucket ${resources.lakeBucketName}`,
+    `  kinesis    ${endpoints.kinesis}${mark('kinesis')}  stream ${resources.streamName}`,
+    `  dynamodb   ${endpoints.dynamodb}${mark('dynamodb')}  table ${resources.tableName}`,
+    ...(oneForSnsSqsS3
+      ? [`  sns/sqs/s3 ${endpoints.sns}${mark('sns', 'sqs', 's3')}  bucket ${resources.lakeBucketName}`]
+      : [
+          `  sns        ${endpoints.sns}${mark('sns')}  topic ${resources.names.alertsTopicName}`,
+          `  sqs        ${endpoints.sqs}${mark('sqs')}`,
+          `  s3         ${endpoints.s3}${mark('s3')}  bucket ${resources.lakeBucketName}`,
+        ]),
     `  lake       ${pipeline.lakeDir}`,
     `Try: npx sluice produce --local --rate 200 --duration 30s   ·   npx sluice query --local "SELECT * FROM sensor_stats_hourly LIMIT 5"`,
     'Press Ctrl-C to stop.',
@@ -294,9 +316,22 @@ function waitForSignal(): Promise<NodeJS.Signals> {
   });
 }
 
+/** The line that says which services run elsewhere, or undefined when all are emulated. */
+export function externalServicesLine(external: ExternalEndpoints): string | undefined {
+  const services = externalServices(external);
+  if (services.length === 0) return undefined;
+  const emulated = ENDPOINT_SERVICES.filter((service) => external[service] === undefined);
+  return `sluice local: external (AWS_ENDPOINT_URL*, not started here): ${services
+    .map((service) => `${service} ${external[service]}`)
+    .join(', ')}; emulated: ${emulated.length > 0 ? emulated.join(', ') : 'none'}`;
+}
+
 export async function runLocal(options: LocalOptions): Promise<void> {
   checkOptions(options);
   const config = loadConfig(options.config);
+  const externalEndpoints = externalEndpointsFromEnv();
+  const externalLine = externalServicesLine(externalEndpoints);
+  if (externalLine && !options.quiet) process.stderr.write(`${externalLine}\n`);
   const stateDir = path.resolve(options.state);
   const running = findSession(stateDir);
   if (running && running.pid !== process.pid) {
@@ -313,6 +348,7 @@ export async function runLocal(options: LocalOptions): Promise<void> {
     keepState: options.keepState,
     chaosSeed: options.chaos,
     emulatorPlacement: options.emulators,
+    externalEndpoints,
     batchIntervalMs: options.once || !options.batch ? undefined : options.batchEvery,
     // The first run waits for Firehose's first delivery.
     firstBatchDelayMs: Math.min(

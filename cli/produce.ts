@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { Command, Option } from 'commander';
-import { durationMs, loadConfig } from '../lib/config';
+import { durationMs, loadConfig } from '../contract/config';
 import { generateEventLines, TrafficGenerator } from '../local/demo-producer';
 import { createLocalClients, destroyLocalClients } from '../local/endpoints';
 import { UsageError } from './errors';

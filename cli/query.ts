@@ -16,7 +16,7 @@ import type { Json } from '@duckdb/node-api';
 import { Command, Option } from 'commander';
 import { LocalLake } from '../local/batch/duckdb-runner';
 import { lakeDirOf } from '../local/pipeline';
-import { UserError } from './errors';
+import { UserError } from '../contract/user-error';
 import { formatResult, OUTPUT_FORMATS, type Cell, type OutputFormat, type ResultSet } from './format';
 import { integerOption } from './options';
 import { callSession, findSession } from './session';

@@ -6,12 +6,8 @@
  * Works the same against AWS and kinesalite; the client decides which.
  */
 import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from '@aws-sdk/client-kinesis';
-import { UserError } from './errors';
-
-export interface OutgoingRecord {
-  readonly data: Uint8Array;
-  readonly partitionKey: string;
-}
+import type { OutgoingRecord } from '../contract/stream-record';
+import { UserError } from '../contract/user-error';
 
 /** Where Kinesis stored a record. */
 export interface PutResult {

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { sessionTokenHeaders } from '../local/dashboard/access';
 import { isLocalEndpoints, type LocalEndpoints } from '../local/endpoints';
-import { UserError } from './errors';
+import { UserError } from '../contract/user-error';
 
 export const DEFAULT_STATE_DIR = '.sluice';
 

@@ -7,8 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Option } from 'commander';
-import { loadConfig } from '../lib/config';
-import { UserError } from './errors';
+import { loadConfig } from '../contract/config';
+import { UserError } from '../contract/user-error';
 import { DEFAULT_STATE_DIR } from './session';
 
 export const DEFAULT_OUTPUTS_FILE = 'cdk-outputs.json';

@@ -34,12 +34,17 @@ export function lanesPerPartitionKey(parallelizationFactor: number): boolean {
   return parallelizationFactor > 1;
 }
 
-/** FNV-1a, 32 bit, hex: a short stable fingerprint (not a security hash). */
-export function fnv1a32(text: string): string {
+/** FNV-1a, 32 bit, over UTF-16 code units, as an unsigned integer: a short stable fingerprint (not a security hash). */
+export function fnv1a32Value(text: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {
     hash ^= text.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
-  return (hash >>> 0).toString(16).padStart(8, '0');
+  return hash >>> 0;
+}
+
+/** `fnv1a32Value` as 8 hex digits. */
+export function fnv1a32(text: string): string {
+  return fnv1a32Value(text).toString(16).padStart(8, '0');
 }

@@ -1,6 +1,6 @@
 /**
  * The speed layer's resolved settings: what the stream processor needs at run time, with every
- * duration already in milliseconds. Built from the user's config by `lib/config.ts`
+ * duration already in milliseconds. Built from the user's config by `contract/config.ts`
  * (`toSpeedConfig`) and handed to the Lambda as the `SLUICE_SPEED_CONFIG` environment variable.
  */
 

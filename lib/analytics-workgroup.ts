@@ -4,12 +4,10 @@ import type * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { readSql } from '../local/batch/sql-template';
-import { DEFAULT_CONFIG } from './config';
+import { readSql } from '../contract/sql-template';
+import { DEFAULT_CONFIG } from '../contract/config';
+import { LAKE_PREFIXES } from '../contract/lake-layout';
 import { SluicePropsError } from './validation';
-
-/** Athena query results, under the lake bucket (same value as `LAKE_PREFIXES.athenaResults`). */
-export const ATHENA_RESULTS_PREFIX = 'athena-results/';
 
 export const ATHENA_ENGINE_VERSION = 'Athena engine version 3';
 
@@ -106,7 +104,7 @@ export class AnalyticsWorkgroup extends Construct implements IQueryWorkgroup {
         bytesScannedCutoffPerQuery: cutoff,
         engineVersion: { selectedEngineVersion: ATHENA_ENGINE_VERSION },
         resultConfiguration: {
-          outputLocation: `s3://${props.bucket.bucketName}/${ATHENA_RESULTS_PREFIX}`,
+          outputLocation: `s3://${props.bucket.bucketName}/${LAKE_PREFIXES.athenaResults}`,
           encryptionConfiguration: key
             ? { encryptionOption: 'SSE_KMS', kmsKey: key.keyArn }
             : { encryptionOption: 'SSE_S3' },
@@ -144,6 +142,6 @@ export class AnalyticsWorkgroup extends Construct implements IQueryWorkgroup {
       ],
       resourceArns: [this.workGroupArn],
     });
-    this.bucket.grantReadWrite(grantee, `${ATHENA_RESULTS_PREFIX}*`);
+    this.bucket.grantReadWrite(grantee, `${LAKE_PREFIXES.athenaResults}*`);
   }
 }

@@ -10,11 +10,12 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { jsonataSqlExpression, readSql } from '../local/batch/sql-template';
+import { jsonataSqlExpression, readSql } from '../contract/sql-template';
 import type { IQueryWorkgroup } from './analytics-workgroup';
 import type { ILakeCatalog } from './catalog';
-import { DEFAULT_CONFIG, durationMs } from './config';
-import { CURATED_TABLES, type CuratedTableSpec, RAW_EVENTS } from './lake-tables';
+import { DEFAULT_CONFIG, durationMs } from '../contract/config';
+import { LAKE_PREFIXES } from '../contract/lake-layout';
+import { CURATED_TABLES, type CuratedTableSpec, RAW_EVENTS } from '../contract/lake-tables';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
 import { checkDuration, checkInteger, SluicePropsError } from './validation';
 
@@ -326,7 +327,7 @@ export class BatchJob extends Construct {
           `INSERT INTO ${t.name} writes generated object names under its prefix.`,
         ]),
       ),
-      [objects('athena-results/')]:
+      [objects(LAKE_PREFIXES.athenaResults)]:
         'Athena writes query results and metadata with generated names under athena-results/.',
       'Action::s3:Abort*':
         'From Bucket.grantReadWrite: Athena aborts its own failed multipart uploads, on the granted prefixes only.',
@@ -344,6 +345,18 @@ export class BatchJob extends Construct {
   }
 }
 
+/**
+ * A JSONata expression written as lines (for the reader of this file) and rendered as one line.
+ * Step Functions accepts line breaks inside `{% … %}` (and CDK does since aws-cdk PR 35985), but
+ * asl-validator's schema (`^\{% .+ %\}$`) does not. Flattening here rather than validating a
+ * flattened copy in the test keeps the validated definition byte for byte the one that deploys.
+ * JSONata treats a line break like a space outside string literals, and no line here ends inside
+ * one (the SQL travels JSON-escaped, `\n` not a line break: `jsonataSqlExpression`).
+ */
+function oneLine(lines: readonly string[]): string {
+  return lines.map((line) => line.trim()).join(' ');
+}
+
 /** `sensor_stats_hourly` -> `SensorStatsHourly`. */
 function pascal(name: string): string {
   return name.replace(/(^|_)([a-z])/g, (_, __, letter: string) => letter.toUpperCase());
@@ -351,7 +364,7 @@ function pascal(name: string): string {
 
 /** True when the execution input is `{}`, a valid `{day}` or a valid `{from, to}` range of at most `maxDays`. */
 export function inputIsValidExpression(maxDays: number): string {
-  return [
+  return oneLine([
     '(',
     '  $isDay := function($d) {',
     "    $type($d) = 'string' and $contains($d, /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/)",
@@ -364,7 +377,7 @@ export function inputIsValidExpression(maxDays: number): string {
     `      and ($toMillis($in.to & 'T00:00:00Z') - $toMillis($in.from & 'T00:00:00Z')) / ${DAY_MS} < ${maxDays})`,
     '    : ($exists($in.day) ? $isDay($in.day) : true)',
     ')',
-  ].join('\n');
+  ]);
 }
 
 /**
@@ -372,7 +385,7 @@ export function inputIsValidExpression(maxDays: number): string {
  * the range is mapped with a named parameter.)
  */
 export function daysExpression(): string {
-  return [
+  return oneLine([
     '(',
     '  $in := $states.input;',
     `  $format := function($ms) { $fromMillis($ms, ${DAY_PICTURE}) };`,
@@ -388,12 +401,12 @@ export function daysExpression(): string {
     `          : [$format($toMillis($states.context.Execution.StartTime) - ${DAY_MS})]`,
     '      )',
     ')',
-  ].join('\n');
+  ]);
 }
 
 /** The ops notification: which execution failed, with what input, error and cause. */
 export function failureMessageExpression(): string {
-  return [
+  return oneLine([
     '$string({',
     "  'job': 'Sluice batch job',",
     "  'execution': $states.context.Execution.Id,",
@@ -401,5 +414,5 @@ export function failureMessageExpression(): string {
     "  'error': $states.input.Error,",
     "  'cause': $substring($states.input.Cause, 0, 8000)",
     '}, true)',
-  ].join('\n');
+  ]);
 }

@@ -8,8 +8,8 @@ import {
   type LakeColumnType,
   type LakeTableSpec,
   LAKE_TABLES,
-  PARTITION_PROJECTION_START,
-} from './lake-tables';
+} from '../contract/lake-tables';
+import { PARTITION_PROJECTION_START } from '../contract/lake-layout';
 import { SluicePropsError } from './validation';
 
 const GLUE_TYPES: Record<LakeColumnType, glue.Type> = {
@@ -56,7 +56,7 @@ export interface ILakeCatalog {
 }
 
 export interface LakeCatalogProps {
-  /** The data lake bucket holding every table's objects (see `lib/lake-tables.ts` for prefixes). */
+  /** The data lake bucket holding every table's objects (see `contract/lake-tables.ts` for prefixes). */
   readonly bucket: s3.IBucket;
   /**
    * Glue database name: 1–255 of lowercase letters, digits and `_` (Athena's rule).

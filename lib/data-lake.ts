@@ -3,22 +3,9 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
-import { DEFAULT_CONFIG } from './config';
+import { DEFAULT_CONFIG } from '../contract/config';
+import { LAKE_PREFIXES } from '../contract/lake-layout';
 import { checkInteger, SluicePropsError } from './validation';
-
-/** The lake's layout (DESIGN.md); every writer and reader uses these prefixes. */
-export const LAKE_PREFIXES = {
-  /** Firehose output: gzip NDJSON, `raw/dt=YYYY-MM-DD/hour=HH/`. */
-  raw: 'raw/',
-  /** Firehose delivery errors. */
-  rawErrors: 'raw-errors/',
-  /** Invalid events from the speed layer, with their reason. */
-  quarantine: 'quarantine/',
-  /** Parquet tables built by the batch job, `curated/<table>/dt=YYYY-MM-DD/`. */
-  curated: 'curated/',
-  /** Athena query results. */
-  athenaResults: 'athena-results/',
-} as const;
 
 export interface DataLakeProps {
   /**

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { DEFAULT_CONFIG, durationMs } from '../contract/config';
 import { checkDuration, checkInteger } from './validation';
 
 /** Kinesis scales the stream by itself; billed per GB and stream-hour. */
@@ -65,7 +66,7 @@ export class IngestStream extends Construct {
       streamMode:
         capacity.mode === 'provisioned' ? kinesis.StreamMode.PROVISIONED : kinesis.StreamMode.ON_DEMAND,
       shardCount: capacity.mode === 'provisioned' ? capacity.shardCount : undefined,
-      retentionPeriod: props.retention ?? Duration.hours(24),
+      retentionPeriod: props.retention ?? Duration.millis(durationMs(DEFAULT_CONFIG.stream.retention)),
       encryption: props.encryptionKey ? kinesis.StreamEncryption.KMS : kinesis.StreamEncryption.MANAGED,
       encryptionKey: props.encryptionKey,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.DESTROY,

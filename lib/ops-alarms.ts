@@ -3,18 +3,17 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { DEFAULT_CONFIG, durationMs } from './config';
-import { streamProcessorMetric } from './pipeline-metrics';
+import { DEFAULT_CONFIG, durationMs } from '../contract/config';
 import type { IReconciliationMetrics } from './reconciliation';
 import { type RunbookSection, runbookReference } from './runbook';
+import type { IStreamProcessorMetrics } from './stream-processor';
 import { checkDuration, checkInteger, SluicePropsError } from './validation';
 
-/** Alarm thresholds; each defaults to the value in `DEFAULT_CONFIG.alarms` (lib/config.ts). */
+/** Alarm thresholds; each defaults to the value in `DEFAULT_CONFIG.alarms` (contract/config.ts). */
 export interface OpsAlarmThresholds {
   /**
    * The stream processor's maximum iterator age (how far behind the stream it reads), 1 minute–7 days.
@@ -51,8 +50,8 @@ export interface OpsAlarmThresholds {
 export interface OpsAlarmsProps {
   /** Where every alarm (and its return to OK) is published: the ops topic, not the alerts topic. */
   readonly topic: sns.ITopic;
-  /** The stream processor function (iterator age, errors). */
-  readonly processor: lambda.IFunction;
+  /** The stream processor: its function (iterator age, errors) and its own metrics (invalid events). */
+  readonly processor: IStreamProcessorMetrics;
   /** The stream processor's on-failure destination. */
   readonly deadLetterQueue: sqs.IQueue;
   /** The aggregates table. */
@@ -103,8 +102,8 @@ const GTE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
 const GT = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
 
 /**
- * The alarms that page operators, each built from its resource's own metric method (or, for the
- * functions' EMF metrics, `lib/pipeline-metrics.ts`), with the resource's dimensions, a threshold
+ * The alarms that page operators, each built from its resource's own metric method (for the
+ * functions' EMF metrics, their constructs' methods, which name the stage), with the resource's dimensions, a threshold
  * from config, and alarm and OK actions to the ops topic. Missing data is not breaching: no traffic
  * is not an incident, and each stall that stops a metric altogether has another alarm that fires.
  */
@@ -136,7 +135,7 @@ export class OpsAlarms extends Construct {
         name: 'iterator-age',
         meaning: `The speed layer is ${iteratorAge.toHumanString()} or more behind the stream (3 minutes in a row).`,
         runbook: 'iteratorAge',
-        metric: props.processor.metric('IteratorAge', {
+        metric: props.processor.function.metric('IteratorAge', {
           statistic: cloudwatch.Stats.MAXIMUM,
           period: Duration.minutes(1),
         }),
@@ -149,7 +148,10 @@ export class OpsAlarms extends Construct {
         name: 'processor-errors',
         meaning: `The stream processor failed ${processorErrors} or more invocations in 5 minutes (batches are retried, then go to the dead-letter queue).`,
         runbook: 'processorErrors',
-        metric: props.processor.metricErrors({ statistic: cloudwatch.Stats.SUM, period: fiveMinutes }),
+        metric: props.processor.function.metricErrors({
+          statistic: cloudwatch.Stats.SUM,
+          period: fiveMinutes,
+        }),
         threshold: processorErrors,
         comparison: GTE,
       },
@@ -219,8 +221,8 @@ export class OpsAlarms extends Construct {
         metric: new cloudwatch.MathExpression({
           expression: 'IF(received > 0, invalid / received, 0)',
           usingMetrics: {
-            received: streamProcessorMetric('EventsReceived', { period: Duration.minutes(15) }),
-            invalid: streamProcessorMetric('InvalidEvents', { period: Duration.minutes(15) }),
+            received: props.processor.metric('EventsReceived', { period: Duration.minutes(15) }),
+            invalid: props.processor.metric('InvalidEvents', { period: Duration.minutes(15) }),
           },
           label: 'Invalid / received',
           period: Duration.minutes(15),

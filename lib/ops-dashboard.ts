@@ -3,20 +3,20 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { type StreamProcessorMetricName, streamProcessorMetric } from './pipeline-metrics';
+import type { StreamProcessorMetricName } from '../contract/metric-names';
 import type { IReconciliationMetrics } from './reconciliation';
 import { type RunbookSection, runbookMarkdown } from './runbook';
+import type { IStreamProcessorMetrics } from './stream-processor';
 import { SluicePropsError } from './validation';
 
 export interface OpsDashboardProps {
   /** The ingest stream. */
   readonly stream: kinesis.IStream;
-  /** The stream processor function. */
-  readonly processor: lambda.IFunction;
+  /** The stream processor: its function and its own metrics. */
+  readonly processor: IStreamProcessorMetrics;
   /** The stream processor's on-failure destination. */
   readonly deadLetterQueue: sqs.IQueue;
   /** The aggregates table. */
@@ -56,7 +56,7 @@ const DASHBOARD_NAME = /^[A-Za-z0-9_-]{1,255}$/;
  * speed layer's own metrics, DynamoDB, raw landing, batch and reconciliation, dead-letter queue —
  * each opening with a text widget that says what the row shows, what normal looks like and which
  * runbook section to read. Every metric comes from its resource's metric method (the functions'
- * EMF metrics from `lib/pipeline-metrics.ts`).
+ * EMF metrics from their constructs' methods, which name the stage).
  */
 export class OpsDashboard extends Construct {
   public readonly dashboard: cloudwatch.Dashboard;
@@ -83,7 +83,7 @@ export class OpsDashboard extends Construct {
     const sum = { statistic: cloudwatch.Stats.SUM, period: FIVE_MINUTES };
     const max = { statistic: cloudwatch.Stats.MAXIMUM, period: FIVE_MINUTES };
     const emf = (name: StreamProcessorMetricName, label: string): cloudwatch.IMetric =>
-      streamProcessorMetric(name, { label });
+      props.processor.metric(name, { label });
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName,
@@ -127,7 +127,7 @@ export class OpsDashboard extends Construct {
       ]),
     );
 
-    const fn = props.processor;
+    const fn = props.processor.function;
     this.dashboard.addWidgets(
       text(
         '## Processing\nThe stream processor Lambda. Iterator age is how far behind the stream it reads: ' +
@@ -160,7 +160,7 @@ export class OpsDashboard extends Construct {
 
     this.dashboard.addWidgets(
       text(
-        '## Speed layer\nWhat the processor did with the events (its own metrics, namespace `Sluice`). ' +
+        '## Speed layer\nWhat the processor did with the events (its own metrics, namespace `Sluice`, this stage). ' +
           'Invalid events are quarantined in S3; late ones (older than `lateness`) are left to the batch ' +
           'layer. Conflicts are concurrent writers resolved without double counting. Event-time lag is ' +
           `how old events are when processed. ${runbook('invalidEventRatio')}`,
@@ -178,7 +178,7 @@ export class OpsDashboard extends Construct {
         emf('AlertsPublished', 'Alerts published'),
       ]),
       graph('Event-time lag (max)', [
-        streamProcessorMetric('MaxEventTimeLag', { statistic: cloudwatch.Stats.MAXIMUM, label: 'Lag (ms)' }),
+        props.processor.metric('MaxEventTimeLag', { statistic: cloudwatch.Stats.MAXIMUM, label: 'Lag (ms)' }),
       ]),
     );
 

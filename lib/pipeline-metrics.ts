@@ -1,62 +1,88 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type { Construct } from 'constructs';
+import {
+  METRICS_NAMESPACE,
+  metricDimensions,
+  type PipelineService,
+  RECONCILIATION_SERVICE,
+  type ReconciliationMetricName,
+  STAGE_ENV,
+  STREAM_PROCESSOR_SERVICE,
+  type StreamProcessorMetricName,
+} from '../contract/metric-names';
+import { SluicePropsError } from './validation';
 
 /**
  * The custom metrics Sluice's functions publish as CloudWatch embedded metric format (Powertools
- * Metrics): namespace `Sluice`, one dimension `service` (Powertools' default dimension, the
- * function's `POWERTOOLS_SERVICE_NAME`). These have no resource to ask for a metric method, so the
- * names and dimensions are pinned here, next to the handlers that emit them:
- * `lambdas/stream-processor/handler.ts` (`recordMetrics`) and `lambdas/reconciliation/handler.ts`.
+ * Metrics), as CDK metrics for alarms and graphs. Namespace, names and dimensions come from
+ * `contract/metric-names.ts`, the module the handlers publish with; the stage dimension keeps
+ * stages deployed in one account and region apart. The constructs that own the functions expose
+ * these through their metric methods (`StreamProcessor.metric`, `Reconciliation.metric`).
  */
-export const SLUICE_NAMESPACE = 'Sluice';
 
-export const STREAM_PROCESSOR_SERVICE = 'stream-processor';
-export const RECONCILIATION_SERVICE = 'reconciliation';
+/**
+ * Options for a pipeline metric. The dimensions are not among them: they are the ones the handlers
+ * publish (`metricDimensions`), and a metric with any other set would never receive data.
+ */
+export type PipelineMetricOptions = Omit<cloudwatch.MetricOptions, 'dimensionsMap'>;
 
-/** What the stream processor publishes after every batch. */
-export type StreamProcessorMetricName =
-  | 'EventsReceived'
-  | 'ValidEvents'
-  | 'InvalidEvents'
-  | 'LateEvents'
-  | 'ItemsWritten'
-  | 'RecordsAlreadyApplied'
-  | 'ConflictsResolved'
-  | 'AlertsPublished'
-  | 'FailedRecords'
-  /** Milliseconds between an event's time and its processing, the largest of the batch. */
-  | 'MaxEventTimeLag';
+/** A CloudWatch dimension value: 1–1024 characters (the config's `stage` is far narrower). */
+const MAX_DIMENSION_VALUE = 1024;
 
-/** What the reconciliation publishes once per reconciled day. */
-export type ReconciliationMetricName =
-  'ReconciliationItemsCompared' | 'ReconciliationItemsDiffering' | 'ReconciliationMaxRelativeDifference';
+/** Fails at synth for a stage that cannot be a dimension value. */
+export function checkStage(scope: Construct, stage: string): void {
+  if (Token.isUnresolved(stage)) return;
+  if (stage.length === 0 || stage.length > MAX_DIMENSION_VALUE) {
+    throw new SluicePropsError(
+      scope,
+      'stage',
+      JSON.stringify(stage),
+      `must be 1–${MAX_DIMENSION_VALUE} characters (a metric dimension value)`,
+    );
+  }
+}
 
-/** A metric of the stream processor. @default statistic Sum, period 5 minutes */
+/**
+ * The environment a function of `service` needs to publish its metrics in `stage`: Powertools'
+ * namespace and service name, and the stage for the handler's default dimension.
+ */
+export function metricsEnvironment(service: PipelineService, stage: string): Record<string, string> {
+  return {
+    POWERTOOLS_SERVICE_NAME: service,
+    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    [STAGE_ENV]: stage,
+  };
+}
+
+/** A metric of the stream processor in `stage`. @default statistic Sum, period 5 minutes */
 export function streamProcessorMetric(
+  stage: string,
   metricName: StreamProcessorMetricName,
-  props: cloudwatch.MetricOptions = {},
+  props: PipelineMetricOptions = {},
 ): cloudwatch.Metric {
   return new cloudwatch.Metric({
-    namespace: SLUICE_NAMESPACE,
-    metricName,
-    dimensionsMap: { service: STREAM_PROCESSOR_SERVICE },
     statistic: cloudwatch.Stats.SUM,
     period: Duration.minutes(5),
     ...props,
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { ...metricDimensions(STREAM_PROCESSOR_SERVICE, stage) },
   });
 }
 
-/** A metric of the reconciliation. @default statistic Maximum, period 1 day */
+/** A metric of the reconciliation in `stage`. @default statistic Maximum, period 1 day */
 export function reconciliationMetric(
+  stage: string,
   metricName: ReconciliationMetricName,
-  props: cloudwatch.MetricOptions = {},
+  props: PipelineMetricOptions = {},
 ): cloudwatch.Metric {
   return new cloudwatch.Metric({
-    namespace: SLUICE_NAMESPACE,
-    metricName,
-    dimensionsMap: { service: RECONCILIATION_SERVICE },
     statistic: cloudwatch.Stats.MAXIMUM,
     period: Duration.days(1),
     ...props,
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { ...metricDimensions(RECONCILIATION_SERVICE, stage) },
   });
 }

@@ -4,23 +4,25 @@ import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { DEFAULT_CONFIG, durationMs } from './config';
-import { RAW_PREFIX } from './lake-tables';
+import { DEFAULT_CONFIG, durationMs } from '../contract/config';
+import { dayPartition, hourPartition, LAKE_PREFIXES } from '../contract/lake-layout';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
 import { checkDuration, checkInteger } from './validation';
 
 /** The construct id of aws-cdk-lib's (stack-level) Firehose CIDR mapping. */
 const FIREHOSE_CIDR_MAPPING_ID = '@aws-cdk--aws-kinesisfirehose.CidrBlocks'; // '/' becomes '--' in construct ids
 
+/** The arrival partition in Firehose's own expression language: `dt=YYYY-MM-DD/hour=HH/`. */
+const FIREHOSE_ARRIVAL_PARTITION = `${dayPartition('!{timestamp:yyyy-MM-dd}')}${hourPartition('!{timestamp:HH}')}`;
+
 /**
  * Where Firehose writes, by arrival time (UTC): `raw/dt=YYYY-MM-DD/hour=HH/`. Firehose takes the
  * time from the oldest record of each object; `local/firehose.ts` does the same.
  */
-export const RAW_DATA_PREFIX = `${RAW_PREFIX}dt=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/`;
+export const RAW_DATA_PREFIX = `${LAKE_PREFIXES.raw}${FIREHOSE_ARRIVAL_PARTITION}`;
 
 /** Where records Firehose could not deliver go, by failure type and time. */
-export const RAW_ERROR_PREFIX =
-  'raw-errors/!{firehose:error-output-type}/dt=!{timestamp:yyyy-MM-dd}/hour=!{timestamp:HH}/';
+export const RAW_ERROR_PREFIX = `${LAKE_PREFIXES.rawErrors}!{firehose:error-output-type}/${FIREHOSE_ARRIVAL_PARTITION}`;
 
 export interface RawLandingProps {
   /** The ingest stream; Firehose is granted read access (and decrypt on its key). */

@@ -10,24 +10,23 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { RECONCILIATION_SERVICE, type ReconciliationMetricName } from '../contract/metric-names';
 import type { IQueryWorkgroup } from './analytics-workgroup';
 import type { ILakeCatalog } from './catalog';
-import { DEFAULT_CONFIG, durationMs } from './config';
-import { SENSOR_STATS_HOURLY } from './lake-tables';
+import { DEFAULT_CONFIG, durationMs } from '../contract/config';
+import { LAKE_PREFIXES } from '../contract/lake-layout';
+import { SENSOR_STATS_HOURLY } from '../contract/lake-tables';
 import { addBundledFunction } from './bundled-function';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
 import {
-  type ReconciliationMetricName,
-  RECONCILIATION_SERVICE,
+  checkStage,
+  metricsEnvironment,
+  type PipelineMetricOptions,
   reconciliationMetric,
-  SLUICE_NAMESPACE,
 } from './pipeline-metrics';
 import { checkDuration, checkInteger, SluicePropsError } from './validation';
 
 const HANDLER_ENTRY = path.join(__dirname, '..', 'lambdas', 'reconciliation', 'handler.ts');
-
-/** Where reports go in the lake (same value as `RECONCILIATION_REPORTS_PREFIX` of the handler). */
-export const RECONCILIATION_REPORTS_PREFIX = 'reports/reconciliation/';
 
 export interface ReconciliationProps {
   /** The speed layer's aggregates table (`dynamodb:Query` is granted, nothing else: never a Scan). */
@@ -40,6 +39,12 @@ export interface ReconciliationProps {
   readonly workgroup: IQueryWorkgroup;
   /** The batch job: each successful run triggers a reconciliation of the days it built. */
   readonly batchJob: sfn.IStateMachine;
+  /**
+   * The deployment stage (config `stage`). Every metric the function publishes carries it as the
+   * `stage` dimension, and the metric methods read that stage only, so stages sharing an account
+   * and region never share a metric.
+   */
+  readonly stage: string;
   /**
    * Name of the speed layer's tumbling one-hour window (`findHourlyWindow` of `core/reconcile.ts`).
    * @default - none: each run writes a report saying "no hourly window configured" and publishes no metric
@@ -85,21 +90,22 @@ export interface ReconciliationProps {
 /** What the alarms and the dashboard need from the reconciliation (`Reconciliation` implements it). */
 export interface IReconciliationMetrics {
   readonly function: lambda.IFunction;
-  metricItemsCompared(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
-  metricItemsDiffering(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
-  metricMaxRelativeDifference(props?: cloudwatch.MetricOptions): cloudwatch.IMetric;
+  metricItemsCompared(props?: PipelineMetricOptions): cloudwatch.IMetric;
+  metricItemsDiffering(props?: PipelineMetricOptions): cloudwatch.IMetric;
+  metricMaxRelativeDifference(props?: PipelineMetricOptions): cloudwatch.IMetric;
 }
 
 /**
  * Speed-vs-batch reconciliation: a function that, after every successful batch run (an EventBridge
  * rule on the state machine's `SUCCEEDED` status), reads the day's `sensor_stats_hourly` through
  * Athena and the speed layer's hourly windows of the same sensors from DynamoDB (one Query per
- * sensor and metric, never a Scan), publishes the drift (`Sluice` namespace, `service` =
- * `reconciliation`) and writes a JSON report to `reports/reconciliation/dt=YYYY-MM-DD.json`.
+ * sensor and metric, never a Scan), publishes the drift (`Sluice` namespace, dimensions `service` =
+ * `reconciliation` and `stage`) and writes a JSON report to `reports/reconciliation/dt=YYYY-MM-DD.json`.
  */
 export class Reconciliation extends Construct implements IReconciliationMetrics {
   public readonly function: lambda.IFunction;
   public readonly logGroup: logs.ILogGroup;
+  public readonly stage: string;
   /** The rule that starts the function after each successful batch run. */
   public readonly rule: events.Rule;
 
@@ -121,6 +127,8 @@ export class Reconciliation extends Construct implements IReconciliationMetrics 
     checkInteger(this, 'maxDifferences', maxDifferences, 0, 1000);
     checkDuration(this, 'timeout', timeout, 60, 900, 'seconds');
     checkDuration(this, 'lateness', lateness, 60, 365 * 86_400, 'seconds');
+    checkStage(this, props.stage);
+    this.stage = props.stage;
     if (props.hourlyWindow !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(props.hourlyWindow)) {
       throw new SluicePropsError(
         this,
@@ -152,8 +160,7 @@ export class Reconciliation extends Construct implements IReconciliationMetrics 
         LATENESS_MS: String(lateness.toMilliseconds()),
         RECONCILE_TOLERANCE: String(tolerance),
         RECONCILE_MAX_DIFFERENCES: String(maxDifferences),
-        POWERTOOLS_SERVICE_NAME: RECONCILIATION_SERVICE,
-        POWERTOOLS_METRICS_NAMESPACE: SLUICE_NAMESPACE,
+        ...metricsEnvironment(RECONCILIATION_SERVICE, props.stage),
         POWERTOOLS_LOG_LEVEL: 'INFO',
       },
     });
@@ -176,7 +183,7 @@ export class Reconciliation extends Construct implements IReconciliationMetrics 
       actions: ['athena:GetQueryResults'],
       resourceArns: [workgroupArn],
     });
-    const reportObjects = `${RECONCILIATION_REPORTS_PREFIX}*`;
+    const reportObjects = `${LAKE_PREFIXES.reconciliationReports}*`;
     props.bucket.grantPut(fn, reportObjects);
 
     this.rule = new events.Rule(this, 'AfterBatchRun', {
@@ -193,22 +200,22 @@ export class Reconciliation extends Construct implements IReconciliationMetrics 
   }
 
   /** Hours compared per reconciled day. @default Maximum over 1 day */
-  public metricItemsCompared(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+  public metricItemsCompared(props?: PipelineMetricOptions): cloudwatch.Metric {
     return this.metric('ReconciliationItemsCompared', props);
   }
 
   /** Hours that differ by more than the tolerance per reconciled day. @default Maximum over 1 day */
-  public metricItemsDiffering(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+  public metricItemsDiffering(props?: PipelineMetricOptions): cloudwatch.Metric {
     return this.metric('ReconciliationItemsDiffering', props);
   }
 
   /** The largest relative difference of a reconciled day (0 = none). @default Maximum over 1 day */
-  public metricMaxRelativeDifference(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+  public metricMaxRelativeDifference(props?: PipelineMetricOptions): cloudwatch.Metric {
     return this.metric('ReconciliationMaxRelativeDifference', props);
   }
 
-  public metric(metricName: ReconciliationMetricName, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return reconciliationMetric(metricName, props);
+  public metric(metricName: ReconciliationMetricName, props?: PipelineMetricOptions): cloudwatch.Metric {
+    return reconciliationMetric(this.stage, metricName, props);
   }
 
   private acknowledgeFindings(role: iam.Role, bucket: s3.IBucket, reportObjects: string): void {

@@ -1,6 +1,6 @@
 import { type App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { SluiceConfig } from './config';
+import type { SluiceConfig } from '../contract/config';
 import { SluiceStack } from './sluice-stack';
 
 /** The stack id of a stage: `Sluice-<stage>`. */

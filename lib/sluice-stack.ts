@@ -7,7 +7,7 @@ import { AlertsTopic } from './alerts-topic';
 import { AnalyticsWorkgroup } from './analytics-workgroup';
 import { BatchJob } from './batch-job';
 import { LakeCatalog } from './catalog';
-import { durationMs, type SluiceConfig, toSpeedConfig } from './config';
+import { durationMs, type SluiceConfig, toSpeedConfig } from '../contract/config';
 import { DataLake } from './data-lake';
 import { IngestStream } from './ingest-stream';
 import { OpsAlarms } from './ops-alarms';
@@ -18,7 +18,7 @@ import { Reconciliation } from './reconciliation';
 import { StreamProcessor } from './stream-processor';
 
 export interface SluiceStackProps extends StackProps {
-  /** The validated configuration (`lib/config.ts` `loadConfig` / `resolveConfig`). */
+  /** The validated configuration (`contract/config.ts` `loadConfig` / `resolveConfig`). */
   readonly config: SluiceConfig;
 }
 
@@ -85,6 +85,7 @@ export class SluiceStack extends Stack {
       alertsTopic: this.alerts.topic,
       lakeBucket: this.lake.bucket,
       speedConfig: toSpeedConfig(config),
+      stage: config.stage,
       batchSize: config.processor.batchSize,
       maxBatchingWindow: seconds(config.processor.maxBatchingWindow),
       parallelizationFactor: config.processor.parallelizationFactor,
@@ -132,6 +133,7 @@ export class SluiceStack extends Stack {
       catalog: this.catalog,
       workgroup: this.analytics,
       batchJob: this.batchJob.stateMachine,
+      stage: config.stage,
       hourlyWindow: findHourlyWindow(toSpeedConfig(config).windows)?.name,
       aggregateTtl: seconds(config.aggregateTtl),
       lateness: seconds(config.lateness),
@@ -141,7 +143,7 @@ export class SluiceStack extends Stack {
     });
     // Dashboard and alarms (from the resources' metric methods) ──► this.ops.topic.
     const watched = {
-      processor: this.processor.function,
+      processor: this.processor,
       deadLetterQueue: this.processor.deadLetterQueue,
       table: this.aggregates.table,
       deliveryStream: this.rawLanding.deliveryStream,

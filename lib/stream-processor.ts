@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { Duration, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
@@ -10,11 +11,19 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { STREAM_PROCESSOR_SERVICE, type StreamProcessorMetricName } from '../contract/metric-names';
 import { SPEED_CONFIG_ENV, type SpeedConfig } from '../core/speed-config';
-import { DEFAULT_CONFIG, durationMs } from './config';
-import { LAKE_PREFIXES } from './data-lake';
+import { DEFAULT_CONFIG, durationMs } from '../contract/config';
+import { EVENT_SOURCE_LIMITS as ESM } from '../contract/event-source-limits';
+import { LAKE_PREFIXES } from '../contract/lake-layout';
 import { addBundledFunction } from './bundled-function';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
+import {
+  checkStage,
+  metricsEnvironment,
+  type PipelineMetricOptions,
+  streamProcessorMetric,
+} from './pipeline-metrics';
 import { checkDuration, checkInteger, SluicePropsError } from './validation';
 
 const HANDLER_ENTRY = path.join(__dirname, '..', 'lambdas', 'stream-processor', 'handler.ts');
@@ -36,13 +45,20 @@ export interface StreamProcessorProps {
   /** Windows, alert rules and time limits, handed to the function as `SLUICE_SPEED_CONFIG`. */
   readonly speedConfig: SpeedConfig;
   /**
+   * The deployment stage (config `stage`). Every metric the function publishes carries it as the
+   * `stage` dimension, and `metric()` reads that stage only, so stages sharing an account and
+   * region never share a metric.
+   */
+  readonly stage: string;
+  /**
    * Largest number of records per invocation, 1–10000.
    * @default 500
    */
   readonly batchSize?: number;
   /**
-   * How long Lambda gathers records before invoking, whole seconds, 0s–300s.
-   * @default Duration.seconds(1)
+   * How long Lambda gathers records before invoking, whole seconds, 0s–300s. AWS reads each shard
+   * about once a second, so batches hold about a second of records even at 0s.
+   * @default Duration.seconds(0)
    */
   readonly maxBatchingWindow?: Duration;
   /**
@@ -90,14 +106,22 @@ export interface StreamProcessorProps {
   readonly tracing?: lambda.Tracing;
 }
 
+/** What the alarms and the dashboard need from the speed layer (`StreamProcessor` implements it). */
+export interface IStreamProcessorMetrics {
+  readonly function: lambda.IFunction;
+  /** A metric the function publishes after every batch, in its stage. @default Sum over 5 minutes */
+  metric(metricName: StreamProcessorMetricName, props?: PipelineMetricOptions): cloudwatch.IMetric;
+}
+
 /**
  * The speed layer: the `stream-processor` function (Node.js, arm64, bundled with the local esbuild)
  * reading the ingest stream through an event source mapping that reports partial batch failures,
  * bisects failing batches, retries a bounded number of times and sends what still fails (shard and
  * sequence range, not the data) to an encrypted SQS dead-letter queue.
  */
-export class StreamProcessor extends Construct {
+export class StreamProcessor extends Construct implements IStreamProcessorMetrics {
   public readonly function: lambda.IFunction;
+  public readonly stage: string;
   public readonly eventSource: KinesisEventSource;
   public readonly deadLetterQueue: sqs.IQueue;
   public readonly logGroup: logs.ILogGroup;
@@ -113,13 +137,22 @@ export class StreamProcessor extends Construct {
     const maxRecordAge = props.maxRecordAge ?? Duration.millis(durationMs(defaults.maxRecordAge));
     const memorySize = props.memorySize ?? defaults.memorySize;
     const timeout = props.timeout ?? Duration.millis(durationMs(defaults.timeout));
-    checkInteger(this, 'batchSize', batchSize, 1, 10_000);
-    checkDuration(this, 'maxBatchingWindow', maxBatchingWindow, 0, 300, 'seconds');
-    checkInteger(this, 'parallelizationFactor', parallelizationFactor, 1, 10);
-    checkInteger(this, 'retryAttempts', retryAttempts, 0, 10_000);
-    checkDuration(this, 'maxRecordAge', maxRecordAge, 60, 604_800, 'seconds');
-    checkInteger(this, 'memorySize', memorySize, 128, 10_240);
-    checkDuration(this, 'timeout', timeout, 1, 900, 'seconds');
+    const { batchSize: size, maxBatchingWindowSeconds: window, parallelizationFactor: factor } = ESM;
+    const {
+      retryAttempts: retries,
+      maxRecordAgeSeconds: age,
+      memorySizeMiB: memory,
+      timeoutSeconds: time,
+    } = ESM;
+    checkInteger(this, 'batchSize', batchSize, size.min, size.max);
+    checkDuration(this, 'maxBatchingWindow', maxBatchingWindow, window.min, window.max, 'seconds');
+    checkInteger(this, 'parallelizationFactor', parallelizationFactor, factor.min, factor.max);
+    checkInteger(this, 'retryAttempts', retryAttempts, retries.min, retries.max);
+    checkDuration(this, 'maxRecordAge', maxRecordAge, age.min, age.max, 'seconds');
+    checkInteger(this, 'memorySize', memorySize, memory.min, memory.max);
+    checkDuration(this, 'timeout', timeout, time.min, time.max, 'seconds');
+    checkStage(this, props.stage);
+    this.stage = props.stage;
     const speedConfig = JSON.stringify(props.speedConfig);
     if (Buffer.byteLength(speedConfig) > MAX_SPEED_CONFIG_BYTES) {
       throw new SluicePropsError(
@@ -148,8 +181,7 @@ export class StreamProcessor extends Construct {
         ALERTS_TOPIC_ARN: props.alertsTopic.topicArn,
         LAKE_BUCKET: props.lakeBucket.bucketName,
         [SPEED_CONFIG_ENV]: speedConfig,
-        POWERTOOLS_SERVICE_NAME: 'stream-processor',
-        POWERTOOLS_METRICS_NAMESPACE: 'Sluice',
+        ...metricsEnvironment(STREAM_PROCESSOR_SERVICE, props.stage),
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
       },
     });
@@ -187,6 +219,11 @@ export class StreamProcessor extends Construct {
     props.lakeBucket.grantPut(fn, quarantineObjects);
 
     this.acknowledgeFindings(role, props.lakeBucket, quarantineObjects);
+  }
+
+  /** A metric the function publishes after every batch, in this stage. @default Sum over 5 minutes */
+  public metric(metricName: StreamProcessorMetricName, props?: PipelineMetricOptions): cloudwatch.Metric {
+    return streamProcessorMetric(this.stage, metricName, props);
   }
 
   private acknowledgeFindings(role: iam.Role, lakeBucket: s3.IBucket, quarantineObjects: string): void {

@@ -7,7 +7,7 @@
  * (`query`) runs on a second, read-only DuckDB over the same lake, never on the batch job's.
  */
 import type { Json } from '@duckdb/node-api';
-import { CURATED_TABLES } from '../lib/lake-tables';
+import { CURATED_TABLES } from '../contract/lake-tables';
 import { LocalLake, type DayBuild } from './batch/duckdb-runner';
 import type { BatchStatus, BatchTablePreview } from './dashboard/snapshot';
 

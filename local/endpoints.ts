@@ -3,23 +3,34 @@
  *
  * Every SDK client the local runtime, the CLI and the integration tests use against the emulators
  * comes from `createLocalClients`, so the emulator-specific settings (HTTP/1.1 for kinesalite,
- * path-style S3, dummy credentials) live here and nowhere else.
+ * path-style S3, dummy credentials) live here and nowhere else. Services the user runs elsewhere
+ * (`AWS_ENDPOINT_URL*`, local/external-endpoints.ts) get real SigV4 signatures, with credentials and
+ * region from the SDK's default chains.
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { loadConfig, NODE_REGION_CONFIG_FILE_OPTIONS, NODE_REGION_CONFIG_OPTIONS } from '@smithy/core/config';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { ENDPOINT_SERVICES, isLoopbackUrl, type EndpointService } from './external-endpoints';
 
 /** Base URLs (`http://127.0.0.1:<port>`) of the emulators, plus the region every client uses. */
 export interface LocalEndpoints {
+  /** The emulators' region, and the external services' when the SDK's region chain finds none. */
   readonly region: string;
   readonly kinesis: string;
   readonly dynamodb: string;
   readonly sns: string;
   readonly sqs: string;
   readonly s3: string;
+  /**
+   * Services whose URL above is an external endpoint the user gave, not an emulator of ours.
+   * @default - none
+   */
+  readonly external?: readonly EndpointService[];
 }
 
 /** One SDK client per emulated service. */
@@ -58,30 +69,36 @@ export const LOCAL_ACCOUNT_ID = '000000000000';
 
 export const DEFAULT_LOCAL_REGION = 'us-east-1';
 
-/** Creates SDK clients pointed at the emulators in `endpoints`. */
+/** Creates SDK clients pointed at the emulators (and external endpoints) in `endpoints`. */
 export function createLocalClients(
   endpoints: LocalEndpoints,
   overrides: LocalClientOverrides = {},
 ): LocalClients {
   const maxAttempts = overrides.maxAttempts ?? 3;
   const requestTimeout = overrides.requestTimeoutMs ?? 10_000;
+  const external = new Set(endpoints.external ?? []);
+  const externalAuth = external.size > 0 ? externalAuthentication(endpoints) : undefined;
   // A fresh HTTP/1.1 handler per client: the SDK's default for Kinesis negotiates HTTP/2,
   // which kinesalite does not speak, and separate handlers keep the clients' sockets apart.
   const handler = (): NodeHttpHandler => new NodeHttpHandler({ requestTimeout, connectionTimeout: 5_000 });
-  const common = (endpoint: string) => ({
-    region: endpoints.region,
-    endpoint,
-    credentials: localCredentials(),
+  const common = (service: EndpointService) => ({
+    endpoint: endpoints[service],
     maxAttempts,
     requestHandler: handler(),
+    ...(externalAuth && external.has(service)
+      ? externalAuth(service)
+      : { region: endpoints.region, credentials: localCredentials() }),
   });
+  // The placeholder signature is for our own emulators only: anything else gets the real one.
+  const signer = (service: 'kinesis' | 'dynamodb') =>
+    external.has(service) ? {} : { signer: placeholderSigner(service) };
   const clients: LocalClients = {
-    kinesis: new KinesisClient({ ...common(endpoints.kinesis), signer: placeholderSigner('kinesis') }),
-    dynamodb: new DynamoDBClient({ ...common(endpoints.dynamodb), signer: placeholderSigner('dynamodb') }),
-    sns: new SNSClient(common(endpoints.sns)),
-    sqs: new SQSClient(common(endpoints.sqs)),
+    kinesis: new KinesisClient({ ...common('kinesis'), ...signer('kinesis') }),
+    dynamodb: new DynamoDBClient({ ...common('dynamodb'), ...signer('dynamodb') }),
+    sns: new SNSClient(common('sns')),
+    sqs: new SQSClient(common('sqs')),
     s3: new S3Client({
-      ...common(endpoints.s3),
+      ...common('s3'),
       // fauxqs also understands virtual-hosted style, but only through DNS tricks; path style
       // works against 127.0.0.1 with no setup.
       forcePathStyle: true,
@@ -95,6 +112,36 @@ export function createLocalClients(
   // outputs and PutRecords inputs of hundreds of records, one UpdateItem per aggregate item).
   for (const client of Object.values(clients)) client.middlewareStack.remove('loggerMiddleware');
   return clients;
+}
+
+type Credentials = Awaited<ReturnType<ReturnType<typeof defaultProvider>>>;
+
+/**
+ * Region and credentials of the clients of external endpoints: the SDK's default chains (AWS_REGION,
+ * AWS_PROFILE, ~/.aws, ...), shared by every such client. Where a chain finds nothing, the region
+ * falls back to the emulators' and, for an endpoint on this machine (DynamoDB Local and LocalStack
+ * accept any), the credentials to the dummy ones; elsewhere the chain's error stands.
+ */
+function externalAuthentication(
+  endpoints: LocalEndpoints,
+): (service: EndpointService) => Pick<DynamoDBClientConfig, 'region' | 'credentials'> {
+  const chainRegion = loadConfig(NODE_REGION_CONFIG_OPTIONS, NODE_REGION_CONFIG_FILE_OPTIONS);
+  let region: Promise<string> | undefined;
+  const chainCredentials = defaultProvider();
+  // Whether the chain found credentials is decided once: a chain that finds none can take a second
+  // (its last step asks the EC2 instance metadata service), too long to repeat for every request.
+  let orDummy: Promise<() => Promise<Credentials>> | undefined;
+  const chainOrDummy = async (): Promise<Credentials> => {
+    orDummy ??= chainCredentials().then(
+      () => chainCredentials,
+      () => async () => localCredentials(),
+    );
+    return (await orDummy)();
+  };
+  return (service) => ({
+    region: () => (region ??= chainRegion().catch(() => endpoints.region)),
+    credentials: isLoopbackUrl(endpoints[service]) ? chainOrDummy : chainCredentials,
+  });
 }
 
 /** The signature `placeholderSigner` writes: the right length, never computed. */
@@ -136,7 +183,11 @@ export function destroyLocalClients(clients: LocalClients): void {
 export function isLocalEndpoints(value: unknown): value is LocalEndpoints {
   if (typeof value !== 'object' || value === null) return false;
   const record = value as Record<string, unknown>;
-  return ['region', 'kinesis', 'dynamodb', 'sns', 'sqs', 's3'].every(
-    (key) => typeof record[key] === 'string',
+  const external = record.external;
+  return (
+    ['region', ...ENDPOINT_SERVICES].every((key) => typeof record[key] === 'string') &&
+    (external === undefined ||
+      (Array.isArray(external) &&
+        external.every((service) => (ENDPOINT_SERVICES as readonly unknown[]).includes(service))))
   );
 }

@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import type { OutgoingRecord } from '../cli/record-writer';
+import type { OutgoingRecord } from '../contract/stream-record';
+import { UserError } from '../contract/user-error';
 
 export interface EventFileRecord extends OutgoingRecord {
   /** 1-based line number in the file. */
@@ -13,7 +14,7 @@ export interface EventFileRecord extends OutgoingRecord {
 }
 
 /** Raised for an event file that cannot be read. */
-export class ReplayInputError extends Error {
+export class ReplayInputError extends UserError {
   public override readonly name = 'ReplayInputError';
 }
 

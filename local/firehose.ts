@@ -28,8 +28,8 @@ import {
   type _Record as KinesisRecord,
   type Shard,
 } from '@aws-sdk/client-kinesis';
-import { DEFAULT_CONFIG, durationMs } from '../lib/config';
-import { RAW_PREFIX } from '../lib/lake-tables';
+import { DEFAULT_CONFIG, durationMs } from '../contract/config';
+import { dayPartition, hourPartition, LAKE_PREFIXES } from '../contract/lake-layout';
 import {
   describeStreamIdentity,
   isOfStream,
@@ -134,7 +134,7 @@ export function rawObjectKey(
   const day = iso.slice(0, 10);
   const hour = iso.slice(11, 13);
   const stamp = `${day}-${hour}-${iso.slice(14, 16)}-${iso.slice(17, 19)}`;
-  return `${RAW_PREFIX}dt=${day}/hour=${hour}/${deliveryStreamName}-1-${stamp}-${id}.gz`;
+  return `${LAKE_PREFIXES.raw}${dayPartition(day)}${hourPartition(hour)}${deliveryStreamName}-1-${stamp}-${id}.gz`;
 }
 
 /**

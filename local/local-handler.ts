@@ -4,11 +4,12 @@
  * would drown everything else). Local mode and the integration tests both build it here.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
+import { STREAM_PROCESSOR_SERVICE } from '../contract/metric-names';
 import type { SpeedConfig } from '../core/speed-config';
+import { pipelineMetrics } from '../lambdas/adapters/pipeline-metrics';
 import {
   createHandler,
   type StreamProcessorDeps,
@@ -26,6 +27,9 @@ export interface LocalStreamProcessorOptions {
   readonly onResult?: StreamProcessorDeps['onResult'];
 }
 
+/** The stage local mode's (silenced) metrics would carry. */
+const LOCAL_STAGE = 'local';
+
 export function createLocalStreamProcessor(options: LocalStreamProcessorOptions): StreamProcessorHandler {
   // Powertools Metrics reads this when constructed; it has no constructor option for it.
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
@@ -38,8 +42,8 @@ export function createLocalStreamProcessor(options: LocalStreamProcessorOptions)
     lakeBucket: options.resources.lakeBucketName,
     config: options.config,
     now: options.now,
-    logger: new Logger({ serviceName: 'stream-processor', logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: 'Sluice', serviceName: 'stream-processor' }),
+    logger: new Logger({ serviceName: STREAM_PROCESSOR_SERVICE, logLevel: 'SILENT' }),
+    metrics: pipelineMetrics(STREAM_PROCESSOR_SERVICE, LOCAL_STAGE),
     onResult: options.onResult,
   });
 }

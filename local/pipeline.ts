@@ -21,7 +21,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { durationMs, toSpeedConfig, type SluiceConfig } from '../lib/config';
+import { durationMs, toSpeedConfig, type SluiceConfig } from '../contract/config';
 import { AlertCollector } from './alert-collector';
 import { BatchScheduler } from './batch-scheduler';
 import { Chaos } from './chaos/chaos';
@@ -32,7 +32,13 @@ import { EventSourceRunner } from './event-source/runner';
 import { eventSourceSettingsFromConfig } from './event-source/settings';
 import type { RunnerLogEntry } from './event-source/types';
 import { startEmulatorProcess, type EmulatorProcess } from './emulators/process';
-import { startEmulators, type EmulatorPorts, type RunningEmulators } from './emulators/start';
+import {
+  emulatorsNeeded,
+  startEmulators,
+  type EmulatorPorts,
+  type RunningEmulators,
+} from './emulators/start';
+import type { ExternalEndpoints } from './external-endpoints';
 import { FileCheckpointStore } from './event-source/checkpoint-store';
 import { LocalFirehose } from './firehose';
 import { QuarantineMirror } from './quarantine-mirror';
@@ -80,6 +86,14 @@ export interface LocalPipelineOptions {
    */
   readonly emulatorPlacement?: EmulatorPlacement;
   /**
+   * Services that run elsewhere (LocalStack, DynamoDB Local, ...; `sluice local` reads them from
+   * `AWS_ENDPOINT_URL*`): their emulators are not started, and the pipeline creates its resources
+   * there, reusing those that exist (their contents too: `keepState` does not empty them).
+   * Ignored when `emulators` is given.
+   * @default - none: every service is emulated
+   */
+  readonly externalEndpoints?: ExternalEndpoints;
+  /**
    * Emulators already running (e.g. a test's own emulator process); the pipeline stops them when it
    * stops. @default - started by the pipeline, see `emulatorPlacement`
    */
@@ -118,8 +132,11 @@ function startOwnEmulators(
   const settings = {
     ports: options.emulatorPorts,
     dataDir: options.persistEmulators === false ? undefined : emulatorDir,
+    external: options.externalEndpoints,
   };
-  if (options.emulatorPlacement === 'in-process') return startEmulators(settings);
+  // With every service external there is nothing to run: no process for it either.
+  if (options.emulatorPlacement === 'in-process' || emulatorsNeeded(options.externalEndpoints).length === 0)
+    return startEmulators(settings);
   return startEmulatorProcess({
     ...settings,
     onUnexpectedExit: (error) =>

@@ -7,7 +7,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { QUARANTINE_PREFIX, type QuarantinedRecord } from '../lambdas/adapters/quarantine-writer';
+import { LAKE_PREFIXES } from '../contract/lake-layout';
+import type { QuarantinedRecord } from '../lambdas/adapters/quarantine-writer';
 
 export interface QuarantineMirrorOptions {
   readonly s3: S3Client;
@@ -37,12 +38,12 @@ export class QuarantineMirror {
     await this.sync();
     const unique = new Map<string, QuarantinedRecord>();
     // Every copy in the lake, also those an earlier run of a kept state directory made.
-    const root = path.join(this.options.lakeDir, QUARANTINE_PREFIX);
+    const root = path.join(this.options.lakeDir, LAKE_PREFIXES.quarantine);
     const files = fs.existsSync(root) ? await fs.promises.readdir(root, { recursive: true }) : [];
     const keys = files
       .map((file) => String(file))
       .filter((file) => file.endsWith('.ndjson') && !path.basename(file).startsWith('.'))
-      .map((file) => `${QUARANTINE_PREFIX}${file.split(path.sep).join('/')}`);
+      .map((file) => `${LAKE_PREFIXES.quarantine}${file.split(path.sep).join('/')}`);
     for (const key of keys.sort()) {
       const text = await fs.promises.readFile(path.join(this.options.lakeDir, key), 'utf8');
       for (const line of text.split('\n')) {
@@ -62,7 +63,7 @@ export class QuarantineMirror {
       const page = await this.options.s3.send(
         new ListObjectsV2Command({
           Bucket: this.options.bucket,
-          Prefix: QUARANTINE_PREFIX,
+          Prefix: LAKE_PREFIXES.quarantine,
           ContinuationToken: token,
         }),
       );

@@ -20,7 +20,8 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Json } from '@duckdb/node-api';
-import { CURATED_TABLES, RAW_PREFIX, type LakeColumnType } from '../lib/lake-tables';
+import { LAKE_PREFIXES } from '../contract/lake-layout';
+import { CURATED_TABLES, type LakeColumnType } from '../contract/lake-tables';
 import { parseStoredAggregate, type StoredAggregate } from '../lambdas/adapters/aggregate-store';
 import type { QuarantinedRecord } from '../lambdas/adapters/quarantine-writer';
 import type { ReceivedAlert } from './alert-collector';
@@ -170,7 +171,7 @@ export function toQuarantineLines(
 
 /** Records in the raw zone: lines of every `raw/**\/*.gz` object. */
 export async function countRawRecords(lakeDir: string): Promise<number> {
-  const root = path.join(lakeDir, RAW_PREFIX);
+  const root = path.join(lakeDir, LAKE_PREFIXES.raw);
   if (!fs.existsSync(root)) return 0;
   let count = 0;
   for (const entry of await fs.promises.readdir(root, { recursive: true })) {

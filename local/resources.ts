@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { CreateTopicCommand, ListSubscriptionsByTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { durationMs, type SluiceConfig } from '../lib/config';
+import { durationMs, type SluiceConfig } from '../contract/config';
 import type { LocalClients } from './endpoints';
 
 /** Names of the local resources; `localResourceNames` derives them from the stage. */

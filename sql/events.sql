@@ -1,6 +1,6 @@
 -- events: the valid events whose event time falls on {{day}}, deduplicated by event id.
 --
--- Parameters (replaced before the query runs; see local/batch/sql-template.ts):
+-- Parameters (replaced before the query runs; see contract/sql-template.ts):
 --   {{day}}                the day to build, YYYY-MM-DD (UTC)
 --   {{next_day}}           the day after {{day}}
 --   {{max_clock_skew_ms}}  config maxClockSkew, in milliseconds

@@ -10,6 +10,12 @@
  *      read; on a conflict (a concurrent or replayed writer got there first) re-read and redo 2–3.
  * Retries, bisections and replays therefore never count a record twice, and no transactions are
  * needed (dynalite has none).
+ *
+ * Size: the marks are the only part of an item that grows, one per lane that delivered records to
+ * it. MAX_LANES_PER_ITEM (contract/storage-limits.ts, with its arithmetic) keeps an item under
+ * DynamoDB's 400 KB; a write that would pass it fails that item's records with
+ * `LaneLimitExceededError` rather than sending DynamoDB an item it rejects. The update expression
+ * is fixed: its size does not grow with traffic.
  */
 import {
   ConditionalCheckFailedException,
@@ -26,6 +32,7 @@ import {
   type PositionedEvent,
 } from '../../core/aggregate';
 import { padSequence } from '../../core/sequence';
+import { MAX_LANES_PER_ITEM } from '../../contract/storage-limits';
 import type { WindowSpec } from '../../core/speed-config';
 import { batchGetAll } from './batch-get';
 import { mapWithConcurrency } from './concurrency';
@@ -64,6 +71,11 @@ export interface AggregateStoreOptions {
 
 export class ConflictRetriesExhaustedError extends Error {
   public override readonly name = 'ConflictRetriesExhaustedError';
+}
+
+/** An item would hold more exactly-once marks than fit in a DynamoDB item (MAX_LANES_PER_ITEM). */
+export class LaneLimitExceededError extends Error {
+  public override readonly name = 'LaneLimitExceededError';
 }
 
 export function aggregateKey(a: Pick<StoredAggregate, 'sensorId' | 'metric' | 'window' | 'windowStart'>): {
@@ -164,6 +176,11 @@ export class AggregateStore {
         return { id, state: current, alreadyApplied, written: false, conflicts };
       }
       const next = foldInto(current, fresh.partial);
+      const lanes = Object.keys(next.marks).length;
+      if (lanes > MAX_LANES_PER_ITEM) {
+        const message = `Aggregate ${id}: records from ${lanes} lanes (shard, or shard and partition key); an item holds the marks of at most ${MAX_LANES_PER_ITEM}. Send each sensor's events with its sensorId as the partition key.`;
+        return { id, alreadyApplied, written: false, conflicts, error: new LaneLimitExceededError(message) };
+      }
       try {
         const state = await this.write(next, current?.version);
         return { id, state, alreadyApplied, written: true, conflicts };

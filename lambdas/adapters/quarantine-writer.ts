@@ -5,6 +5,7 @@
  * which readers remove by (shardId, sequenceNumber).
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { dayPartition, LAKE_PREFIXES } from '../../contract/lake-layout';
 import type { InvalidReason } from '../../core/event';
 
 export interface QuarantinedRecord {
@@ -21,13 +22,11 @@ export interface QuarantinedRecord {
   readonly sensorId?: string;
 }
 
-export const QUARANTINE_PREFIX = 'quarantine/';
-
 export function quarantineKey(records: readonly QuarantinedRecord[], nowMs: number): string {
   const day = new Date(nowMs).toISOString().slice(0, 10);
   const first = records[0];
   const last = records[records.length - 1];
-  return `${QUARANTINE_PREFIX}dt=${day}/${first.shardId}-${first.sequenceNumber}-${last.sequenceNumber}.ndjson`;
+  return `${LAKE_PREFIXES.quarantine}${dayPartition(day)}${first.shardId}-${first.sequenceNumber}-${last.sequenceNumber}.ndjson`;
 }
 
 export class QuarantineWriter {

@@ -1,11 +1,10 @@
 /** Where reconciliation reports go: `reports/reconciliation/dt=YYYY-MM-DD.json` in the lake. */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { LAKE_PREFIXES } from '../../contract/lake-layout';
 import type { ReconciliationReport } from '../../core/reconcile';
 
-export const RECONCILIATION_REPORTS_PREFIX = 'reports/reconciliation/';
-
 export function reconciliationReportKey(day: string): string {
-  return `${RECONCILIATION_REPORTS_PREFIX}dt=${day}.json`;
+  return `${LAKE_PREFIXES.reconciliationReports}dt=${day}.json`;
 }
 
 /** The report as stored: pretty JSON, so it reads well in the S3 console. */

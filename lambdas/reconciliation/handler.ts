@@ -2,7 +2,7 @@
  * Lambda entry point of the reconciliation: after a successful batch run (EventBridge rule on the
  * state machine's `SUCCEEDED` status), compares the speed layer's hourly windows with the batch
  * layer's `sensor_stats_hourly` for each day the run built, publishes the drift as metrics
- * (namespace `Sluice`, dimension `service` = `reconciliation`) and writes a JSON report per day to
+ * (`contract/metric-names.ts`: namespace `Sluice`, dimensions `service` and `stage`) and writes a JSON report per day to
  * `reports/reconciliation/dt=YYYY-MM-DD.json` in the lake.
  *
  * Input: the EventBridge event (the run's input says which days: `{}` = yesterday relative to the
@@ -10,18 +10,19 @@
  * `{"from": ..., "to": ...}` to reconcile a day again.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { AthenaClient } from '@aws-sdk/client-athena';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { RECONCILIATION_METRICS, RECONCILIATION_SERVICE, STAGE_ENV } from '../../contract/metric-names';
 import { dayRange, type ReconciliationReport } from '../../core/reconcile';
 import { AthenaQuery } from '../adapters/athena-query';
 import { numberEnv, requiredEnv } from '../adapters/environment';
 import { hourlyStatsQuery, parseHourlyStatsRow, type QueryRow } from '../adapters/batch-hourly-stats';
+import { pipelineMetrics, publishMetrics } from '../adapters/pipeline-metrics';
 import { S3ReportStore } from '../adapters/report-store';
 import { reconcileDay } from './reconcile-day';
 
-export const RECONCILIATION_SERVICE = 'reconciliation';
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 /** A backfill can name many days; each costs one Athena query, so a run stops somewhere. */
@@ -57,8 +58,11 @@ export interface ReconciliationDeps {
   readonly now?: () => number;
   /** @default - a Powertools Logger for service `reconciliation` */
   readonly logger?: Logger;
-  /** @default - Powertools Metrics (EMF) in namespace `Sluice`, service `reconciliation` */
-  readonly metrics?: Metrics;
+  /**
+   * Where the drift metrics go: `pipelineMetrics(RECONCILIATION_SERVICE, stage)`, so they carry the
+   * stage dimension the stage's alarm reads (`contract/metric-names.ts`).
+   */
+  readonly metrics: Metrics;
 }
 
 /** The EventBridge event of a Step Functions status change (the fields used here). */
@@ -168,15 +172,15 @@ export function whyNotComparable(day: string, now: number, aggregateTtlMs: numbe
 }
 
 function publish(metrics: Metrics, report: ReconciliationReport): void {
-  metrics.addMetric('ReconciliationItemsCompared', MetricUnit.Count, report.itemsCompared);
-  metrics.addMetric('ReconciliationItemsDiffering', MetricUnit.Count, report.itemsDiffering);
-  metrics.addMetric('ReconciliationMaxRelativeDifference', MetricUnit.NoUnit, report.maxRelativeDifference);
-  metrics.publishStoredMetrics();
+  publishMetrics(metrics, RECONCILIATION_METRICS, {
+    ReconciliationItemsCompared: report.itemsCompared,
+    ReconciliationItemsDiffering: report.itemsDiffering,
+    ReconciliationMaxRelativeDifference: report.maxRelativeDifference,
+  });
 }
 
 export function createHandler(deps: ReconciliationDeps): ReconciliationHandler {
   const logger = deps.logger ?? new Logger({ serviceName: RECONCILIATION_SERVICE });
-  const metrics = deps.metrics ?? new Metrics({ namespace: 'Sluice', serviceName: RECONCILIATION_SERVICE });
   const now = deps.now ?? Date.now;
 
   return async (event) => {
@@ -203,7 +207,7 @@ export function createHandler(deps: ReconciliationDeps): ReconciliationHandler {
         now,
       });
       const key = await deps.reports.write(day, report);
-      if (report.status === 'compared') publish(metrics, report);
+      if (report.status === 'compared') publish(deps.metrics, report);
       logger.info(report.message, {
         day,
         key,
@@ -243,6 +247,7 @@ export const handler: ReconciliationHandler = (event) => {
     latenessMs: number('LATENESS_MS'),
     tolerance: number('RECONCILE_TOLERANCE'),
     maxDifferences: number('RECONCILE_MAX_DIFFERENCES'),
+    metrics: pipelineMetrics(RECONCILIATION_SERVICE, required(STAGE_ENV)),
   });
   return deployed(event);
 };

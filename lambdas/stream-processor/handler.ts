@@ -5,7 +5,7 @@
  */
 import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
@@ -15,12 +15,14 @@ import type {
   KinesisStreamEvent,
   KinesisStreamRecord,
 } from 'aws-lambda';
+import { STAGE_ENV, STREAM_PROCESSOR_METRICS, STREAM_PROCESSOR_SERVICE } from '../../contract/metric-names';
 import { SPEED_CONFIG_ENV, type SpeedConfig } from '../../core/speed-config';
 import { AggregateStore } from '../adapters/aggregate-store';
 import { AlertPublisher } from '../adapters/alert-publisher';
 import { AlertStore } from '../adapters/alert-store';
 import { QuarantineWriter } from '../adapters/quarantine-writer';
 import { requiredEnv } from '../adapters/environment';
+import { pipelineMetrics, publishMetrics } from '../adapters/pipeline-metrics';
 import { processBatch, type BatchResult } from './process-batch';
 
 export interface StreamProcessorDeps {
@@ -35,8 +37,11 @@ export interface StreamProcessorDeps {
   readonly now?: () => number;
   /** @default - a Powertools Logger for service `stream-processor` */
   readonly logger?: Logger;
-  /** @default - Powertools Metrics (EMF) in namespace `Sluice` */
-  readonly metrics?: Metrics;
+  /**
+   * Where the batch metrics go: `pipelineMetrics(STREAM_PROCESSOR_SERVICE, stage)`, so they carry
+   * the stage dimension the stage's alarms read (`contract/metric-names.ts`).
+   */
+  readonly metrics: Metrics;
   /** Called with every batch's result, after metrics are recorded (local mode's accounting). */
   readonly onResult?: (result: BatchResult, event: KinesisStreamEvent) => void;
 }
@@ -48,17 +53,18 @@ export type StreamProcessorHandler = (
 
 function recordMetrics(metrics: Metrics, result: BatchResult): void {
   const { stats } = result;
-  metrics.addMetric('EventsReceived', MetricUnit.Count, stats.records);
-  metrics.addMetric('ValidEvents', MetricUnit.Count, stats.valid);
-  metrics.addMetric('InvalidEvents', MetricUnit.Count, stats.invalid);
-  metrics.addMetric('LateEvents', MetricUnit.Count, stats.late);
-  metrics.addMetric('ItemsWritten', MetricUnit.Count, stats.itemsWritten);
-  metrics.addMetric('RecordsAlreadyApplied', MetricUnit.Count, stats.alreadyApplied);
-  metrics.addMetric('ConflictsResolved', MetricUnit.Count, stats.conflictsResolved);
-  metrics.addMetric('AlertsPublished', MetricUnit.Count, stats.alertsPublished);
-  metrics.addMetric('FailedRecords', MetricUnit.Count, result.failures.size);
-  metrics.addMetric('MaxEventTimeLag', MetricUnit.Milliseconds, stats.maxEventTimeLagMs);
-  metrics.publishStoredMetrics();
+  publishMetrics(metrics, STREAM_PROCESSOR_METRICS, {
+    EventsReceived: stats.records,
+    ValidEvents: stats.valid,
+    InvalidEvents: stats.invalid,
+    LateEvents: stats.late,
+    ItemsWritten: stats.itemsWritten,
+    RecordsAlreadyApplied: stats.alreadyApplied,
+    ConflictsResolved: stats.conflictsResolved,
+    AlertsPublished: stats.alertsPublished,
+    FailedRecords: result.failures.size,
+    MaxEventTimeLag: stats.maxEventTimeLagMs,
+  });
 }
 
 /**
@@ -83,8 +89,7 @@ export function toBatchResponse(
 }
 
 export function createHandler(deps: StreamProcessorDeps): StreamProcessorHandler {
-  const logger = deps.logger ?? new Logger({ serviceName: 'stream-processor' });
-  const metrics = deps.metrics ?? new Metrics({ namespace: 'Sluice', serviceName: 'stream-processor' });
+  const logger = deps.logger ?? new Logger({ serviceName: STREAM_PROCESSOR_SERVICE });
   const now = deps.now ?? Date.now;
   const ttlSeconds = Math.ceil(deps.config.aggregateTtlMs / 1000);
   const ports = {
@@ -101,7 +106,7 @@ export function createHandler(deps: StreamProcessorDeps): StreamProcessorHandler
 
   return async (event) => {
     const result = await processBatch(event.Records, ports, deps.config, now());
-    recordMetrics(metrics, result);
+    recordMetrics(deps.metrics, result);
     if (result.failures.size > 0) {
       const [first] = result.failures.values();
       logger.warn('Some records failed and will be retried', {
@@ -129,6 +134,7 @@ export const handler: StreamProcessorHandler = (event, context) => {
     alertsTopicArn: required('ALERTS_TOPIC_ARN'),
     lakeBucket: required('LAKE_BUCKET'),
     config: JSON.parse(required(SPEED_CONFIG_ENV)) as SpeedConfig,
+    metrics: pipelineMetrics(STREAM_PROCESSOR_SERVICE, required(STAGE_ENV)),
   });
   return deployed(event, context);
 };

@@ -13,6 +13,7 @@ import {
 import { valueBreach, windowBreaches, type Alert, type Breach } from '../../core/alerts';
 import { decodeEvent, isLate, type InvalidReason } from '../../core/event';
 import { laneId, lanesPerPartitionKey } from '../../core/sequence';
+import { MAX_PENDING_ALERTS } from '../../contract/storage-limits';
 import type { AlertRule, SpeedConfig } from '../../core/speed-config';
 import type { AggregateStore, StoredAggregate } from '../adapters/aggregate-store';
 import type { AlertPublisher } from '../adapters/alert-publisher';
@@ -166,14 +167,6 @@ class BreachGroups {
   /** In the order of each group's first breach. */
   groups(): readonly SourcedGroup[] {
     return this.ordered;
-  }
-
-  /** The sources of a group's breaches, for a group the alert store handed back. */
-  sourcesOf(group: AlertGroup): readonly BreachSource[] {
-    const sourced = this.bySensor.get(group.sensorId)?.get(group.rule.id);
-    if (sourced === undefined)
-      throw new Error(`alert group ${group.sensorId}|${group.rule.id} is not the batch's`);
-    return sourced.sources;
   }
 }
 
@@ -393,11 +386,73 @@ function addWindowBreaches(
   }
 }
 
+/** A group's outbox kept handing back other writers' alerts instead of taking this group's. */
+export class AlertOutboxBusyError extends Error {
+  public override readonly name = 'AlertOutboxBusyError';
+}
+
+/** Backlogs drained in a row for one group before giving up on it (its records are retried). */
+const MAX_BACKLOG_DRAINS = 3;
+
+/**
+ * Records and publishes each group's alerts through the outbox in rounds of at most
+ * MAX_PENDING_ALERTS breaches per group, the most one outbox write takes (contract/storage-limits.ts):
+ * a batch with up to that many breaches per (sensor, rule) is one round. A round that finds alerts
+ * an earlier failure left in a group's outbox publishes and clears those first, then records the
+ * same breaches again. A group that fails stops; its records fail (and are retried) as a whole.
+ */
+async function raiseAlerts(
+  groups: readonly SourcedGroup[],
+  ports: BatchPorts,
+  oldestPossibleBreach: number,
+  nowMs: number,
+  onFailure: (group: SourcedGroup, error: Error) => void,
+): Promise<Alert[]> {
+  const published: Alert[] = [];
+  let active = groups.map((group) => ({ group, next: 0, drains: 0 }));
+  while (active.length > 0) {
+    const rounds = active.map(({ group, next }) => ({
+      ...group,
+      breaches: group.breaches.slice(next, next + MAX_PENDING_ALERTS),
+    }));
+    const recorded = await ports.alerts.record(rounds, oldestPossibleBreach, nowMs);
+    const still: typeof active = [];
+    for (let i = 0; i < active.length; i++) {
+      const progress = active[i];
+      const { toPublish, outboxBacklog, error } = recorded[i];
+      if (error) {
+        onFailure(progress.group, error);
+        continue;
+      }
+      try {
+        for (const alert of toPublish) {
+          await ports.publisher.publish(alert);
+          published.push(alert);
+        }
+        await ports.alerts.clearPending(rounds[i], toPublish);
+      } catch (publishError) {
+        onFailure(progress.group, publishError as Error);
+        continue;
+      }
+      if (outboxBacklog) {
+        if (progress.drains >= MAX_BACKLOG_DRAINS) {
+          const message = `outbox of ${progress.group.sensorId}/${progress.group.rule.id} still held other alerts after ${MAX_BACKLOG_DRAINS} drains`;
+          onFailure(progress.group, new AlertOutboxBusyError(message));
+        } else still.push({ ...progress, drains: progress.drains + 1 });
+      } else if (progress.next + MAX_PENDING_ALERTS < progress.group.breaches.length) {
+        still.push({ group: progress.group, next: progress.next + MAX_PENDING_ALERTS, drains: 0 });
+      }
+    }
+    active = still;
+  }
+  return published;
+}
+
 /**
  * Step 4: record the alerts (the store applies the cooldown), publish them, then clear them as
- * pending. A group that fails fails the records its breaches come from.
+ * pending (`raiseAlerts`). A group that fails fails the records its breaches come from.
  */
-async function recordAndPublishAlerts(
+function recordAndPublishAlerts(
   batch: BatchRecords,
   breaches: BreachGroups,
   ports: BatchPorts,
@@ -406,31 +461,19 @@ async function recordAndPublishAlerts(
   failed: FailedRecords,
 ): Promise<Alert[]> {
   const maxWindowMs = Math.max(0, ...config.windows.map((w) => w.sizeMs));
-  const recorded = await ports.alerts.record(
+  return raiseAlerts(
     breaches.groups(),
+    ports,
     nowMs - config.latenessMs - maxWindowMs,
     nowMs,
-  );
-  const published: Alert[] = [];
-  for (const { group, toPublish, error } of recorded) {
     // A breach's source (its record, or the partial whose records moved the window) is only turned
     // into record indices if its group fails: scanning the batch per window breach is not free.
-    const groupRecords = () => breaches.sourcesOf(group).flatMap((source) => batch.indicesOf(source));
-    if (error) {
-      failed.fail(groupRecords(), error);
-      continue;
-    }
-    try {
-      for (const alert of toPublish) {
-        await ports.publisher.publish(alert);
-        published.push(alert);
-      }
-      await ports.alerts.clearPending(group, toPublish);
-    } catch (publishError) {
-      failed.fail(groupRecords(), publishError as Error);
-    }
-  }
-  return published;
+    (group, error) =>
+      failed.fail(
+        group.sources.flatMap((source) => batch.indicesOf(source)),
+        error,
+      ),
+  );
 }
 
 export async function processBatch(

@@ -1,7 +1,7 @@
 /**
  * The batch job on DuckDB: runs the same `sql/*.sql` the Step Functions job sends to Athena, over a
  * local lake directory laid out like the bucket (`raw/dt=/hour=/*.gz`, `curated/<table>/dt=/`,
- * `quarantine/dt=/`). Each Glue table of `lib/lake-tables.ts` is a DuckDB view of the same name.
+ * `quarantine/dt=/`). Each Glue table of `contract/lake-tables.ts` is a DuckDB view of the same name.
  *
  * A day is rebuilt table by table in dependency order; each table's `dt` partition is written to a
  * staging directory and swapped in for the old one, so a re-run replaces the partition exactly and
@@ -16,17 +16,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue, type Json } from '@duckdb/node-api';
-import { DEFAULT_CONFIG, durationMs } from '../../lib/config';
+import { DEFAULT_CONFIG, durationMs } from '../../contract/config';
 import {
   CURATED_TABLES,
   type CuratedTableSpec,
   LAKE_TABLES,
   type LakeColumnType,
   type LakeTableSpec,
-} from '../../lib/lake-tables';
+} from '../../contract/lake-tables';
 import { installTrinoDialect } from './dialect';
 import { confineToLake, prepareReadOnly, ReadOnlyQueryError } from './read-only';
-import { batchParams, daysBetween, readSql, renderSql } from './sql-template';
+import { batchParams, daysBetween, readSql, renderSql } from '../../contract/sql-template';
 
 export interface LocalLakeOptions {
   /** The local lake directory (`<state>/lake`), created if missing. */

@@ -14,9 +14,10 @@ import {
   type DuckDBPreparedStatement,
   type DuckDBValue,
 } from '@duckdb/node-api';
+import { UserError } from '../../contract/user-error';
 
 /** SQL refused by a read-only lake; the message says what runs instead. */
-export class ReadOnlyQueryError extends Error {
+export class ReadOnlyQueryError extends UserError {
   public override readonly name = 'ReadOnlyQueryError';
 }
 

@@ -9,6 +9,7 @@ import {
   ThrottlingException,
 } from '@aws-sdk/client-dynamodb';
 import { InternalErrorException, SNSServiceException, ThrottledException } from '@aws-sdk/client-sns';
+import { UserError } from '../../contract/user-error';
 import { hashSeed } from './prng';
 import type { ChaosService } from './types';
 
@@ -25,7 +26,7 @@ export class SimulatedLostResponseError extends Error {
 }
 
 /** Raised for chaos options out of range. */
-export class ChaosConfigError extends Error {
+export class ChaosConfigError extends UserError {
   public override readonly name = 'ChaosConfigError';
 }
 

@@ -6,7 +6,7 @@
  */
 import { BatchGetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { WindowSpec } from '../../core/speed-config';
-import { toSpeedConfig } from '../../lib/config';
+import { toSpeedConfig } from '../../contract/config';
 import { aggregateKey, parseStoredAggregate } from '../../lambdas/adapters/aggregate-store';
 import type { LocalPipeline } from '../pipeline';
 import type { DashboardSnapshot, DashboardSource, SensorReading } from './snapshot';

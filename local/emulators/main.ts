@@ -6,17 +6,20 @@
  *
  *   node --import tsx local/emulators/main.ts [--region us-east-1] [--kinesis-port N]
  *                                              [--dynamodb-port N] [--fauxqs-port N] [--exit-with-stdin]
- *                                              [--data-dir DIR]
+ *                                              [--data-dir DIR] [--external JSON]
  *
  * With `--data-dir`, kinesalite and dynalite keep their data on disk there (see start.ts), so a
  * process started again on the same directory (and ports) carries on where the last one stopped,
- * even one that was killed. fauxqs always starts empty.
+ * even one that was killed. fauxqs always starts empty. `--external` takes the `ExternalEndpoints`
+ * (e.g. `{"dynamodb":"http://127.0.0.1:8000"}`) whose emulators are not started; the printed
+ * endpoints name them.
  *
  * It exits on SIGTERM or SIGINT. With `--exit-with-stdin` it also exits when its stdin closes, so a
  * parent that starts it with a stdin pipe can never leave it behind, not even when the parent is
  * killed.
  */
 import { parseArgs } from 'node:util';
+import { ENDPOINT_SERVICES, type ExternalEndpoints } from '../external-endpoints';
 import type { EmulatorStartFailureLine } from './process';
 import { EmulatorStartError, startEmulators } from './start';
 
@@ -29,6 +32,21 @@ function port(value: string | undefined, flag: string): number | undefined {
   return parsed;
 }
 
+function external(value: string | undefined): ExternalEndpoints | undefined {
+  if (value === undefined) return undefined;
+  const parsed: unknown = JSON.parse(value);
+  const valid =
+    typeof parsed === 'object' &&
+    parsed !== null &&
+    Object.entries(parsed).every(
+      ([service, url]) =>
+        (ENDPOINT_SERVICES as readonly string[]).includes(service) && typeof url === 'string',
+    );
+  if (!valid)
+    throw new Error(`--external: got ${value}; must map services (${ENDPOINT_SERVICES.join(', ')}) to URLs`);
+  return parsed as ExternalEndpoints;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -38,11 +56,13 @@ async function main(): Promise<void> {
       'fauxqs-port': { type: 'string' },
       'exit-with-stdin': { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
+      external: { type: 'string' },
     },
   });
   const emulators = await startEmulators({
     region: values.region,
     dataDir: values['data-dir'],
+    external: external(values.external),
     ports: {
       kinesis: port(values['kinesis-port'], '--kinesis-port'),
       dynamodb: port(values['dynamodb-port'], '--dynamodb-port'),

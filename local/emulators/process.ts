@@ -18,6 +18,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import * as path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { isLocalEndpoints, type LocalEndpoints } from '../endpoints';
+import type { ExternalEndpoints } from '../external-endpoints';
 import { EmulatorStartError, type EmulatorPorts, type RunningEmulators } from './start';
 
 /** The package root: the child runs with it as working directory, where `--import tsx` resolves. */
@@ -43,6 +44,11 @@ export interface EmulatorProcessOptions {
    * @default - in memory
    */
   readonly dataDir?: string;
+  /**
+   * Services that run elsewhere: their emulators are not started (see start.ts `external`).
+   * @default - none
+   */
+  readonly external?: ExternalEndpoints;
   /** How long to wait for the endpoints line. @default 30000 */
   readonly startTimeoutMs?: number;
   /**
@@ -110,6 +116,8 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions = {})
   const args = ['--no-warnings', '--import', 'tsx', MAIN, '--exit-with-stdin'];
   if (options.region) args.push('--region', options.region);
   if (options.dataDir) args.push('--data-dir', path.resolve(options.dataDir));
+  if (options.external && Object.keys(options.external).length > 0)
+    args.push('--external', JSON.stringify(options.external));
   for (const [service, port] of Object.entries(options.ports ?? {})) {
     if (port !== undefined) args.push(`--${service}-port`, String(port));
   }

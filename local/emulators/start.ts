@@ -5,9 +5,15 @@
  * their streams, records, tables and items. fauxqs has no persistence (its README: "All state is
  * in-memory"): topics, subscriptions, queues, messages and objects are lost when it stops, and local
  * mode creates the resources again on every start (local/resources.ts).
+ *
+ * A service given an external endpoint (local/external-endpoints.ts) is not emulated: its emulator
+ * is not started (fauxqs only when SNS, SQS and S3 are all external) and the endpoints name the
+ * external URL instead.
  */
 import * as path from 'node:path';
+import { UserError } from '../../contract/user-error';
 import { DEFAULT_LOCAL_REGION, type LocalEndpoints } from '../endpoints';
+import { externalServices, type ExternalEndpoints } from '../external-endpoints';
 import { startDynalite } from './dynalite';
 import { startFauxqs } from './fauxqs';
 import { startKinesalite } from './kinesalite';
@@ -35,6 +41,26 @@ export interface StartEmulatorsOptions {
    * @default - in memory
    */
   readonly dataDir?: string;
+  /**
+   * Services that run elsewhere; their emulators are not started.
+   * @default - none: every service is emulated
+   */
+  readonly external?: ExternalEndpoints;
+}
+
+/** The emulators local mode runs, each with the services it serves. */
+export const EMULATOR_SERVICES = {
+  kinesalite: ['kinesis'],
+  dynalite: ['dynamodb'],
+  fauxqs: ['sns', 'sqs', 's3'],
+} as const;
+export type EmulatorName = keyof typeof EMULATOR_SERVICES;
+
+/** The emulators to start when `external` runs some services elsewhere: those serving any other. */
+export function emulatorsNeeded(external: ExternalEndpoints = {}): EmulatorName[] {
+  return (Object.keys(EMULATOR_SERVICES) as EmulatorName[]).filter((name) =>
+    EMULATOR_SERVICES[name].some((service) => external[service] === undefined),
+  );
 }
 
 /** Where `startEmulators` keeps kinesalite's and dynalite's data under `dataDir`. */
@@ -49,7 +75,7 @@ export interface RunningEmulators {
 }
 
 /** Raised when an emulator cannot start, e.g. because a fixed port is taken. */
-export class EmulatorStartError extends Error {
+export class EmulatorStartError extends UserError {
   public override readonly name = 'EmulatorStartError';
   constructor(
     public readonly emulator: string,
@@ -64,37 +90,42 @@ export class EmulatorStartError extends Error {
 export async function startEmulators(options: StartEmulatorsOptions = {}): Promise<RunningEmulators> {
   const region = options.region ?? DEFAULT_LOCAL_REGION;
   const ports = options.ports ?? {};
+  const external = options.external ?? {};
   const dirs = options.dataDir ? emulatorDataDirs(options.dataDir) : undefined;
-  const starts: Array<[string, Promise<RunningEmulator>]> = [
-    [
-      'kinesalite',
+  const start: Record<EmulatorName, () => Promise<RunningEmulator>> = {
+    kinesalite: () =>
       startKinesalite({
         port: ports.kinesis,
         region,
         shardLimit: options.shardLimit,
         dataDir: dirs?.kinesis,
       }),
-    ],
-    ['dynalite', startDynalite({ port: ports.dynamodb, region, dataDir: dirs?.dynamodb })],
-    ['fauxqs', startFauxqs({ port: ports.fauxqs, region })],
-  ];
-  const settled = await Promise.allSettled(starts.map(([, start]) => start));
+    dynalite: () => startDynalite({ port: ports.dynamodb, region, dataDir: dirs?.dynamodb }),
+    fauxqs: () => startFauxqs({ port: ports.fauxqs, region }),
+  };
+  const names = emulatorsNeeded(external);
+  const settled = await Promise.allSettled(names.map((name) => start[name]()));
   const running = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const failed = settled.findIndex((s) => s.status === 'rejected');
   if (failed >= 0) {
     await Promise.allSettled(running.map((emulator) => emulator.stop()));
-    throw new EmulatorStartError(starts[failed][0], (settled[failed] as PromiseRejectedResult).reason);
+    throw new EmulatorStartError(names[failed], (settled[failed] as PromiseRejectedResult).reason);
   }
-  const [kinesis, dynamodb, fauxqs] = running;
+  const urls = new Map(names.map((name, i) => [name, running[i].url]));
+  // A service's own emulator when it runs one, else its external endpoint (emulatorsNeeded).
+  const url = (service: keyof ExternalEndpoints, emulator: EmulatorName): string =>
+    external[service] ?? (urls.get(emulator) as string);
+  const externals = externalServices(external);
   let stopping: Promise<void> | undefined;
   return {
     endpoints: {
       region,
-      kinesis: kinesis.url,
-      dynamodb: dynamodb.url,
-      sns: fauxqs.url,
-      sqs: fauxqs.url,
-      s3: fauxqs.url,
+      kinesis: url('kinesis', 'kinesalite'),
+      dynamodb: url('dynamodb', 'dynalite'),
+      sns: url('sns', 'fauxqs'),
+      sqs: url('sqs', 'fauxqs'),
+      s3: url('s3', 'fauxqs'),
+      ...(externals.length > 0 ? { external: externals } : {}),
     },
     stop: () => {
       stopping ??= Promise.allSettled(running.map((emulator) => emulator.stop())).then(() => undefined);

@@ -15,6 +15,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DescribeStreamSummaryCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
+import { UserError } from '../../contract/user-error';
 
 /** Which checkpoints: those of one consumer on one stream (by name; the stream's identity is in the document). */
 export interface CheckpointKey {
@@ -76,7 +77,7 @@ export interface CheckpointStore {
 }
 
 /** Raised for a checkpoint document that cannot be read or written; names the file and what to do. */
-export class CheckpointStoreError extends Error {
+export class CheckpointStoreError extends UserError {
   public override readonly name = 'CheckpointStoreError';
 }
 

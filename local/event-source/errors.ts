@@ -1,7 +1,8 @@
 /** What the event source runner raises, and what its invocations fail with. */
+import { UserError } from '../../contract/user-error';
 
 /** Raised for runner options out of range: names the option, the value and what is allowed. */
-export class EventSourceRunnerConfigError extends Error {
+export class EventSourceRunnerConfigError extends UserError {
   public override readonly name = 'EventSourceRunnerConfigError';
 }
 

@@ -2,7 +2,8 @@
  * The event source runner's settings: the defaults, the validation of options (every problem named
  * with the value given and the range allowed), and the settings the CDK stack derives from config.
  */
-import { durationMs, type SluiceConfig } from '../../lib/config';
+import { durationMs, type SluiceConfig } from '../../contract/config';
+import { EVENT_SOURCE_LIMITS as ESM } from '../../contract/event-source-limits';
 import { EventSourceRunnerConfigError } from './errors';
 import type { EventSourceRunnerOptions, EventSourceSettings } from './types';
 
@@ -60,13 +61,17 @@ export function resolveSettings(options: EventSourceRunnerOptions): RunnerSettin
       );
     }
   };
-  integer('batchSize', 1, 10_000);
-  integer('maxBatchingWindowMs', 0, 300_000);
-  integer('parallelizationFactor', 1, 10);
-  integer('retryAttempts', -1, 10_000, ' (-1 = retry until the records expire)');
-  integer('maxRecordAgeMs', -1, 7 * 86_400_000, ' (-1 = records never expire)');
-  integer('functionTimeoutMs', 1, 900_000);
-  integer('memoryLimitInMB', 128, 10_240);
+  integer('batchSize', ESM.batchSize.min, ESM.batchSize.max);
+  integer(
+    'maxBatchingWindowMs',
+    ESM.maxBatchingWindowSeconds.min * 1_000,
+    ESM.maxBatchingWindowSeconds.max * 1_000,
+  );
+  integer('parallelizationFactor', ESM.parallelizationFactor.min, ESM.parallelizationFactor.max);
+  integer('retryAttempts', -1, ESM.retryAttempts.max, ' (-1 = retry until the records expire)');
+  integer('maxRecordAgeMs', -1, ESM.maxRecordAgeSeconds.max * 1_000, ' (-1 = records never expire)');
+  integer('functionTimeoutMs', 1, ESM.timeoutSeconds.max * 1_000);
+  integer('memoryLimitInMB', ESM.memorySizeMiB.min, ESM.memorySizeMiB.max);
   integer('pollIntervalMs', 1, 60_000);
   integer('retryBackoffMs', 0, 60_000);
   integer('maxRetryBackoffMs', 0, 600_000);

@@ -11,7 +11,7 @@ import {
   ResourceNotFoundException,
   type _Record as KinesisRecord,
 } from '@aws-sdk/client-kinesis';
-import { fnv1a32 } from '../../core/sequence';
+import { fnv1a32Value } from '../../core/sequence';
 import type { ShardCheckpoint } from './checkpoint-store';
 import type { RunnerHost, SlotOwner, StreamRecord } from './host';
 import { Slot } from './slot';
@@ -299,5 +299,5 @@ function toStreamRecord(record: KinesisRecord): StreamRecord {
 /** Stable slot of a partition key: records of one key always share a slot. */
 function slotOf(partitionKey: string, slots: number): number {
   if (slots === 1) return 0;
-  return Number.parseInt(fnv1a32(partitionKey), 16) % slots;
+  return fnv1a32Value(partitionKey) % slots;
 }

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { resolveConfig } from '../../lib/config';
+import { resolveConfig } from '../../contract/config';
 import { PipelineDashboardSource } from '../../local/dashboard/pipeline-source';
 import { generateEventLines } from '../../local/demo-producer';
 import { LocalPipeline } from '../../local/pipeline';

@@ -36,7 +36,9 @@ const runs = new Map<string, { result: CliResult; outputs: ReplayOutputs; second
 async function replay(name: string, extra: string[]): Promise<void> {
   const out = path.join(work, name);
   const started = Date.now();
-  const result = await runReplay(path.join(work, 'events.ndjson'), out, extra, REPLAY_TIMEOUT_MS);
+  const result = await runReplay(path.join(work, 'events.ndjson'), out, extra, {
+    timeoutMs: REPLAY_TIMEOUT_MS,
+  });
   if (result.code !== 0) throw new Error(`replay ${name} failed: ${result.stderr}`);
   runs.set(name, { result, outputs: readOutputs(out), seconds: (Date.now() - started) / 1000 });
 }

@@ -14,7 +14,7 @@ import {
   contractSummary,
   crossedMidnight,
   expectedOutputs,
-  readJsonl,
+  finalCounters,
   readOutputs,
   rowMismatches,
   withoutArrival,
@@ -35,16 +35,6 @@ const chaos = new Map<number, { result: CliResult; outputs?: ReplayOutputs }>();
 
 function replay(out: string, extra: string[] = []): Promise<CliResult> {
   return runReplay(path.join(work, 'events.ndjson'), out, extra);
-}
-
-/** The runner's and chaos's final counters, from the run's log. */
-function finalCounters(out: string): {
-  runner: Record<string, number>;
-  chaos: Record<string, number> | null;
-} {
-  const entries = readJsonl(path.join(`${out}-state`, 'sluice.log'));
-  const last = entries.filter((e) => e.message === 'final counters').pop();
-  return last?.details as { runner: Record<string, number>; chaos: Record<string, number> | null };
 }
 
 beforeAll(async () => {

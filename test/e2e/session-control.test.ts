@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readSql } from '../../local/batch/sql-template';
+import { readSql } from '../../contract/sql-template';
 import { runCli, startCli, type CliResult, type RunningCli } from '../helpers/cli';
 
 interface SessionFile {

@@ -24,7 +24,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CURATED_TABLES } from '../../lib/lake-tables';
+import { CURATED_TABLES } from '../../contract/lake-tables';
 import { type BuildPhase, type BuildStep, LocalLake } from '../../local/batch/duckdb-runner';
 import { mulberry32 } from '../../local/chaos/prng';
 import { writeRawObject } from '../../local/firehose';

@@ -35,7 +35,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { RecordWriter, type PutResult } from '../../cli/record-writer';
-import { DEFAULT_CONFIG, resolveConfig, toSpeedConfig } from '../../lib/config';
+import { DEFAULT_CONFIG, resolveConfig, toSpeedConfig } from '../../contract/config';
 import type { BatchResult } from '../../lambdas/stream-processor/process-batch';
 import {
   createLocalClients,

@@ -27,7 +27,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { RecordWriter, type PutResult } from '../../cli/record-writer';
 import { compareSequences } from '../../core/sequence';
-import { DEFAULT_CONFIG, resolveConfig, toSpeedConfig } from '../../lib/config';
+import { DEFAULT_CONFIG, resolveConfig, toSpeedConfig } from '../../contract/config';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
 import { FileCheckpointStore, type StreamCheckpoints } from '../../local/event-source/checkpoint-store';
 import type { RunnerCounters } from '../../local/event-source/types';

@@ -6,9 +6,10 @@
  * contract oracle (oracle.ts), never from core/.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamBatchResponse, KinesisStreamRecord } from 'aws-lambda';
-import { resolveConfig, toSpeedConfig } from '../../lib/config';
+import { STREAM_PROCESSOR_SERVICE } from '../../contract/metric-names';
+import { resolveConfig, toSpeedConfig } from '../../contract/config';
+import { pipelineMetrics } from '../../lambdas/adapters/pipeline-metrics';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
 import { createHandler, type StreamProcessorHandler } from '../../lambdas/stream-processor/handler';
 import type { BatchResult } from '../../lambdas/stream-processor/process-batch';
@@ -97,8 +98,8 @@ export class FuzzRig {
       lakeBucket: RESOURCES.bucket,
       config: SPEED,
       now: () => NOW,
-      logger: new Logger({ serviceName: 'stream-processor', logLevel: 'SILENT' }),
-      metrics: new Metrics({ namespace: 'Sluice', serviceName: 'stream-processor' }),
+      logger: new Logger({ serviceName: STREAM_PROCESSOR_SERVICE, logLevel: 'SILENT' }),
+      metrics: pipelineMetrics(STREAM_PROCESSOR_SERVICE, 'fuzz'),
       onResult: (result) => this.results.push(result),
     });
   }

@@ -54,17 +54,18 @@ export function runCli(
 
 /**
  * Runs the replay contract, `sluice local --events FILE --once --out OUT`, with its state in
- * `OUT-state` (quiet; `extra` adds flags such as `--chaos 7` or `-c config.json`).
+ * `OUT-state` (quiet; `extra` adds flags such as `--chaos 7` or `-c config.json`, `options.env`
+ * variables such as `AWS_ENDPOINT_URL_DYNAMODB`).
  */
 export function runReplay(
   eventsFile: string,
   out: string,
   extra: readonly string[] = [],
-  timeoutMs = 170_000,
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
 ): Promise<CliResult> {
   return runCli(
     ['local', '--events', eventsFile, '--once', '--out', out, '--state', `${out}-state`, '--quiet', ...extra],
-    { timeoutMs },
+    { timeoutMs: options.timeoutMs ?? 170_000, env: options.env },
   );
 }
 

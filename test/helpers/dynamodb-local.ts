@@ -7,11 +7,19 @@
  *   ... new DynamoDBClient({ endpoint: ddb.endpoint, ... }) ...
  *   await ddb.stop();
  *
- * Tests that need it check `javaMissing()` first and skip with its message (never silently).
+ * Tests that need it check `javaMissing()` first and skip with its message (never silently);
+ * `describeOnDynamoDbLocal` does both, and `useDynamoDbLocal` starts one emulator per test file.
+ *
+ * The parity suite's files are named `*.ddb-local.test.ts` and its describe titles start with
+ * `[DynamoDB Local]` (`DYNAMODB_LOCAL_TITLE`): CI counts the tests that ran against DynamoDB Local
+ * from jest's JSON results by that prefix.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { DEFAULT_LOCAL_REGION, localCredentials } from '../../local/endpoints';
 
 const EMULATOR_DIR = path.join(
   path.dirname(require.resolve('amplify-dynamodb-simulator/package.json')),
@@ -102,4 +110,52 @@ async function answers(endpoint: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The prefix of every DynamoDB Local suite's title, by which CI counts the tests that ran on it. */
+export const DYNAMODB_LOCAL_TITLE = '[DynamoDB Local]';
+
+/**
+ * A `describe` whose tests run against DynamoDB Local: titled `[DynamoDB Local] <title>`. Where Java
+ * is missing the suite is one skipped test whose title says why, and a warning says it too.
+ */
+export function describeOnDynamoDbLocal(title: string, body: () => void): void {
+  const missing = javaMissing();
+  describe(`${DYNAMODB_LOCAL_TITLE} ${title}`, () => {
+    if (missing) {
+      console.warn(`${DYNAMODB_LOCAL_TITLE} ${title}: SKIPPED: ${missing}`);
+      test.skip(`SKIPPED: ${missing}`, () => undefined);
+      return;
+    }
+    body();
+  });
+}
+
+/** A DynamoDB client for DynamoDB Local (any credentials; HTTP/1.1 like the other local clients). */
+export function dynamoDbLocalClient(endpoint: string): DynamoDBClient {
+  return new DynamoDBClient({
+    region: DEFAULT_LOCAL_REGION,
+    endpoint,
+    credentials: localCredentials(),
+    maxAttempts: 3,
+    requestHandler: new NodeHttpHandler({ requestTimeout: 30_000, connectionTimeout: 5_000 }),
+  });
+}
+
+/**
+ * Starts DynamoDB Local before the file's tests and stops it after them; call inside
+ * `describeOnDynamoDbLocal`. The getter returns the running emulator.
+ */
+export function useDynamoDbLocal(): () => DynamoDbLocal {
+  let ddb: DynamoDbLocal | undefined;
+  beforeAll(async () => {
+    ddb = await startDynamoDbLocal();
+  }, 60_000);
+  afterAll(async () => {
+    await ddb?.stop();
+  });
+  return () => {
+    if (!ddb) throw new Error('DynamoDB Local is not running (useDynamoDbLocal starts it in beforeAll)');
+    return ddb;
+  };
 }

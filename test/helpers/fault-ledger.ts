@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { KinesisStreamRecord } from 'aws-lambda';
-import { resolveConfig, toSpeedConfig, type SluiceConfig } from '../../lib/config';
+import { resolveConfig, toSpeedConfig, type SluiceConfig } from '../../contract/config';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
 import type { StreamProcessorHandler } from '../../lambdas/stream-processor/handler';
 import { Chaos } from '../../local/chaos/chaos';
@@ -37,14 +37,18 @@ import { EventSourceRunner } from '../../local/event-source/runner';
 import type { EventSourceSettings, KinesisOnFailureRecord } from '../../local/event-source/types';
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { createLocalStreamProcessor } from '../../local/local-handler';
+import { recentNoon } from './clock';
 import { check, windowStartsOf } from './contract-oracle';
 import { close, type Expected } from './recompute';
 import { expectedOutputs } from './replay-check';
 import { drainQueue } from './speed-end-state';
 
 const MINUTE = 60_000;
-/** Processing time of every fault test (the handler's clock): far from any window edge that matters. */
-export const NOW = Date.parse('2026-11-21T12:00:00.000Z');
+/**
+ * Processing time of every fault test (the handler's clock): noon, far from any window edge that
+ * matters, of a recent day, so a DynamoDB that enforces TTL keeps what the tests write (clock.ts).
+ */
+export const NOW = recentNoon();
 export const VALUE_RULE = { id: 'temperature-high', threshold: 28, cooldownMs: 5 * MINUTE };
 export const WINDOW_RULE = { id: 'minute-spike', window: '1m', threshold: 31, cooldownMs: 2 * MINUTE };
 
@@ -481,7 +485,7 @@ export function inRange(p: Position, info: KinesisOnFailureRecord['KinesisBatchI
 }
 
 /**
- * Every line's place, from the contract's verdict (recompute.ts) and what the run left: a
+ * Every line's place, from the contract's verdict (contract-oracle.ts) and what the run left: a
  * quarantined line must be in the quarantine and a valid one applied, unless its record is in an
  * on-failure range (given up on; then only the range vouches for it). A late line is skipped by
  * design. Returns the places and the lines no place accounts for.

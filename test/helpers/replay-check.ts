@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_CONFIG, toSpeedConfig, type SluiceConfig } from '../../lib/config';
+import { DEFAULT_CONFIG, toSpeedConfig, type SluiceConfig } from '../../contract/config';
 import { close, recompute, type Expected } from './recompute';
 
 export interface ReplayOutputs {
@@ -37,6 +37,16 @@ export function readJsonl(file: string): Array<Record<string, unknown>> {
     .split('\n')
     .filter((line) => line.length > 0)
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** The runner's and chaos's final counters, from the log of the replay that wrote `out` (`runReplay`). */
+export function finalCounters(out: string): {
+  runner: Record<string, number>;
+  chaos: Record<string, number> | null;
+} {
+  const entries = readJsonl(path.join(`${out}-state`, 'sluice.log'));
+  const last = entries.filter((e) => e.message === 'final counters').pop();
+  return last?.details as { runner: Record<string, number>; chaos: Record<string, number> | null };
 }
 
 export function readOutputs(dir: string): ReplayOutputs {

@@ -13,7 +13,7 @@
  */
 import * as fs from 'node:fs';
 import type { KinesisStreamEvent } from 'aws-lambda';
-import { resolveConfig, toSpeedConfig } from '../../lib/config';
+import { resolveConfig, toSpeedConfig } from '../../contract/config';
 import type { BatchResult } from '../../lambdas/stream-processor/process-batch';
 import { createLocalClients, destroyLocalClients, type LocalEndpoints } from '../../local/endpoints';
 import { FileCheckpointStore } from '../../local/event-source/checkpoint-store';

@@ -8,7 +8,7 @@ import {
   SAVED_QUERIES,
 } from '../../lib/analytics-workgroup';
 import { LakeCatalog } from '../../lib/catalog';
-import { readSql } from '../../local/batch/sql-template';
+import { readSql } from '../../contract/sql-template';
 import { batchFixtures, nagFindings } from './batch-fixtures';
 import { logicalId, newStack } from './synth';
 

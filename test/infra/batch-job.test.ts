@@ -5,7 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AnalyticsWorkgroup } from '../../lib/analytics-workgroup';
 import { BatchJob, type BatchJobProps } from '../../lib/batch-job';
 import { LakeCatalog } from '../../lib/catalog';
-import { CURATED_TABLES } from '../../lib/lake-tables';
+import { CURATED_TABLES } from '../../contract/lake-tables';
 import { batchFixtures, nagFindings } from './batch-fixtures';
 import { logicalId } from './synth';
 

@@ -1,17 +1,15 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { LakeCatalog, type LakeCatalogProps } from '../../lib/catalog';
-import { LAKE_PREFIXES } from '../../lib/data-lake';
+import { LAKE_PREFIXES } from '../../contract/lake-layout';
 import {
-  CURATED_PREFIX,
+  CURATED_TABLES,
   EVENTS,
   LAKE_TABLES,
   type LakeTableSpec,
   QUARANTINE,
-  QUARANTINE_PREFIX,
   RAW_EVENTS,
-  RAW_PREFIX,
-} from '../../lib/lake-tables';
+} from '../../contract/lake-tables';
 import { batchFixtures, nagFindings } from './batch-fixtures';
 import { logicalId } from './synth';
 
@@ -73,12 +71,11 @@ describe('LakeCatalog', () => {
     template.resourceCountIs('AWS::Glue::Crawler', 0);
   });
 
-  test('uses the lake layout of lib/data-lake.ts', () => {
-    expect([RAW_PREFIX, QUARANTINE_PREFIX, CURATED_PREFIX]).toEqual([
-      LAKE_PREFIXES.raw,
-      LAKE_PREFIXES.quarantine,
-      LAKE_PREFIXES.curated,
-    ]);
+  test('uses the lake layout of contract/lake-layout.ts', () => {
+    expect([RAW_EVENTS.prefix, QUARANTINE.prefix]).toEqual([LAKE_PREFIXES.raw, LAKE_PREFIXES.quarantine]);
+    expect(CURATED_TABLES.map((t) => t.prefix)).toEqual(
+      CURATED_TABLES.map((t) => `${LAKE_PREFIXES.curated}${t.name}/`),
+    );
   });
 
   test.each(LAKE_TABLES.map((t) => [t.name, t] as const))(
@@ -91,7 +88,7 @@ describe('LakeCatalog', () => {
   );
 
   test.each(LAKE_TABLES.map((t) => [t.name, t] as const))(
-    '%s has the columns and partition keys of lib/lake-tables.ts',
+    '%s has the columns and partition keys of contract/lake-tables.ts',
     (name, spec: LakeTableSpec) => {
       const input = tableInput(template, name);
 

@@ -6,7 +6,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { addSluice } from '../../lib/sluice-app';
-import { resolveConfig } from '../../lib/config';
+import { resolveConfig } from '../../contract/config';
 import { appContext, synthSluice } from './synth';
 
 interface Acknowledgement {

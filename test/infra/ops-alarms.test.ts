@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import type { OpsAlarms, OpsAlarmsProps } from '../../lib/ops-alarms';
 import type { Reconciliation } from '../../lib/reconciliation';
-import { addOpsAlarms, addReconciliation, type OpsFixture, opsFixture } from './ops-fixtures';
+import { addOpsAlarms, addReconciliation, FIXTURE_STAGE, type OpsFixture, opsFixture } from './ops-fixtures';
 import { logicalId } from './synth';
 
 function build(overrides: Partial<OpsAlarmsProps> = {}): {
@@ -132,7 +132,10 @@ describe('ops alarms with default thresholds', () => {
           Metric: {
             Namespace: 'Sluice',
             MetricName: name,
-            Dimensions: [{ Name: 'service', Value: 'stream-processor' }],
+            Dimensions: [
+              { Name: 'service', Value: 'stream-processor' },
+              { Name: 'stage', Value: FIXTURE_STAGE },
+            ],
           },
           Period: 900,
           Stat: 'Sum',
@@ -156,7 +159,10 @@ describe('ops alarms with default thresholds', () => {
       AlarmName: 'Test-reconciliation-drift',
       Namespace: 'Sluice',
       MetricName: 'ReconciliationMaxRelativeDifference',
-      Dimensions: [{ Name: 'service', Value: 'reconciliation' }],
+      Dimensions: [
+        { Name: 'service', Value: 'reconciliation' },
+        { Name: 'stage', Value: FIXTURE_STAGE },
+      ],
       Statistic: 'Maximum',
       Period: 86_400,
       Threshold: 0.05,

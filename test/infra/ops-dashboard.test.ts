@@ -1,7 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { OpsDashboard, type OpsDashboardProps } from '../../lib/ops-dashboard';
 import { type DashboardWidget, dashboardWidgets, widgetByTitle, widgetMetrics } from './dashboard-body';
-import { addOpsAlarms, addReconciliation, type OpsFixture, opsFixture } from './ops-fixtures';
+import { addOpsAlarms, addReconciliation, FIXTURE_STAGE, type OpsFixture, opsFixture } from './ops-fixtures';
 import { logicalId } from './synth';
 
 function build(overrides: Partial<OpsDashboardProps> = {}, withAlarms = true) {
@@ -10,7 +10,7 @@ function build(overrides: Partial<OpsDashboardProps> = {}, withAlarms = true) {
   const alarms = addOpsAlarms(f, reconciliation);
   new OpsDashboard(f.stack, 'OpsDashboard', {
     stream: f.ingest.stream,
-    processor: f.processor.function,
+    processor: f.processor,
     deadLetterQueue: f.processor.deadLetterQueue,
     table: f.aggregates.table,
     deliveryStream: f.rawLanding.deliveryStream,
@@ -93,8 +93,8 @@ describe('ops dashboard', () => {
     ]);
   });
 
-  test("speed layer: the processor's valid, invalid, late and failed events (EMF, service dimension)", () => {
-    const emf = (name: string) => ['Sluice', name, 'service', 'stream-processor'];
+  test("speed layer: the processor's valid, invalid, late and failed events (EMF, service and stage)", () => {
+    const emf = (name: string) => ['Sluice', name, 'service', 'stream-processor', 'stage', FIXTURE_STAGE];
 
     expect(widgetMetrics(widgetByTitle(widgets, 'Events'))).toEqual([
       emf('ValidEvents'),
@@ -105,7 +105,7 @@ describe('ops dashboard', () => {
   });
 
   test('speed layer: items written, conflicts, replays, alerts and the event-time lag', () => {
-    const emf = (name: string) => ['Sluice', name, 'service', 'stream-processor'];
+    const emf = (name: string) => ['Sluice', name, 'service', 'stream-processor', 'stage', FIXTURE_STAGE];
 
     expect(widgetMetrics(widgetByTitle(widgets, 'Writes and alerts'))).toEqual([
       emf('ItemsWritten'),
@@ -158,9 +158,9 @@ describe('ops dashboard', () => {
     const metrics = widgetMetrics(widgetByTitle(widgets, 'Reconciliation drift'));
 
     expect(metrics).toEqual([
-      ['Sluice', 'ReconciliationItemsCompared', 'service', 'reconciliation'],
-      ['Sluice', 'ReconciliationItemsDiffering', 'service', 'reconciliation'],
-      ['Sluice', 'ReconciliationMaxRelativeDifference', 'service', 'reconciliation'],
+      ['Sluice', 'ReconciliationItemsCompared', 'service', 'reconciliation', 'stage', FIXTURE_STAGE],
+      ['Sluice', 'ReconciliationItemsDiffering', 'service', 'reconciliation', 'stage', FIXTURE_STAGE],
+      ['Sluice', 'ReconciliationMaxRelativeDifference', 'service', 'reconciliation', 'stage', FIXTURE_STAGE],
     ]);
     expect(reconciliation.metricMaxRelativeDifference().namespace).toBe('Sluice');
   });

@@ -8,7 +8,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { AggregatesTable } from '../../lib/aggregates-table';
 import { AnalyticsWorkgroup } from '../../lib/analytics-workgroup';
 import { LakeCatalog } from '../../lib/catalog';
-import { resolveConfig, toSpeedConfig } from '../../lib/config';
+import { resolveConfig, toSpeedConfig } from '../../contract/config';
 import { DataLake } from '../../lib/data-lake';
 import { IngestStream } from '../../lib/ingest-stream';
 import { AlertsTopic } from '../../lib/alerts-topic';
@@ -18,6 +18,9 @@ import { RawLanding } from '../../lib/raw-landing';
 import { Reconciliation, type ReconciliationProps } from '../../lib/reconciliation';
 import { StreamProcessor } from '../../lib/stream-processor';
 import { newStack } from './synth';
+
+/** The stage the fixture's functions publish their metrics in. */
+export const FIXTURE_STAGE = 'qa';
 
 export interface OpsFixture {
   readonly stack: Stack;
@@ -45,6 +48,7 @@ export function opsFixture(): OpsFixture {
     alertsTopic: alerts.topic,
     lakeBucket: lake.bucket,
     speedConfig: toSpeedConfig(resolveConfig({})),
+    stage: FIXTURE_STAGE,
   });
   const catalog = new LakeCatalog(stack, 'Catalog', { bucket: lake.bucket });
   const workgroup = new AnalyticsWorkgroup(stack, 'Workgroup', {
@@ -69,6 +73,7 @@ export function addReconciliation(
     catalog: f.catalog,
     workgroup: f.workgroup,
     batchJob: f.batchJob,
+    stage: FIXTURE_STAGE,
     ...overrides,
   });
 }
@@ -81,7 +86,7 @@ export function addOpsAlarms(
 ): OpsAlarms {
   return new OpsAlarms(f.stack, 'OpsAlarms', {
     topic: f.ops.topic,
-    processor: f.processor.function,
+    processor: f.processor,
     deadLetterQueue: f.processor.deadLetterQueue,
     table: f.aggregates.table,
     deliveryStream: f.rawLanding.deliveryStream,

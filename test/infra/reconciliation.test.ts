@@ -1,15 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { RECONCILIATION_SERVICE as HANDLER_SERVICE } from '../../lambdas/reconciliation/handler';
-import { RECONCILIATION_REPORTS_PREFIX as HANDLER_PREFIX } from '../../lambdas/adapters/report-store';
-import { RECONCILIATION_SERVICE } from '../../lib/pipeline-metrics';
-import {
-  Reconciliation,
-  RECONCILIATION_REPORTS_PREFIX,
-  type ReconciliationProps,
-} from '../../lib/reconciliation';
-import { addReconciliation, type OpsFixture, opsFixture } from './ops-fixtures';
+import { reconciliationReportKey } from '../../lambdas/adapters/report-store';
+import { Reconciliation, type ReconciliationProps } from '../../lib/reconciliation';
+import { addReconciliation, FIXTURE_STAGE, type OpsFixture, opsFixture } from './ops-fixtures';
 import { logicalId } from './synth';
 
 function build(overrides: Partial<ReconciliationProps> = {}): {
@@ -65,18 +59,26 @@ describe('reconciliation', () => {
       RECONCILE_MAX_DIFFERENCES: '5',
       POWERTOOLS_SERVICE_NAME: 'reconciliation',
       POWERTOOLS_METRICS_NAMESPACE: 'Sluice',
+      SLUICE_STAGE: FIXTURE_STAGE,
       POWERTOOLS_LOG_LEVEL: 'INFO',
       NODE_OPTIONS: '--enable-source-maps',
     });
   });
 
-  test('publishes its metrics under the service name the alarms and dashboard watch', () => {
-    expect(HANDLER_SERVICE).toBe(RECONCILIATION_SERVICE);
-    expect(reconciliation.metricMaxRelativeDifference().dimensions).toEqual({ service: 'reconciliation' });
+  test('its metric methods read its own service in its own stage', () => {
+    expect(reconciliation.metricMaxRelativeDifference().dimensions).toEqual({
+      service: 'reconciliation',
+      stage: FIXTURE_STAGE,
+    });
   });
 
-  test('writes reports under the prefix the handler uses', () => {
-    expect(HANDLER_PREFIX).toBe(RECONCILIATION_REPORTS_PREFIX);
+  test('may put the report objects the handler writes', () => {
+    const key = reconciliationReportKey('2024-05-01');
+    const puts = statements().filter((s) => actions(s).includes('s3:PutObject'));
+
+    expect(JSON.stringify(puts.map((s) => s.Resource))).toContain(
+      `/${key.slice(0, key.lastIndexOf('/') + 1)}*`,
+    );
   });
 
   test('keeps its logs for a finite time, in its own log group', () => {

@@ -4,7 +4,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { toSpeedConfig, DEFAULT_CONFIG } from '../../lib/config';
+import { toSpeedConfig, DEFAULT_CONFIG } from '../../contract/config';
 import { StreamProcessor, type StreamProcessorProps } from '../../lib/stream-processor';
 import { logicalId, newStack, synthSluice } from './synth';
 
@@ -97,6 +97,7 @@ describe('stream processor in the Sluice stack', () => {
       LAKE_BUCKET: { Ref: bucketId },
       POWERTOOLS_SERVICE_NAME: 'stream-processor',
       POWERTOOLS_METRICS_NAMESPACE: 'Sluice',
+      SLUICE_STAGE: config.stage,
     });
   });
 
@@ -199,6 +200,7 @@ describe('StreamProcessor props validation', () => {
         alertsTopic: new sns.Topic(stack, 'Topic'),
         lakeBucket: new s3.Bucket(stack, 'Bucket'),
         speedConfig: toSpeedConfig(DEFAULT_CONFIG),
+        stage: 'qa',
         ...overrides,
       },
     };
@@ -226,6 +228,12 @@ describe('StreamProcessor props validation', () => {
     expect(() => new StreamProcessor(stack, 'Processor', p)).toThrow(
       /maxBatchingWindow must be a whole number of seconds between 0 and 300 seconds inclusive \(given 1 second 500 millis\)/,
     );
+  });
+
+  test('fails if the stage is empty (every metric carries it as a dimension value)', () => {
+    const { stack, props: p } = props({ stage: '' });
+
+    expect(() => new StreamProcessor(stack, 'Processor', p)).toThrow(/stage must be 1–1024 characters/);
   });
 
   test('fails if the speed config does not fit in the Lambda environment', () => {

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { IConstruct } from 'constructs';
-import { resolveConfig, type SluiceConfig } from '../../lib/config';
+import { resolveConfig, type SluiceConfig } from '../../contract/config';
 import { addSluice } from '../../lib/sluice-app';
 import type { SluiceStack } from '../../lib/sluice-stack';
 

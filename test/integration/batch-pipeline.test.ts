@@ -18,7 +18,7 @@ import {
   PutRecordsCommand,
 } from '@aws-sdk/client-kinesis';
 import { LocalLake } from '../../local/batch/duckdb-runner';
-import { formatDay } from '../../local/batch/sql-template';
+import { formatDay } from '../../contract/sql-template';
 import { mulberry32 } from '../../local/chaos/prng';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
 import { LocalFirehose } from '../../local/firehose';

@@ -19,7 +19,7 @@ import {
 import { PublishCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { resolveConfig } from '../../lib/config';
+import { resolveConfig } from '../../contract/config';
 import { Chaos } from '../../local/chaos/chaos';
 import { applyChaos } from '../../local/chaos/middleware';
 import type { ChaosOptions } from '../../local/chaos/options';

@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ListSubscriptionsByTopicCommand, PublishCommand } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { resolveConfig } from '../../lib/config';
+import { resolveConfig } from '../../contract/config';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
 import { createLocalResources, localResourceNames } from '../../local/resources';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';

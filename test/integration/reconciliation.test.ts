@@ -10,10 +10,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { KinesisStreamEvent } from 'aws-lambda';
+import { RECONCILIATION_SERVICE, STREAM_PROCESSOR_SERVICE } from '../../contract/metric-names';
 import { findHourlyWindow } from '../../core/reconcile';
-import { resolveConfig, toSpeedConfig } from '../../lib/config';
+import { pipelineMetrics } from '../../lambdas/adapters/pipeline-metrics';
+import { resolveConfig, toSpeedConfig } from '../../contract/config';
 import { createHandler as createStreamProcessor } from '../../lambdas/stream-processor/handler';
 import { createHandler as createReconciliation } from '../../lambdas/reconciliation/handler';
 import { LocalLake } from '../../local/batch/duckdb-runner';
@@ -93,7 +94,7 @@ async function prepare(scenario: Scenario): Promise<Prepared> {
     config: speedConfig,
     now: () => NOW,
     logger: new Logger({ logLevel: 'SILENT' }),
-    metrics: new Metrics({ namespace: 'Sluice', serviceName: 'stream-processor' }),
+    metrics: pipelineMetrics(STREAM_PROCESSOR_SERVICE, 'integration'),
   });
   const records = scenario.records.map((data, i) =>
     kinesisRecord({ data, sequence: i + 1, arrivalMs: NOW - 30 * 60_000 }),
@@ -287,6 +288,7 @@ describe('reconciliation Lambda handler', () => {
         maxDifferences: 20,
         now: () => NOW,
         logger: new Logger({ logLevel: 'SILENT' }),
+        metrics: pipelineMetrics(RECONCILIATION_SERVICE, 'integration'),
       });
 
       const result = await handler({
@@ -332,6 +334,7 @@ describe('reconciliation Lambda handler', () => {
         maxDifferences: 20,
         now: () => NOW,
         logger: new Logger({ logLevel: 'SILENT' }),
+        metrics: pipelineMetrics(RECONCILIATION_SERVICE, 'integration'),
       });
 
       const result = await handler({ day: DAY });

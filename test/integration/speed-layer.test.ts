@@ -5,7 +5,7 @@
  * independently of core/, with and without seeded chaos.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { toSpeedConfig, type SluiceConfig } from '../../lib/config';
+import { toSpeedConfig, type SluiceConfig } from '../../contract/config';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
 import { Chaos } from '../../local/chaos/chaos';
 import { applyChaos } from '../../local/chaos/middleware';
@@ -15,6 +15,7 @@ import { EventSourceRunner } from '../../local/event-source/runner';
 import type { KinesisOnFailureRecord } from '../../local/event-source/types';
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { createLocalStreamProcessor } from '../../local/local-handler';
+import { recentNoon } from '../helpers/clock';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
 import {
   aggregateEntry,
@@ -337,7 +338,8 @@ function expectAlertsExactlyAsRulesAllow(observed: Observed, lines: readonly Lin
   for (const item of observed.alertItems) expect(Object.keys(item.pending?.M ?? {})).toEqual([]);
 }
 
-const NOW = Date.parse('2026-11-21T12:00:00Z');
+/** Noon of a recent day: TTL is measured from it, and DynamoDB expires by the wall clock (clock.ts). */
+const NOW = recentNoon();
 const LINES = generateTraffic(1200, 20, NOW, 7);
 
 describe('speed layer against the emulators', () => {

@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CURATED_TABLES, EVENTS } from '../../../lib/lake-tables';
+import { CURATED_TABLES, EVENTS } from '../../../contract/lake-tables';
 import { LocalLake, profileOperators } from '../../../local/batch/duckdb-runner';
-import { batchParams, readSql, renderSql, SqlTemplateError } from '../../../local/batch/sql-template';
+import { batchParams, readSql, renderSql, SqlTemplateError } from '../../../contract/sql-template';
 import { writeRawObject } from '../../../local/firehose';
 
 let lakeDir: string;

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { LocalLake } from '../../../local/batch/duckdb-runner';
 import { confineToLake, ReadOnlyQueryError } from '../../../local/batch/read-only';
-import { readSql } from '../../../local/batch/sql-template';
+import { readSql } from '../../../contract/sql-template';
 import { writeRawObject } from '../../../local/firehose';
 
 const DAY = '2024-05-01';

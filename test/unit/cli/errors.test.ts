@@ -1,9 +1,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError } from '../../../lib/config';
-import { reportError, UsageError, UserError } from '../../../cli/errors';
-import { FileCheckpointStore } from '../../../local/event-source/checkpoint-store';
+import { ConfigError } from '../../../contract/config';
+import { reportError, UsageError } from '../../../cli/errors';
+import { UserError } from '../../../contract/user-error';
+import { SqlTemplateError } from '../../../contract/sql-template';
+import { ChaosConfigError } from '../../../local/chaos/errors';
+import { EmulatorStartError } from '../../../local/emulators/start';
+import { ReplayInputError } from '../../../local/event-file';
+import { CheckpointStoreError, FileCheckpointStore } from '../../../local/event-source/checkpoint-store';
+import { EventSourceRunnerConfigError } from '../../../local/event-source/errors';
 
 test('a user error is its message on one line with exit code 1', () => {
   expect(reportError(new UserError('no local Sluice is running'))).toEqual({
@@ -14,6 +20,24 @@ test('a user error is its message on one line with exit code 1', () => {
 
 test('a usage error is a user error', () => {
   expect(reportError(new UsageError('--once needs --events FILE')).exitCode).toBe(1);
+});
+
+test.each([
+  ['EventSourceRunnerConfigError', new EventSourceRunnerConfigError('batchSize: got 0')],
+  ['ChaosConfigError', new ChaosConfigError('failureRate: got 2')],
+  ['EmulatorStartError', new EmulatorStartError('kinesalite', new Error('port 4567 in use'))],
+  ['CheckpointStoreError', new CheckpointStoreError('checkpoints x cannot be used')],
+  ['SqlTemplateError', new SqlTemplateError('day: got "x"')],
+  ['ReplayInputError', new ReplayInputError('events.ndjson does not exist')],
+])('a %s is a user error: its message on one line with exit code 1, its name kept', (name, error) => {
+  expect(error).toBeInstanceOf(UserError);
+  expect(error.name).toBe(name);
+  expect(reportError(error)).toEqual({ message: error.message, exitCode: 1 });
+});
+
+test('an error that is only named like a user error is unexpected: user errors are recognised by class', () => {
+  const error = Object.assign(new Error('x'), { name: 'ChaosConfigError' });
+  expect(reportError(error).exitCode).toBe(2);
 });
 
 test('a config error lists every issue on one line', () => {

@@ -4,8 +4,8 @@ import {
   RecordsNotPutError,
   RecordWriter,
   splitIntoCalls,
-  type OutgoingRecord,
 } from '../../../cli/record-writer';
+import type { OutgoingRecord } from '../../../contract/stream-record';
 
 const record = (i: number, bytes = 10): OutgoingRecord => ({
   data: Buffer.alloc(bytes, 97),

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { UserError } from '../../../cli/errors';
+import { UserError } from '../../../contract/user-error';
 import { readStackOutputs, resolveSetting } from '../../../cli/targets';
 
 const setting = { flag: '--stream', env: 'SLUICE_TEST_STREAM', outputKeys: ['StreamName', /WorkGroup/i] };

@@ -1,5 +1,12 @@
 import fc from 'fast-check';
-import { compareSequences, laneId, padSequence, SEQUENCE_WIDTH } from '../../../core/sequence';
+import {
+  compareSequences,
+  fnv1a32,
+  fnv1a32Value,
+  laneId,
+  padSequence,
+  SEQUENCE_WIDTH,
+} from '../../../core/sequence';
 
 describe('padSequence', () => {
   test('padded sequence numbers compare as strings exactly like the numbers they encode', () => {
@@ -36,5 +43,19 @@ describe('laneId', () => {
     expect(laneId(shard, 'sensor-1', 3)).toBe(laneId(shard, 'sensor-1', 3));
     expect(laneId(shard, 'sensor-1', 3)).not.toBe(laneId(shard, 'sensor-2', 3));
     expect(laneId(shard, 'sensor-1', 3)).not.toBe(laneId('shardId-000000000001', 'sensor-1', 3));
+  });
+});
+
+describe('fnv1a32Value', () => {
+  it('matches the published FNV-1a 32-bit test vectors', () => {
+    expect(['', 'a', 'foobar'].map(fnv1a32Value)).toEqual([0x811c9dc5, 0xe40c292c, 0xbf9cf968]);
+  });
+
+  it('is the value fnv1a32 writes as hex', () => {
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        expect(fnv1a32(text)).toBe(fnv1a32Value(text).toString(16).padStart(8, '0'));
+      }),
+    );
   });
 });

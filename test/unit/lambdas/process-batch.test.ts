@@ -105,6 +105,21 @@ describe('processBatch', () => {
     ]);
   });
 
+  test('records a group of 250 breaches in rounds of 100, 100 and 50, publishing each round', async () => {
+    const event = kinesisEvent(
+      Array.from({ length: 250 }, (_, i) => ({
+        data: sensorEvent({ sensorId: 'a', value: 30, timestamp: Date.parse(at(0)) + i * 1000 }),
+      })),
+    );
+    const { ports, calls } = inMemoryPorts();
+
+    const result = await processBatch(event.Records, ports, CONFIG, NOW);
+
+    expect(calls.groups.map((g) => g.split(',').length)).toEqual([100, 100, 50]);
+    expect(calls.published).toHaveLength(250);
+    expect(result.failures.size).toBe(0);
+  });
+
   test('writes one update per touched item, not one per event', async () => {
     const event = kinesisEvent(
       Array.from({ length: 50 }, (_, i) => ({

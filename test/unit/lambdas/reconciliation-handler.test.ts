@@ -1,7 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { RECONCILIATION_SERVICE } from '../../../contract/metric-names';
 import type { ReconciliationReport } from '../../../core/reconcile';
+import { pipelineMetrics } from '../../../lambdas/adapters/pipeline-metrics';
 import {
   createHandler,
   type ExecutionStatusChangeEvent,
@@ -93,7 +94,7 @@ describe('reconciliation handler', () => {
   function fixture(options: { hourlyWindow?: string; items?: object[]; latenessMs?: number }) {
     const written: Array<{ day: string; report: ReconciliationReport }> = [];
     const queries: string[] = [];
-    const metrics = new Metrics({ namespace: 'Sluice', serviceName: 'reconciliation' });
+    const metrics = pipelineMetrics(RECONCILIATION_SERVICE, 'qa');
     const added: Array<[string, number]> = [];
     jest.spyOn(metrics, 'addMetric').mockImplementation((name, _unit, value) => {
       added.push([name, value]);

@@ -1,6 +1,6 @@
 /** Event source runner settings: derived from config like the CDK stack does, validated up front. */
 import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { resolveConfig } from '../../../lib/config';
+import { resolveConfig } from '../../../contract/config';
 import { EventSourceRunnerConfigError } from '../../../local/event-source/errors';
 import { EventSourceRunner } from '../../../local/event-source/runner';
 import { eventSourceSettingsFromConfig } from '../../../local/event-source/settings';

@@ -1,5 +1,5 @@
 import type { KinesisStreamEvent } from 'aws-lambda';
-import { DEFAULT_CONFIG, toSpeedConfig } from '../../../lib/config';
+import { DEFAULT_CONFIG, toSpeedConfig } from '../../../contract/config';
 import type { BatchResult, RecordOutcome } from '../../../lambdas/stream-processor/process-batch';
 import { SpeedAccounting } from '../../../local/speed-accounting';
 

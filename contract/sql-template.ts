@@ -14,9 +14,10 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { UserError } from './user-error';
 
 /** Where the `.sql` files live. */
-export const SQL_DIR = path.join(__dirname, '..', '..', 'sql');
+export const SQL_DIR = path.join(__dirname, '..', 'sql');
 
 const PLACEHOLDER = /\{\{([a-z][a-z0-9_]*)\}\}/g;
 const SAFE_VALUE = /^[A-Za-z0-9_.:-]*$/;
@@ -24,7 +25,7 @@ const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DAY_MS = 86_400_000;
 
 /** Raised for a template that cannot be rendered: a missing or unsafe value, or a bad day. */
-export class SqlTemplateError extends Error {
+export class SqlTemplateError extends UserError {
   public override readonly name = 'SqlTemplateError';
 }
 

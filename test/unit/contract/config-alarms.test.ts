@@ -1,4 +1,4 @@
-import { ConfigError, DEFAULT_CONFIG, resolveConfig } from '../../lib/config';
+import { ConfigError, DEFAULT_CONFIG, resolveConfig } from '../../../contract/config';
 
 /** The problems reported for `partial`, or a failure if it is accepted. */
 function issues(partial: object): readonly string[] {

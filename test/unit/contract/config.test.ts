@@ -1,9 +1,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, DEFAULT_CONFIG, loadConfig, resolveConfig, toSpeedConfig } from '../../lib/config';
+import {
+  ConfigError,
+  DEFAULT_CONFIG,
+  loadConfig,
+  resolveConfig,
+  toSpeedConfig,
+} from '../../../contract/config';
 
-const EXAMPLE_CONFIG = path.join(__dirname, '..', '..', 'examples', 'sluice.config.json');
+const EXAMPLE_CONFIG = path.join(__dirname, '..', '..', '..', 'examples', 'sluice.config.json');
 
 /** The ConfigError thrown for `partial`, or a failure if it is accepted. */
 function configError(partial: unknown): ConfigError {

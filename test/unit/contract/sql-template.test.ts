@@ -1,4 +1,4 @@
-import { CURATED_TABLES } from '../../../lib/lake-tables';
+import { CURATED_TABLES } from '../../../contract/lake-tables';
 import {
   batchParams,
   daysBetween,
@@ -8,7 +8,7 @@ import {
   readSql,
   renderSql,
   SqlTemplateError,
-} from '../../../local/batch/sql-template';
+} from '../../../contract/sql-template';
 
 describe('renderSql', () => {
   test('replaces every occurrence of each placeholder', () => {

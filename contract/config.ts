@@ -9,7 +9,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatDuration, parseDuration } from '../core/duration';
+import { MAX_ALERT_TIMES, alertTimesBound, minimumCooldownMs } from './storage-limits';
 import type { AlertAggregate, AlertOperator, AlertRule, SpeedConfig, WindowSpec } from '../core/speed-config';
+import { EVENT_SOURCE_LIMITS as ESM } from './event-source-limits';
+import { UserError } from './user-error';
 
 /** A window as written in config: `size` and optional `hop` are durations (`"5m"`). */
 export interface WindowConfig {
@@ -197,7 +200,7 @@ export const DEFAULT_CONFIG: SluiceConfig = {
 };
 
 /** Raised for a config that cannot be used; `issues` lists every problem found, not just the first. */
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   public override readonly name = 'ConfigError';
   constructor(
     public readonly issues: readonly string[],
@@ -375,6 +378,38 @@ function validateAlertRules(c: Checker, rules: unknown, windowNames: ReadonlySet
   });
 }
 
+/**
+ * An alert item keeps the event times of its rule's alerts over lateness + the longest window +
+ * maxClockSkew, pairwise a cooldown apart: at most MAX_ALERT_TIMES fit in a DynamoDB item
+ * (contract/storage-limits.ts). A cooldown too short for the span (0 among them) is rejected here, on
+ * the cooldown, naming the spans it was measured against.
+ */
+function validateAlertMemory(
+  c: Checker,
+  raw: Json,
+  spans: { latenessMs: number; maxClockSkewMs: number },
+): void {
+  if (!Array.isArray(raw.alertRules) || !Array.isArray(raw.windows)) return;
+  const sizes = raw.windows.map((w: unknown) => (isObject(w) ? parseDuration(w.size) : undefined));
+  if (sizes.some((size) => size === undefined)) return;
+  const maxWindowMs = Math.max(...(sizes as number[]));
+  const longest = raw.windows[sizes.indexOf(maxWindowMs)] as Json;
+  raw.alertRules.forEach((r: unknown, i) => {
+    const cooldownMs = isObject(r) ? parseDuration(r.cooldown) : undefined;
+    if (cooldownMs === undefined) return; // reported by validateAlertRules
+    if (alertTimesBound({ ...spans, maxWindowMs, cooldownMs }) <= MAX_ALERT_TIMES) return;
+    const minimum = minimumCooldownMs({ ...spans, maxWindowMs });
+    c.fail(
+      `alertRules[${i}].cooldown`,
+      (r as Json).cooldown,
+      `must be at least ${formatDuration(minimum)} with lateness ${JSON.stringify(raw.lateness)}, ` +
+        `the longest window ${JSON.stringify(longest.size)} and maxClockSkew ${JSON.stringify(raw.maxClockSkew)}: ` +
+        `an alert rule remembers its alerts' event times over that span, at most ${MAX_ALERT_TIMES} of them ` +
+        `(DynamoDB's 400 KB item limit); raise the cooldown or shorten lateness`,
+    );
+  });
+}
+
 function validateAlarms(c: Checker, alarms: Json, bufferInterval: unknown): void {
   c.unknownKeys('alarms', alarms, DEFAULT_CONFIG.alarms);
   c.string('alarms.runbookUrl', alarms.runbookUrl, /^(|https?:\/\/\S+)$/, 'must be "" or an http(s) URL');
@@ -445,7 +480,9 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
   );
   validateAlertRules(c, raw.alertRules, windowNames);
   const lateness = c.duration('lateness', raw.lateness, 60_000, 365 * DAY_MS);
-  c.duration('maxClockSkew', raw.maxClockSkew, 0, DAY_MS);
+  const maxClockSkewMs = c.duration('maxClockSkew', raw.maxClockSkew, 0, DAY_MS);
+  if (lateness !== undefined && maxClockSkewMs !== undefined)
+    validateAlertMemory(c, raw, { latenessMs: lateness, maxClockSkewMs });
   const ttl = c.duration('aggregateTtl', raw.aggregateTtl, 60_000, 3650 * DAY_MS);
   if (lateness !== undefined && ttl !== undefined && ttl < lateness) {
     c.fail(
@@ -457,13 +494,27 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
 
   const p = section(c, raw, 'processor');
   c.unknownKeys('processor', p, DEFAULT_CONFIG.processor);
-  c.integer('processor.batchSize', p.batchSize, 1, 10_000);
-  c.wholeDuration('processor.maxBatchingWindow', p.maxBatchingWindow, 0, 300_000, 'seconds');
-  c.integer('processor.parallelizationFactor', p.parallelizationFactor, 1, 10);
-  c.integer('processor.retryAttempts', p.retryAttempts, 0, 10_000);
-  c.wholeDuration('processor.maxRecordAge', p.maxRecordAge, 60_000, 7 * DAY_MS, 'seconds');
-  c.integer('processor.memorySize', p.memorySize, 128, 10_240);
-  c.wholeDuration('processor.timeout', p.timeout, 1_000, 900_000, 'seconds');
+  const seconds = (range: { min: number; max: number }): [number, number] => [
+    range.min * 1_000,
+    range.max * 1_000,
+  ];
+  c.integer('processor.batchSize', p.batchSize, ESM.batchSize.min, ESM.batchSize.max);
+  c.wholeDuration(
+    'processor.maxBatchingWindow',
+    p.maxBatchingWindow,
+    ...seconds(ESM.maxBatchingWindowSeconds),
+    'seconds',
+  );
+  c.integer(
+    'processor.parallelizationFactor',
+    p.parallelizationFactor,
+    ESM.parallelizationFactor.min,
+    ESM.parallelizationFactor.max,
+  );
+  c.integer('processor.retryAttempts', p.retryAttempts, ESM.retryAttempts.min, ESM.retryAttempts.max);
+  c.wholeDuration('processor.maxRecordAge', p.maxRecordAge, ...seconds(ESM.maxRecordAgeSeconds), 'seconds');
+  c.integer('processor.memorySize', p.memorySize, ESM.memorySizeMiB.min, ESM.memorySizeMiB.max);
+  c.wholeDuration('processor.timeout', p.timeout, ...seconds(ESM.timeoutSeconds), 'seconds');
 
   const lake = section(c, raw, 'lake');
   c.unknownKeys('lake', lake, DEFAULT_CONFIG.lake);

@@ -6,8 +6,9 @@
  * Column names are snake_case: Glue lower-cases every column name, so `sensorId` would become
  * `sensorid` in Athena while staying `sensorId` in Parquet files written locally.
  *
- * This module imports no CDK code, so the local runtime can use it.
+ * Prefixes and the partition scheme come from `contract/lake-layout.ts`.
  */
+import { DAY_PARTITION_KEY, HOUR_PARTITION_KEY, LAKE_PREFIXES } from './lake-layout';
 
 /** Hive column types, as Glue and Athena spell them. */
 export type LakeColumnType = 'string' | 'double' | 'bigint' | 'timestamp' | 'map<string,string>';
@@ -51,16 +52,8 @@ export interface CuratedTableSpec extends LakeTableSpec {
   readonly sqlFile: string;
 }
 
-/** Prefixes of the lake layout (same values as `LAKE_PREFIXES` in `lib/data-lake.ts`). */
-export const RAW_PREFIX = 'raw/';
-export const QUARANTINE_PREFIX = 'quarantine/';
-export const CURATED_PREFIX = 'curated/';
-
-/** `dt` partitions are dates; projection enumerates them from this day on. */
-export const PARTITION_PROJECTION_START = '2020-01-01';
-
 const dt = (what: string): LakeColumn => ({
-  name: 'dt',
+  name: DAY_PARTITION_KEY,
   type: 'string',
   comment: `${what} date, YYYY-MM-DD (UTC)`,
 });
@@ -68,10 +61,13 @@ const dt = (what: string): LakeColumn => ({
 export const RAW_EVENTS: LakeTableSpec = {
   name: 'raw_events',
   description: 'Every record Firehose landed from the ingest stream, valid or not: one raw line per row.',
-  prefix: RAW_PREFIX,
+  prefix: LAKE_PREFIXES.raw,
   format: 'raw-lines',
   columns: [{ name: 'line', type: 'string', comment: 'The record exactly as produced (UTF-8 text)' }],
-  partitionKeys: [dt('Arrival'), { name: 'hour', type: 'string', comment: 'Arrival hour, 00-23 (UTC)' }],
+  partitionKeys: [
+    dt('Arrival'),
+    { name: HOUR_PARTITION_KEY, type: 'string', comment: 'Arrival hour, 00-23 (UTC)' },
+  ],
 };
 
 const statsColumns: readonly LakeColumn[] = [
@@ -87,7 +83,7 @@ const statsColumns: readonly LakeColumn[] = [
 export const EVENTS: CuratedTableSpec = {
   name: 'events',
   description: 'Valid events, deduplicated by event id, partitioned by event date.',
-  prefix: `${CURATED_PREFIX}events/`,
+  prefix: `${LAKE_PREFIXES.curated}events/`,
   format: 'parquet',
   sqlFile: 'events.sql',
   columns: [
@@ -110,7 +106,7 @@ export const EVENTS: CuratedTableSpec = {
 export const SENSOR_STATS_HOURLY: CuratedTableSpec = {
   name: 'sensor_stats_hourly',
   description: 'Per sensor, metric and event-time hour: count, mean, min, max, stddev, p50, p95.',
-  prefix: `${CURATED_PREFIX}sensor_stats_hourly/`,
+  prefix: `${LAKE_PREFIXES.curated}sensor_stats_hourly/`,
   format: 'parquet',
   sqlFile: 'sensor_stats_hourly.sql',
   columns: [
@@ -125,7 +121,7 @@ export const SENSOR_STATS_HOURLY: CuratedTableSpec = {
 export const SENSOR_STATS_DAILY: CuratedTableSpec = {
   name: 'sensor_stats_daily',
   description: 'Per sensor, metric and event-time day: count, mean, min, max, stddev, p50, p95.',
-  prefix: `${CURATED_PREFIX}sensor_stats_daily/`,
+  prefix: `${LAKE_PREFIXES.curated}sensor_stats_daily/`,
   format: 'parquet',
   sqlFile: 'sensor_stats_daily.sql',
   columns: [
@@ -139,7 +135,7 @@ export const SENSOR_STATS_DAILY: CuratedTableSpec = {
 export const QUARANTINE: LakeTableSpec = {
   name: 'quarantine',
   description: 'Invalid records the speed layer set aside, with the reason (one NDJSON object per batch).',
-  prefix: QUARANTINE_PREFIX,
+  prefix: LAKE_PREFIXES.quarantine,
   format: 'ndjson',
   columns: [
     {

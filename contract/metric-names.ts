@@ -1,0 +1,78 @@
+/**
+ * The custom metrics Sluice's functions publish (CloudWatch embedded metric format, written by
+ * Powertools Metrics) and the alarms and dashboard read: the namespace, the dimensions and every
+ * metric name with its unit live here once. The two handlers (through
+ * `lambdas/adapters/pipeline-metrics.ts`) and the CDK constructs (`lib/pipeline-metrics.ts`) both
+ * import this module; it imports neither CDK nor an SDK.
+ *
+ * CloudWatch identifies a metric by namespace, name and the full set of its dimensions. Every
+ * Sluice metric carries two: `service` (the function: Powertools adds it from the service name) and
+ * `stage` (the config's `stage`). The stage is a dimension rather than part of the namespace
+ * because a stage is one instance of the same application, as a function name is for `AWS/Lambda`:
+ * one namespace keeps a single home for its name, lists every stage side by side in the console
+ * and lets a graph compare `dev` with `prod`, while an alarm, naming both dimensions, reads only its
+ * own stage. Without it, two stages deployed in one account and region publish the same metrics
+ * and each stage's alarms fire on the other's traffic.
+ */
+
+export const METRICS_NAMESPACE = 'Sluice';
+
+/** The function's service name. The name is Powertools' own: it adds this dimension itself. */
+export const SERVICE_DIMENSION = 'service';
+/** The deployment stage (config `stage`). */
+export const STAGE_DIMENSION = 'stage';
+/** The function environment variable that tells a handler its stage. */
+export const STAGE_ENV = 'SLUICE_STAGE';
+
+export const STREAM_PROCESSOR_SERVICE = 'stream-processor';
+export const RECONCILIATION_SERVICE = 'reconciliation';
+export type PipelineService = typeof STREAM_PROCESSOR_SERVICE | typeof RECONCILIATION_SERVICE;
+
+/** CloudWatch unit names (the values of Powertools' `MetricUnit`). */
+export type MetricUnitName = 'Count' | 'Milliseconds' | 'None';
+
+/** What the stream processor publishes after every batch. */
+export const STREAM_PROCESSOR_METRICS = {
+  /** Records in the batch. */
+  EventsReceived: 'Count',
+  ValidEvents: 'Count',
+  /** Quarantined: not JSON, breaking the event contract, or too far in the future. */
+  InvalidEvents: 'Count',
+  /** Valid but older than `lateness`: skipped by the speed layer, kept by the batch layer. */
+  LateEvents: 'Count',
+  /** Aggregate items updated (one write per item per batch). */
+  ItemsWritten: 'Count',
+  /** Records an item had already applied (Lambda retries and replays). */
+  RecordsAlreadyApplied: 'Count',
+  /** Conditional writes that lost to a concurrent writer and were applied again. */
+  ConflictsResolved: 'Count',
+  AlertsPublished: 'Count',
+  /** Records reported as failed in the partial batch response (retried by Lambda). */
+  FailedRecords: 'Count',
+  /** Milliseconds between an event's time and its processing, the largest of the batch. */
+  MaxEventTimeLag: 'Milliseconds',
+} as const satisfies Readonly<Record<string, MetricUnitName>>;
+
+/** What the reconciliation publishes once per reconciled day. */
+export const RECONCILIATION_METRICS = {
+  /** Hours (sensor, metric, hour) compared. */
+  ReconciliationItemsCompared: 'Count',
+  /** Hours that differ by more than the tolerance. */
+  ReconciliationItemsDiffering: 'Count',
+  /** The largest relative difference of the day, 0 when none. */
+  ReconciliationMaxRelativeDifference: 'None',
+} as const satisfies Readonly<Record<string, MetricUnitName>>;
+
+export type StreamProcessorMetricName = keyof typeof STREAM_PROCESSOR_METRICS;
+export type ReconciliationMetricName = keyof typeof RECONCILIATION_METRICS;
+
+/** Every metric name each service publishes. */
+export const SERVICE_METRICS: Readonly<Record<PipelineService, readonly string[]>> = {
+  [STREAM_PROCESSOR_SERVICE]: Object.keys(STREAM_PROCESSOR_METRICS),
+  [RECONCILIATION_SERVICE]: Object.keys(RECONCILIATION_METRICS),
+};
+
+/** The dimensions of every metric `service` publishes in `stage`: an alarm must name exactly these. */
+export function metricDimensions(service: PipelineService, stage: string): Readonly<Record<string, string>> {
+  return { [SERVICE_DIMENSION]: service, [STAGE_DIMENSION]: stage };
+}

@@ -1,0 +1,9 @@
+/**
+ * A record as a producer puts it on the ingest stream: its bytes and its partition key (the
+ * `sensorId` for a valid event, DESIGN.md "Event contract"). The CLI's record writer sends these;
+ * the local runtime's event files and demo producer make them.
+ */
+export interface OutgoingRecord {
+  readonly data: Uint8Array;
+  readonly partitionKey: string;
+}
