@@ -171,27 +171,28 @@ async function stopInReverse(
   }
 }
 
-/** What a started pipeline is made of. */
-interface LocalPipelineParts {
-  readonly config: SluiceConfig;
-  readonly stateDir: string;
-  readonly lakeDir: string;
+/** What a started pipeline is made of: its public parts, and what only it uses. */
+type LocalPipelineParts = Pick<
+  LocalPipeline,
+  | 'config'
+  | 'stateDir'
+  | 'lakeDir'
+  | 'clients'
+  | 'resources'
+  | 'runner'
+  | 'firehose'
+  | 'alerts'
+  | 'quarantine'
+  | 'batch'
+  | 'accounting'
+  | 'reconciliation'
+  | 'chaos'
+> & {
   readonly emulators: RunningEmulators;
-  /** Clients for everything outside the handler (the handler has its own, with chaos when asked). */
-  readonly clients: LocalClients;
-  readonly resources: LocalResources;
-  readonly runner: EventSourceRunner;
-  readonly firehose: LocalFirehose;
-  readonly alerts: AlertCollector;
-  readonly quarantine: QuarantineMirror;
-  readonly batch: BatchScheduler;
-  readonly accounting: SpeedAccounting;
-  readonly reconciliation: LocalReconciliation;
-  readonly chaos: Chaos | undefined;
   readonly log: (entry: PipelineLogEntry) => void;
   /** The running parts, in start order. */
   readonly components: readonly Component[];
-}
+};
 
 export class LocalPipeline {
   private stopping: Promise<void> | undefined;
@@ -212,6 +213,7 @@ export class LocalPipeline {
   readonly reconciliation: LocalReconciliation;
   readonly chaos: Chaos | undefined;
   private readonly log: (entry: PipelineLogEntry) => void;
+  /** The running parts, in start order. */
   private readonly components: readonly Component[];
 
   private constructor(parts: LocalPipelineParts) {
