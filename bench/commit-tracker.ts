@@ -2,7 +2,7 @@
 import type { KinesisStreamEvent } from 'aws-lambda';
 import { compareSequences } from '../core/sequence';
 import type { BatchResult } from '../lambdas/stream-processor/process-batch';
-import type { RunnerLogEntry } from '../local/event-source-runner';
+import type { RunnerLogEntry } from '../local/event-source/types';
 import type { PipelineLogEntry } from '../local/pipeline';
 
 const MAX_TRACKED_INVOCATIONS = 10_000;

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { TrafficPump } from '../cli/traffic-pump';
 import { RecordWriter } from '../cli/record-writer';
 import { DEFAULT_CONFIG, durationMs, type SluiceConfig } from '../contract/config';
-import type { ChaosOptions } from '../local/chaos';
+import type { ChaosOptions } from '../local/chaos/options';
 import { TrafficGenerator, type TrafficOptions } from '../local/demo-producer';
 import { LocalPipeline, type EmulatorPlacement, type PipelineLogEntry } from '../local/pipeline';
 import { CommitTracker } from './commit-tracker';
@@ -23,7 +23,7 @@ export interface HarnessOptions {
   readonly emulators?: EmulatorPlacement;
   /** Seed of the runner's fault injection. @default - no faults */
   readonly chaosSeed?: number;
-  /** Its fault rates. @default - local/chaos.ts defaults */
+  /** Its fault rates. @default - local/chaos/options.ts defaults */
   readonly chaosRates?: Omit<ChaosOptions, 'seed'>;
   /** @default - no scheduled batch runs */
   readonly batchIntervalMs?: number;

@@ -36,7 +36,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import * as v8 from 'node:v8';
 import { DEFAULT_CONFIG, toSpeedConfig } from '../contract/config';
-import type { ChaosOptions } from '../local/chaos';
+import type { ChaosOptions } from '../local/chaos/options';
 import { startDashboardServer, type DashboardServer } from '../local/dashboard/server';
 import { PipelineDashboardSource } from '../local/dashboard/pipeline-source';
 import type { EmulatorPlacement } from '../local/pipeline';
@@ -120,7 +120,7 @@ function parseOptions(argv: string[]): SoakOptions {
 }
 
 /**
- * The chaos of the fault tests (local/chaos.ts defaults) scaled down: there, 5 % of DynamoDB calls
+ * The chaos of the fault tests (local/chaos/options.ts defaults) scaled down: there, 5 % of DynamoDB calls
  * are throttled, and with ~140 UpdateItem calls per invocation nearly every invocation fails in part,
  * a throttling storm the pipeline survives but cannot keep a steady 1,000 events/s through. The soak
  * wants faults of every kind on a pipeline that keeps up: by default a tenth of each rate.

@@ -6,7 +6,7 @@
  *
  * Seeded: the same options and the same sequence of `next(now)` calls give the same records.
  */
-import { mulberry32 } from './chaos';
+import { mulberry32 } from './chaos/prng';
 
 export type TrafficKind = 'normal' | 'anomaly' | 'malformed' | 'late' | 'duplicate';
 

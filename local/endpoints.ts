@@ -45,7 +45,7 @@ export interface LocalClients {
 export interface LocalClientOverrides {
   /**
    * SDK attempts per call, including the first. Emulators do not throttle, so retries only cover
-   * transient socket errors; faults injected by local/chaos.ts sit above the retry layer anyway.
+   * transient socket errors; faults injected by local/chaos/ sit above the retry layer anyway.
    * @default 3
    */
   readonly maxAttempts?: number;

@@ -24,9 +24,13 @@ import * as path from 'node:path';
 import { durationMs, toSpeedConfig, type SluiceConfig } from '../contract/config';
 import { AlertCollector } from './alert-collector';
 import { BatchScheduler } from './batch-scheduler';
-import { applyChaos, Chaos, type ChaosOptions } from './chaos';
+import { Chaos } from './chaos/chaos';
+import { applyChaos } from './chaos/middleware';
+import type { ChaosOptions } from './chaos/options';
 import { createLocalClients, destroyLocalClients, type LocalClients, type LocalEndpoints } from './endpoints';
-import { EventSourceRunner, eventSourceSettingsFromConfig, type RunnerLogEntry } from './event-source-runner';
+import { EventSourceRunner } from './event-source/runner';
+import { eventSourceSettingsFromConfig } from './event-source/settings';
+import type { RunnerLogEntry } from './event-source/types';
 import { startEmulatorProcess, type EmulatorProcess } from './emulators/process';
 import {
   emulatorsNeeded,
@@ -42,7 +46,7 @@ import { LocalReconciliation, settledBeforeOf } from './reconcile';
 import { createLocalResources, type LocalResources } from './resources';
 import { SpeedAccounting } from './speed-accounting';
 import type { StreamProcessorDeps } from '../lambdas/stream-processor/handler';
-import { createLocalStreamProcessor } from './stream-processor';
+import { createLocalStreamProcessor } from './local-handler';
 
 export interface LocalPipelineOptions {
   readonly config: SluiceConfig;
@@ -59,9 +63,9 @@ export interface LocalPipelineOptions {
    * @default true
    */
   readonly persistEmulators?: boolean;
-  /** Seed of the event source runner's fault injection (local/chaos.ts). @default - no faults */
+  /** Seed of the event source runner's fault injection (local/chaos/). @default - no faults */
   readonly chaosSeed?: number;
-  /** Fault rates of that injection, with `chaosSeed`. @default - local/chaos.ts defaults */
+  /** Fault rates of that injection, with `chaosSeed`. @default - local/chaos/options.ts defaults */
   readonly chaosRates?: Omit<ChaosOptions, 'seed'>;
   /** Time between scheduled batch runs. @default - no schedule (runs only on request) */
   readonly batchIntervalMs?: number;
@@ -144,38 +148,91 @@ function startOwnEmulators(
   });
 }
 
+/**
+ * One running part of the pipeline and how to stop it. The pipeline keeps its parts in start order
+ * and stops them in reverse: on `stop()`, and when a later part fails to start.
+ */
+interface Component {
+  readonly name: string;
+  stop(): Promise<unknown> | void;
+}
+
+/** Stops `components` in reverse start order, one after the other; a failure is reported and the rest still stop. */
+async function stopInReverse(
+  components: readonly Component[],
+  onError: (component: string, error: unknown) => void,
+): Promise<void> {
+  for (const component of [...components].reverse()) {
+    try {
+      await component.stop();
+    } catch (error) {
+      onError(component.name, error);
+    }
+  }
+}
+
+/** What a started pipeline is made of: its public parts, and what only it uses. */
+type LocalPipelineParts = Pick<
+  LocalPipeline,
+  | 'config'
+  | 'stateDir'
+  | 'lakeDir'
+  | 'clients'
+  | 'resources'
+  | 'runner'
+  | 'firehose'
+  | 'alerts'
+  | 'quarantine'
+  | 'batch'
+  | 'accounting'
+  | 'reconciliation'
+  | 'chaos'
+> & {
+  readonly emulators: RunningEmulators;
+  readonly log: (entry: PipelineLogEntry) => void;
+  /** The running parts, in start order. */
+  readonly components: readonly Component[];
+};
+
 export class LocalPipeline {
   private stopping: Promise<void> | undefined;
-  private readonly mirrorTimer: NodeJS.Timeout;
+  readonly config: SluiceConfig;
+  readonly stateDir: string;
+  readonly lakeDir: string;
+  private readonly emulators: RunningEmulators;
+  /** Clients for everything outside the handler (the handler has its own, with chaos when asked). */
+  readonly clients: LocalClients;
+  readonly resources: LocalResources;
+  readonly runner: EventSourceRunner;
+  readonly firehose: LocalFirehose;
+  readonly alerts: AlertCollector;
+  readonly quarantine: QuarantineMirror;
+  readonly batch: BatchScheduler;
+  readonly accounting: SpeedAccounting;
+  /** Speed-vs-batch drift, measured after every batch run. */
+  readonly reconciliation: LocalReconciliation;
+  readonly chaos: Chaos | undefined;
+  private readonly log: (entry: PipelineLogEntry) => void;
+  /** The running parts, in start order. */
+  private readonly components: readonly Component[];
 
-  private constructor(
-    readonly config: SluiceConfig,
-    readonly stateDir: string,
-    readonly lakeDir: string,
-    private readonly emulators: RunningEmulators,
-    /** Clients for everything outside the handler (the handler has its own, with chaos when asked). */
-    readonly clients: LocalClients,
-    private readonly handlerClients: LocalClients,
-    readonly resources: LocalResources,
-    readonly runner: EventSourceRunner,
-    readonly firehose: LocalFirehose,
-    readonly alerts: AlertCollector,
-    readonly quarantine: QuarantineMirror,
-    readonly batch: BatchScheduler,
-    readonly accounting: SpeedAccounting,
-    /** Speed-vs-batch drift, measured after every batch run. */
-    readonly reconciliation: LocalReconciliation,
-    readonly chaos: Chaos | undefined,
-    private readonly log: (entry: PipelineLogEntry) => void,
-  ) {
-    this.mirrorTimer = setInterval(() => {
-      this.quarantine
-        .sync()
-        .catch((error: unknown) =>
-          this.log({ level: 'warn', component: 'quarantine', message: String(error) }),
-        );
-    }, 5_000);
-    this.mirrorTimer.unref();
+  private constructor(parts: LocalPipelineParts) {
+    this.config = parts.config;
+    this.stateDir = parts.stateDir;
+    this.lakeDir = parts.lakeDir;
+    this.emulators = parts.emulators;
+    this.clients = parts.clients;
+    this.resources = parts.resources;
+    this.runner = parts.runner;
+    this.firehose = parts.firehose;
+    this.alerts = parts.alerts;
+    this.quarantine = parts.quarantine;
+    this.batch = parts.batch;
+    this.accounting = parts.accounting;
+    this.reconciliation = parts.reconciliation;
+    this.chaos = parts.chaos;
+    this.log = parts.log;
+    this.components = parts.components;
   }
 
   get endpoints(): LocalEndpoints {
@@ -204,17 +261,23 @@ export class LocalPipeline {
     const config = options.config;
     const speedConfig = toSpeedConfig(config);
     const emulators = options.emulators ?? (await startOwnEmulators(options, emulatorDir, log));
-    const cleanup: Array<() => Promise<void> | void> = [() => emulators.stop()];
+    // The one ordered list of running parts: stop() and a failed start both stop it in reverse.
+    // Consumers of what the runner's handler writes (alerts, quarantine copies) start before it so
+    // that they stop after it; the batch scheduler, which reads everything, starts last.
+    const components: Component[] = [{ name: 'emulators', stop: () => emulators.stop() }];
     try {
       // Under a heavy replay an emulator (one thread, in this process or its own) can keep a request
       // waiting its turn for many seconds, which is not a failure.
       const clientOptions = { requestTimeoutMs: 120_000 };
       const clients = createLocalClients(emulators.endpoints, clientOptions);
       const handlerClients = createLocalClients(emulators.endpoints, clientOptions);
-      cleanup.push(
-        () => destroyLocalClients(clients),
-        () => destroyLocalClients(handlerClients),
-      );
+      components.push({
+        name: 'clients',
+        stop: () => {
+          destroyLocalClients(clients);
+          destroyLocalClients(handlerClients);
+        },
+      });
       const resources = await createLocalResources(clients, config);
 
       const chaos =
@@ -222,6 +285,44 @@ export class LocalPipeline {
           ? undefined
           : new Chaos({ ...options.chaosRates, seed: options.chaosSeed });
       if (chaos) applyChaos(handlerClients, chaos);
+
+      // Quarantine objects are copied to the lake every 5 s, and a last time on stop (fauxqs forgets them).
+      const quarantine = new QuarantineMirror({ s3: clients.s3, bucket: resources.lakeBucketName, lakeDir });
+      const mirrorTimer = setInterval(() => {
+        quarantine
+          .sync()
+          .catch((error: unknown) => log({ level: 'warn', component: 'quarantine', message: String(error) }));
+      }, 5_000);
+      mirrorTimer.unref();
+      components.push({
+        name: 'quarantine',
+        stop: () => {
+          clearInterval(mirrorTimer);
+          return quarantine.sync();
+        },
+      });
+
+      const alerts = new AlertCollector({
+        sqs: clients.sqs,
+        queueUrl: resources.alertsQueueUrl,
+        onError: (error) => log({ level: 'warn', component: 'alerts', message: String(error) }),
+      });
+      alerts.start();
+      components.push({ name: 'alerts', stop: () => alerts.stop() });
+
+      const firehoseIntervalMs =
+        options.firehoseBufferIntervalMs ?? durationMs(config.firehose.bufferInterval);
+      const firehose = new LocalFirehose({
+        kinesis: clients.kinesis,
+        streamName: resources.streamName,
+        lakeDir,
+        bufferSizeBytes: config.firehose.bufferSizeMiB * 1024 * 1024,
+        bufferIntervalMs: firehoseIntervalMs,
+        checkpointStore,
+        onError: (error) => log({ level: 'warn', component: 'firehose', message: String(error) }),
+      });
+      firehose.start();
+      components.push({ name: 'firehose', stop: () => firehose.stop() });
 
       const accounting = new SpeedAccounting({ config: speedConfig });
       const handler = createLocalStreamProcessor({
@@ -233,7 +334,6 @@ export class LocalPipeline {
           options.onBatchResult?.(result, event);
         },
       });
-
       const runner = new EventSourceRunner({
         ...eventSourceSettingsFromConfig(config),
         kinesis: clients.kinesis,
@@ -251,34 +351,10 @@ export class LocalPipeline {
             details: entry,
           }),
       });
+      // A runner whose start fails stops itself.
       await runner.start();
-      cleanup.push(() => runner.stop());
+      components.push({ name: 'runner', stop: () => runner.stop() });
 
-      const firehoseIntervalMs =
-        options.firehoseBufferIntervalMs ?? durationMs(config.firehose.bufferInterval);
-      const firehose = new LocalFirehose({
-        kinesis: clients.kinesis,
-        streamName: resources.streamName,
-        lakeDir,
-        bufferSizeBytes: config.firehose.bufferSizeMiB * 1024 * 1024,
-        bufferIntervalMs: firehoseIntervalMs,
-        checkpointStore,
-        onError: (error) => log({ level: 'warn', component: 'firehose', message: String(error) }),
-      });
-      firehose.start();
-      cleanup.push(async () => {
-        await firehose.stop();
-      });
-
-      const alerts = new AlertCollector({
-        sqs: clients.sqs,
-        queueUrl: resources.alertsQueueUrl,
-        onError: (error) => log({ level: 'warn', component: 'alerts', message: String(error) }),
-      });
-      alerts.start();
-      cleanup.push(() => alerts.stop());
-
-      const quarantine = new QuarantineMirror({ s3: clients.s3, bucket: resources.lakeBucketName, lakeDir });
       const reconciliation = new LocalReconciliation({
         dynamodb: clients.dynamodb,
         tableName: resources.tableName,
@@ -309,14 +385,14 @@ export class LocalPipeline {
         onError: (error) => log({ level: 'error', component: 'batch', message: String(error) }),
       });
       batch.start();
+      components.push({ name: 'batch', stop: () => batch.stop() });
 
-      return new LocalPipeline(
+      return new LocalPipeline({
         config,
         stateDir,
         lakeDir,
         emulators,
         clients,
-        handlerClients,
         resources,
         runner,
         firehose,
@@ -327,9 +403,10 @@ export class LocalPipeline {
         reconciliation,
         chaos,
         log,
-      );
+        components,
+      });
     } catch (error) {
-      for (const step of cleanup.reverse()) await Promise.resolve(step()).catch(() => undefined);
+      await stopInReverse(components, () => undefined);
       throw error;
     }
   }
@@ -346,39 +423,13 @@ export class LocalPipeline {
   }
 
   /**
-   * Stops everything, in order: no new batches, then the runner, Firehose (flushing), alerts, the
-   * last quarantine copies (fauxqs forgets its objects), emulators.
+   * Stops everything, in reverse start order: no new batches, then the runner, Firehose (flushing),
+   * alerts, the last quarantine copies (fauxqs forgets its objects), the clients, the emulators.
    */
   stop(): Promise<void> {
-    this.stopping ??= (async () => {
-      clearInterval(this.mirrorTimer);
-      const steps: Array<[string, () => Promise<unknown> | void]> = [
-        ['batch', () => this.batch.stop()],
-        ['runner', () => this.runner.stop()],
-        ['firehose', () => this.firehose.stop()],
-        ['alerts', () => this.alerts.stop()],
-        ['quarantine', () => this.quarantine.sync()],
-        [
-          'clients',
-          () => {
-            destroyLocalClients(this.clients);
-            destroyLocalClients(this.handlerClients);
-          },
-        ],
-        ['emulators', () => this.emulators.stop()],
-      ];
-      for (const [component, step] of steps) {
-        try {
-          await step();
-        } catch (error) {
-          this.log({
-            level: 'warn',
-            component: 'pipeline',
-            message: `stopping ${component}: ${String(error)}`,
-          });
-        }
-      }
-    })();
+    this.stopping ??= stopInReverse(this.components, (component, error) =>
+      this.log({ level: 'warn', component: 'pipeline', message: `stopping ${component}: ${String(error)}` }),
+    );
     return this.stopping;
   }
 }

@@ -134,10 +134,13 @@ function quarantined(decoded: DecodedRecord, reason: InvalidReason): Quarantined
   };
 }
 
-/** An alert group with, per breach, its source: a record's index, or the partial of a window rule. */
+/** Where a breach comes from: a record's index, or the partial of a window rule. */
+type BreachSource = number | PartialAggregate;
+
+/** An alert group with, per breach, its source. */
 interface SourcedGroup extends AlertGroup {
   readonly breaches: Breach[];
-  readonly sources: (number | PartialAggregate)[];
+  readonly sources: BreachSource[];
 }
 
 /** The batch's breaches by (sensorId, rule), each group in processing order. */
@@ -145,7 +148,7 @@ class BreachGroups {
   private readonly bySensor = new Map<string, Map<string, SourcedGroup>>();
   private readonly ordered: SourcedGroup[] = [];
 
-  add(breach: Breach, rule: AlertRule, source: number | PartialAggregate): void {
+  add(breach: Breach, rule: AlertRule, source: BreachSource): void {
     let byRule = this.bySensor.get(breach.sensorId);
     if (byRule === undefined) {
       byRule = new Map();
@@ -171,39 +174,216 @@ function seriesKey(sensorId: string, metric: string): string {
   return `${sensorId}|${metric}`;
 }
 
-/**
- * The batch's valid events again, decoded as in the first pass (decoding is deterministic), by
- * series (`seriesKey`), in batch order.
- */
-function redecodeValid(
-  records: readonly KinesisStreamRecord[],
-  outcomes: readonly RecordOutcome[],
-  nowMs: number,
-  config: Pick<SpeedConfig, 'maxClockSkewMs' | 'parallelizationFactor'>,
-  shardOfRecord: (record: KinesisStreamRecord) => string,
-  lanes: Map<string, Map<string, string>>,
-): Map<string, IndexedEvent[]> {
-  const bySeries = new Map<string, IndexedEvent[]>();
-  for (let index = 0; index < records.length; index++) {
-    if (outcomes[index] !== 'valid') continue;
-    const record = records[index];
-    const event = decodeEvent(record.kinesis.data, nowMs, config.maxClockSkewMs);
-    if (typeof event === 'string')
-      throw new Error(`record ${record.eventID} decoded differently the second time`);
-    const key = seriesKey(event.sensorId, event.metric);
-    let events = bySeries.get(key);
-    if (events === undefined) {
-      events = [];
-      bySeries.set(key, events);
-    }
-    events.push({
-      event,
-      lane: laneOf(lanes, shardOfRecord(record), record, config.parallelizationFactor),
-      sequenceNumber: record.kinesis.sequenceNumber,
-      index,
-    });
+/** Records that failed, by index in the batch, with the first error each met. */
+class FailedRecords {
+  private readonly byIndex = new Map<number, Error>();
+
+  fail(indices: Iterable<number>, error: Error): void {
+    for (const i of indices) if (!this.byIndex.has(i)) this.byIndex.set(i, error);
   }
-  return bySeries;
+
+  /** By `eventID`, in batch order (Lambda retries from the first). */
+  byEventId(records: readonly KinesisStreamRecord[]): Map<string, Error> {
+    const failures = new Map<string, Error>();
+    for (const [index, error] of [...this.byIndex.entries()].sort((a, b) => a[0] - b[0]))
+      failures.set(records[index].eventID, error);
+    return failures;
+  }
+}
+
+/**
+ * The records of one batch, where each sits (shard, lane), and the valid events again on demand.
+ * The valid events themselves are not kept by the first pass (keeping 10,000 of them costs the hot
+ * path more in GC than decoding them again): only a conflict or a failure needs them, and then
+ * they are decoded again, once, for the rest of the batch (decoding is deterministic).
+ */
+class BatchRecords {
+  readonly outcomes: RecordOutcome[];
+  /** `laneOf`'s cache: lane by shard, then partition key. */
+  private readonly lanes = new Map<string, Map<string, string>>();
+  private readonly shardOfRecord: (record: KinesisStreamRecord) => string;
+  /** Valid events by series (`seriesKey`), in batch order; built on first use. */
+  private bySeries: Map<string, IndexedEvent[]> | undefined;
+
+  constructor(
+    readonly records: readonly KinesisStreamRecord[],
+    private readonly config: SpeedConfig,
+    private readonly nowMs: number,
+  ) {
+    this.outcomes = new Array<RecordOutcome>(records.length);
+    this.shardOfRecord = shardsOf(records);
+  }
+
+  shardOf(record: KinesisStreamRecord): string {
+    return this.shardOfRecord(record);
+  }
+
+  laneOf(shardId: string, record: KinesisStreamRecord): string {
+    return laneOf(this.lanes, shardId, record, this.config.parallelizationFactor);
+  }
+
+  /** The valid events that fall in the partial's window. */
+  eventsOf = (partial: PartialAggregate): IndexedEvent[] => {
+    this.bySeries ??= this.redecodeValid();
+    return (this.bySeries.get(seriesKey(partial.sensorId, partial.metric)) ?? []).filter(
+      (e) => e.event.eventTime >= partial.windowStart && e.event.eventTime < partial.windowEnd,
+    );
+  };
+
+  /** The indices of the records a breach comes from. */
+  indicesOf(source: BreachSource): number[] {
+    return typeof source === 'number' ? [source] : this.eventsOf(source).map((e) => e.index);
+  }
+
+  private redecodeValid(): Map<string, IndexedEvent[]> {
+    const bySeries = new Map<string, IndexedEvent[]>();
+    for (let index = 0; index < this.records.length; index++) {
+      if (this.outcomes[index] !== 'valid') continue;
+      const record = this.records[index];
+      const event = decodeEvent(record.kinesis.data, this.nowMs, this.config.maxClockSkewMs);
+      if (typeof event === 'string')
+        throw new Error(`record ${record.eventID} decoded differently the second time`);
+      const key = seriesKey(event.sensorId, event.metric);
+      let events = bySeries.get(key);
+      if (events === undefined) {
+        events = [];
+        bySeries.set(key, events);
+      }
+      events.push({
+        event,
+        lane: this.laneOf(this.shardOf(record), record),
+        sequenceNumber: record.kinesis.sequenceNumber,
+        index,
+      });
+    }
+    return bySeries;
+  }
+}
+
+/** What the first pass makes of the batch. */
+interface FirstPass {
+  readonly partials: Map<string, PartialAggregate>;
+  readonly breaches: BreachGroups;
+  readonly invalid: QuarantinedRecord[];
+  readonly invalidIndices: number[];
+  readonly invalidByReason: Record<string, number>;
+  readonly valid: number;
+  readonly late: number;
+  readonly oldestEventTime: number;
+}
+
+/**
+ * Step 1, one pass: decode and classify every record, fold the valid into the batch's partials,
+ * and check each against the per-event alert rules.
+ */
+function firstPass(batch: BatchRecords, config: SpeedConfig, nowMs: number): FirstPass {
+  const { records, outcomes } = batch;
+  const invalid: QuarantinedRecord[] = [];
+  const invalidIndices: number[] = [];
+  const invalidByReason: Record<string, number> = {};
+  const aggregator = new BatchAggregator(config.windows);
+  const valueRules = valueRulesByMetric(config.alertRules);
+  const breaches = new BreachGroups();
+  let late = 0;
+  let valid = 0;
+  let oldestEventTime = Infinity;
+  for (let index = 0; index < records.length; index++) {
+    const record = records[index];
+    const shardId = batch.shardOf(record);
+    const event = decodeEvent(record.kinesis.data, nowMs, config.maxClockSkewMs);
+    if (typeof event === 'string') {
+      invalid.push(quarantined({ record, shardId }, event));
+      invalidIndices.push(index);
+      invalidByReason[event] = (invalidByReason[event] ?? 0) + 1;
+      outcomes[index] = 'invalid';
+      continue;
+    }
+    if (isLate(event, nowMs, config.latenessMs)) {
+      late += 1;
+      outcomes[index] = 'late';
+      continue;
+    }
+    aggregator.add(event, batch.laneOf(shardId, record), record.kinesis.sequenceNumber);
+    valid += 1;
+    outcomes[index] = 'valid';
+    if (event.eventTime < oldestEventTime) oldestEventTime = event.eventTime;
+    const rules = valueRules.get(event.metric);
+    if (rules === undefined) continue;
+    for (const rule of rules) {
+      const breach = valueBreach(event, rule);
+      if (breach) breaches.add(breach, rule, index);
+    }
+  }
+  const partials = aggregator.result();
+  return { partials, breaches, invalid, invalidIndices, invalidByReason, valid, late, oldestEventTime };
+}
+
+/** What writing the partials did, and the items' states that window rules read. */
+interface ItemsApplied {
+  readonly itemsWritten: number;
+  readonly alreadyApplied: number;
+  readonly conflictsResolved: number;
+  readonly currentStates: readonly StoredAggregate[];
+}
+
+/**
+ * Step 2: quarantine (one object per batch) and aggregates are independent; write them together.
+ * A failed write fails its records.
+ */
+async function writeQuarantineAndAggregates(
+  batch: BatchRecords,
+  pass: FirstPass,
+  ports: BatchPorts,
+  config: SpeedConfig,
+  nowMs: number,
+  failed: FailedRecords,
+): Promise<ItemsApplied> {
+  const [quarantineError, itemOutcomes] = await Promise.all([
+    ports.quarantine.write(pass.invalid, nowMs).then(
+      () => undefined,
+      (error: Error) => error,
+    ),
+    ports.aggregates.apply(pass.partials, batch.eventsOf),
+  ]);
+  if (quarantineError) failed.fail(pass.invalidIndices, quarantineError);
+
+  let itemsWritten = 0;
+  let alreadyApplied = 0;
+  let conflictsResolved = 0;
+  // Window rules need the items' states after the update; without such rules they are not kept.
+  const hasWindowRules = config.alertRules.some((r) => r.source !== 'value');
+  const currentStates: StoredAggregate[] = [];
+  for (const outcome of itemOutcomes) {
+    if (outcome.written) itemsWritten += 1;
+    alreadyApplied += outcome.alreadyApplied;
+    if (!outcome.error) conflictsResolved += outcome.conflicts;
+    if (outcome.error) failed.fail(batch.indicesOf(partialOf(pass.partials, outcome.id)), outcome.error);
+    else if (hasWindowRules && outcome.state) currentStates.push(outcome.state);
+  }
+  return { itemsWritten, alreadyApplied, conflictsResolved, currentStates };
+}
+
+function partialOf(partials: ReadonlyMap<string, PartialAggregate>, id: string): PartialAggregate {
+  const partial = partials.get(id);
+  if (partial === undefined) throw new Error(`item ${id} is not one of the batch's partials`);
+  return partial;
+}
+
+/** Step 3: the window rules on the aggregates as they now stand. */
+function addWindowBreaches(
+  states: readonly StoredAggregate[],
+  partials: ReadonlyMap<string, PartialAggregate>,
+  rules: readonly AlertRule[],
+  breaches: BreachGroups,
+): void {
+  if (states.length === 0) return;
+  for (const state of states) {
+    for (const breach of windowBreaches([state], rules)) {
+      const rule = rules.find((r) => r.id === breach.ruleId);
+      if (rule === undefined) throw new Error(`window breach of unknown rule ${breach.ruleId}`);
+      breaches.add(breach, rule, partialOf(partials, aggregateKeyId(state)));
+    }
+  }
 }
 
 /** A group's outbox kept handing back other writers' alerts instead of taking this group's. */
@@ -268,6 +448,34 @@ async function raiseAlerts(
   return published;
 }
 
+/**
+ * Step 4: record the alerts (the store applies the cooldown), publish them, then clear them as
+ * pending (`raiseAlerts`). A group that fails fails the records its breaches come from.
+ */
+function recordAndPublishAlerts(
+  batch: BatchRecords,
+  breaches: BreachGroups,
+  ports: BatchPorts,
+  config: SpeedConfig,
+  nowMs: number,
+  failed: FailedRecords,
+): Promise<Alert[]> {
+  const maxWindowMs = Math.max(0, ...config.windows.map((w) => w.sizeMs));
+  return raiseAlerts(
+    breaches.groups(),
+    ports,
+    nowMs - config.latenessMs - maxWindowMs,
+    nowMs,
+    // A breach's source (its record, or the partial whose records moved the window) is only turned
+    // into record indices if its group fails: scanning the batch per window breach is not free.
+    (group, error) =>
+      failed.fail(
+        group.sources.flatMap((source) => batch.indicesOf(source)),
+        error,
+      ),
+  );
+}
+
 export async function processBatch(
   records: readonly KinesisStreamRecord[],
   ports: BatchPorts,
@@ -275,137 +483,27 @@ export async function processBatch(
   nowMs: number,
 ): Promise<BatchResult> {
   // Records are tracked by their index in the batch; eventIDs are only looked up for failures.
-  const failed = new Map<number, Error>();
-  const outcomes = new Array<RecordOutcome>(records.length);
-  const fail = (indices: Iterable<number>, error: Error) => {
-    for (const i of indices) if (!failed.has(i)) failed.set(i, error);
-  };
-
-  // 1. One pass: decode and classify, fold the valid into the batch's partials, and check each
-  // against the per-event alert rules.
-  const invalid: QuarantinedRecord[] = [];
-  const invalidIndices: number[] = [];
-  const invalidByReason: Record<string, number> = {};
-  const aggregator = new BatchAggregator(config.windows);
-  const valueRules = valueRulesByMetric(config.alertRules);
-  const breaches = new BreachGroups();
-  let late = 0;
-  let valid = 0;
-  let oldestEventTime = Infinity;
-  const lanes = new Map<string, Map<string, string>>();
-  const shardOfRecord = shardsOf(records);
-  for (let index = 0; index < records.length; index++) {
-    const record = records[index];
-    const shardId = shardOfRecord(record);
-    const event = decodeEvent(record.kinesis.data, nowMs, config.maxClockSkewMs);
-    if (typeof event === 'string') {
-      invalid.push(quarantined({ record, shardId }, event));
-      invalidIndices.push(index);
-      invalidByReason[event] = (invalidByReason[event] ?? 0) + 1;
-      outcomes[index] = 'invalid';
-      continue;
-    }
-    if (isLate(event, nowMs, config.latenessMs)) {
-      late += 1;
-      outcomes[index] = 'late';
-      continue;
-    }
-    const lane = laneOf(lanes, shardId, record, config.parallelizationFactor);
-    const sequenceNumber = record.kinesis.sequenceNumber;
-    aggregator.add(event, lane, sequenceNumber);
-    valid += 1;
-    outcomes[index] = 'valid';
-    if (event.eventTime < oldestEventTime) oldestEventTime = event.eventTime;
-    const rules = valueRules.get(event.metric);
-    if (rules === undefined) continue;
-    for (const rule of rules) {
-      const breach = valueBreach(event, rule);
-      if (breach) breaches.add(breach, rule, index);
-    }
-  }
-
-  // 2. Quarantine (one object per batch) and aggregates are independent; run them together.
-  const partials = aggregator.result();
-  // The valid events themselves are not kept (keeping 10,000 of them costs the hot path more in GC
-  // than decoding them again): only a conflict or a failure needs them, and then they are decoded
-  // again, once, for the rest of the batch.
-  let bySeries: Map<string, IndexedEvent[]> | undefined;
-  const eventsOf = (partial: PartialAggregate): IndexedEvent[] => {
-    bySeries ??= redecodeValid(records, outcomes, nowMs, config, shardOfRecord, lanes);
-    return (bySeries.get(seriesKey(partial.sensorId, partial.metric)) ?? []).filter(
-      (e) => e.event.eventTime >= partial.windowStart && e.event.eventTime < partial.windowEnd,
-    );
-  };
-  const indicesOf = (list: readonly IndexedEvent[]) => list.map((e) => e.index);
-
-  const [quarantineError, itemOutcomes] = await Promise.all([
-    ports.quarantine.write(invalid, nowMs).then(
-      () => undefined,
-      (error: Error) => error,
-    ),
-    ports.aggregates.apply(partials, eventsOf),
-  ]);
-  if (quarantineError) fail(invalidIndices, quarantineError);
-
-  let itemsWritten = 0;
-  let alreadyApplied = 0;
-  let conflictsResolved = 0;
-  // Window rules need the items' states after the update; without such rules they are not kept.
-  const hasWindowRules = config.alertRules.some((r) => r.source !== 'value');
-  const currentStates: StoredAggregate[] = [];
-  for (const outcome of itemOutcomes) {
-    if (outcome.written) itemsWritten += 1;
-    alreadyApplied += outcome.alreadyApplied;
-    if (!outcome.error) conflictsResolved += outcome.conflicts;
-    if (outcome.error) fail(indicesOf(eventsOf(partials.get(outcome.id) as PartialAggregate)), outcome.error);
-    else if (hasWindowRules && outcome.state) currentStates.push(outcome.state);
-  }
-
-  // 3. Window rules on the aggregates as they now stand.
-  if (hasWindowRules) {
-    for (const state of currentStates) {
-      for (const breach of windowBreaches([state], config.alertRules)) {
-        const rule = config.alertRules.find((r) => r.id === breach.ruleId) as AlertRule;
-        breaches.add(breach, rule, partials.get(aggregateKeyId(state)) as PartialAggregate);
-      }
-    }
-  }
-
-  const maxWindowMs = Math.max(0, ...config.windows.map((w) => w.sizeMs));
-  const published = await raiseAlerts(
-    breaches.groups(),
-    ports,
-    nowMs - config.latenessMs - maxWindowMs,
-    nowMs,
-    (group, error) =>
-      // A breach's source (its record, or the partial whose records moved the window) is only turned
-      // into record indices if its group fails: scanning the batch per window breach is not free.
-      fail(
-        group.sources.flatMap((source) =>
-          typeof source === 'number' ? [source] : indicesOf(eventsOf(source)),
-        ),
-        error,
-      ),
-  );
-
-  const failures = new Map<string, Error>();
-  for (const [index, error] of [...failed.entries()].sort((a, b) => a[0] - b[0]))
-    failures.set(records[index].eventID, error);
+  const batch = new BatchRecords(records, config, nowMs);
+  const failed = new FailedRecords();
+  const pass = firstPass(batch, config, nowMs);
+  const items = await writeQuarantineAndAggregates(batch, pass, ports, config, nowMs, failed);
+  addWindowBreaches(items.currentStates, pass.partials, config.alertRules, pass.breaches);
+  const published = await recordAndPublishAlerts(batch, pass.breaches, ports, config, nowMs, failed);
   return {
-    failures,
-    outcomes,
+    failures: failed.byEventId(records),
+    outcomes: batch.outcomes,
     published,
     stats: {
       records: records.length,
-      valid,
-      invalid: invalid.length,
-      late,
-      itemsWritten,
-      alreadyApplied,
-      conflictsResolved,
+      valid: pass.valid,
+      invalid: pass.invalid.length,
+      late: pass.late,
+      itemsWritten: items.itemsWritten,
+      alreadyApplied: items.alreadyApplied,
+      conflictsResolved: items.conflictsResolved,
       alertsPublished: published.length,
-      maxEventTimeLagMs: valid ? Math.max(0, nowMs - oldestEventTime) : 0,
-      invalidByReason,
+      maxEventTimeLagMs: pass.valid ? Math.max(0, nowMs - pass.oldestEventTime) : 0,
+      invalidByReason: pass.invalidByReason,
     },
   };
 }

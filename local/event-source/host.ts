@@ -1,21 +1,10 @@
 /**
- * What the parts of the event source runner (local/event-source-runner.ts) share: the resolved
- * settings, the record type, and the view of the runner that shard pollers and lanes use.
+ * What the parts of the event source runner (runner.ts) share: the record type and the view of the runner that shard pollers and slots use.
  */
 import type { Context } from 'aws-lambda';
 import type { ShardCheckpoint } from './checkpoint-store';
-import type {
-  EventSourceRunnerOptions,
-  RunnerCounters,
-  RunnerLogEvent,
-  RunnerLogLevel,
-} from '../event-source-runner';
-
-/** Runner options with every default filled in. */
-export type RunnerSettings = Required<
-  Omit<EventSourceRunnerOptions, 'onFailure' | 'chaos' | 'onLog' | 'checkpointStore'>
-> &
-  Pick<EventSourceRunnerOptions, 'onFailure' | 'chaos' | 'onLog' | 'checkpointStore'>;
+import type { RunnerSettings } from './settings';
+import type { RunnerCounters, RunnerLogEvent, RunnerLogLevel } from './types';
 
 /** A Kinesis record as read from a shard. */
 export interface StreamRecord {
@@ -29,10 +18,10 @@ export interface StreamRecord {
 /** Where a log entry comes from. */
 export interface LogOrigin {
   readonly shardId?: string;
-  readonly lane?: number;
+  readonly slot?: number;
 }
 
-/** The runner as its shard pollers and lanes see it. */
+/** The runner as its shard pollers and slots see it. */
 export interface RunnerHost {
   readonly options: RunnerSettings;
   readonly counters: RunnerCounters;
@@ -54,4 +43,14 @@ export interface RunnerHost {
   createContext(): Context;
   /** A shard's checkpoint moved (records done, reading started, shard finished): save it. */
   checkpointed(shardId: string, checkpoint: ShardCheckpoint): void;
+}
+
+/** The shard poller as its slots see it. */
+export interface SlotOwner {
+  readonly runner: RunnerHost;
+  readonly shardId: string;
+  /** True once the shard is read to its end; slots then stop when empty. */
+  readonly readComplete: boolean;
+  /** Marks records done (succeeded or sent on) and advances the shard's checkpoint. */
+  complete(records: readonly StreamRecord[]): void;
 }

@@ -1,6 +1,6 @@
 /**
  * Reads one shard of the stream for the event source runner: keeps an iterator (re-opening it when
- * it expires), reads ahead into the shard's lanes, tracks which records are done, and reports the
+ * it expires), reads ahead into the shard's slots, tracks which records are done, and reports the
  * shard's checkpoint (to the runner, which saves it) and lag. A shard resumed from a saved
  * checkpoint reads from just after it.
  */
@@ -11,16 +11,16 @@ import {
   ResourceNotFoundException,
   type _Record as KinesisRecord,
 } from '@aws-sdk/client-kinesis';
-import type { RunnerLogEvent, RunnerLogLevel, ShardMetrics, StartingPosition } from '../event-source-runner';
 import { fnv1a32Value } from '../../core/sequence';
 import type { ShardCheckpoint } from './checkpoint-store';
-import type { RunnerHost, StreamRecord } from './host';
-import { Lane } from './lane';
+import type { RunnerHost, SlotOwner, StreamRecord } from './host';
+import { Slot } from './slot';
 import { Signal } from './signal';
+import type { RunnerLogEvent, RunnerLogLevel, ShardMetrics, StartingPosition } from './types';
 
-/** Reads one shard and feeds its lanes. */
-export class ShardPoller {
-  readonly lanes: Lane[];
+/** Reads one shard and feeds its slots. */
+export class ShardPoller implements SlotOwner {
+  readonly slots: Slot[];
   private iterator: string | undefined;
   private lastReadSequenceNumber: string | undefined;
   private latestFrom: Date | undefined;
@@ -51,8 +51,8 @@ export class ShardPoller {
     /** The checkpoint saved by an earlier run, if any. */
     resume?: ShardCheckpoint,
   ) {
-    const lanes = runner.options.parallelizationFactor;
-    this.lanes = Array.from({ length: lanes }, (_, index) => new Lane(this, index));
+    const slots = runner.options.parallelizationFactor;
+    this.slots = Array.from({ length: slots }, (_, index) => new Slot(this, index));
     this.checkpoint = resume?.sequenceNumber;
     this.resumeAfter = resume?.sequenceNumber;
     if (skip || resume?.finished) this.finish();
@@ -67,7 +67,7 @@ export class ShardPoller {
   wake(): void {
     this.wakeSignal.notify();
     this.spaceSignal.notify();
-    for (const lane of this.lanes) lane.wake();
+    for (const slot of this.slots) slot.wake();
   }
 
   /** A mark for `idleSince`: reads started after it see everything put before it. */
@@ -78,7 +78,7 @@ export class ShardPoller {
   /** True when nothing is pending and a read started after `mark` found the shard's tip. */
   idleSince(mark: number): boolean {
     if (this.finishedFlag) return true;
-    if (this.outstanding.length > 0 || this.lanes.some((lane) => lane.busy)) return false;
+    if (this.outstanding.length > 0 || this.slots.some((slot) => slot.busy)) return false;
     return this.ended || this.lastCaughtUpRead > mark;
   }
 
@@ -91,7 +91,7 @@ export class ShardPoller {
       millisBehindLatest: this.millisBehindLatest,
       iteratorAgeMs: oldest ? Math.max(0, Date.now() - oldest.record.arrivalMs) : 0,
       pending: this.outstanding.filter((entry) => !entry.done).length,
-      inFlightBatches: this.lanes.filter((lane) => lane.busy).length,
+      inFlightBatches: this.slots.filter((slot) => slot.busy).length,
       finished: this.finishedFlag,
     };
   }
@@ -115,10 +115,10 @@ export class ShardPoller {
       return;
     }
     this.log('debug', 'shard.started', `polling ${this.shardId}`);
-    const lanes = this.lanes.map((lane) => lane.run());
+    const slots = this.slots.map((slot) => slot.run());
     await this.readLoop();
-    for (const lane of this.lanes) lane.wake();
-    await Promise.all(lanes);
+    for (const slot of this.slots) slot.wake();
+    await Promise.all(slots);
     if (this.ended && this.outstanding.length === 0) {
       this.log('info', 'shard.closed', `${this.shardId} is closed and fully processed`);
       this.finish();
@@ -145,7 +145,7 @@ export class ShardPoller {
     this.runner.log(level, event, message, { shardId: this.shardId });
   }
 
-  /** True once the shard is read to its end; lanes then stop when empty. */
+  /** True once the shard is read to its end; slots then stop when empty. */
   get readComplete(): boolean {
     return this.ended;
   }
@@ -177,7 +177,7 @@ export class ShardPoller {
   }
 
   private buffered(): number {
-    return this.lanes.reduce((sum, lane) => sum + lane.buffered, 0);
+    return this.slots.reduce((sum, slot) => sum + slot.buffered, 0);
   }
 
   private async getIterator(): Promise<string> {
@@ -208,7 +208,7 @@ export class ShardPoller {
 
   private async readLoop(): Promise<void> {
     const { batchSize, parallelizationFactor, pollIntervalMs, kinesis } = this.runner.options;
-    // Read ahead at least two batches per lane (as Lambda's poller does), and whole GetRecords pages
+    // Read ahead at least two batches per slot (as Lambda's poller does), and whole GetRecords pages
     // when batches are small, so batch boundaries do not depend on how fast reads come back.
     const highWater = Math.max(batchSize * parallelizationFactor * 2, 1_000);
     let errorsInARow = 0;
@@ -238,7 +238,7 @@ export class ShardPoller {
         const entry = { record, done: false };
         this.outstanding.push(entry);
         this.bySequence.set(record.sequenceNumber, entry);
-        this.lanes[laneOf(record.partitionKey, parallelizationFactor)].push({ record, readAtMs: Date.now() });
+        this.slots[slotOf(record.partitionKey, parallelizationFactor)].push({ record, readAtMs: Date.now() });
         this.lastReadSequenceNumber = record.sequenceNumber;
       }
       this.runner.counters.recordsRead += records.length;
@@ -296,8 +296,8 @@ function toStreamRecord(record: KinesisRecord): StreamRecord {
   };
 }
 
-/** Stable lane of a partition key: records of one key always share a lane. */
-function laneOf(partitionKey: string, lanes: number): number {
-  if (lanes === 1) return 0;
-  return fnv1a32Value(partitionKey) % lanes;
+/** Stable slot of a partition key: records of one key always share a slot. */
+function slotOf(partitionKey: string, slots: number): number {
+  if (slots === 1) return 0;
+  return fnv1a32Value(partitionKey) % slots;
 }

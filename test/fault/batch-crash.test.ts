@@ -26,7 +26,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CURATED_TABLES } from '../../contract/lake-tables';
 import { type BuildPhase, type BuildStep, LocalLake } from '../../local/batch/duckdb-runner';
-import { mulberry32 } from '../../local/chaos';
+import { mulberry32 } from '../../local/chaos/prng';
 import { writeRawObject } from '../../local/firehose';
 import {
   isPercentileWithinRank,

@@ -44,16 +44,14 @@ import {
   type LocalEndpoints,
 } from '../../local/endpoints';
 import { FileCheckpointStore } from '../../local/event-source/checkpoint-store';
-import {
-  EventSourceRunner,
-  eventSourceSettingsFromConfig,
-  type KinesisHandler,
-  type RunnerCounters,
-} from '../../local/event-source-runner';
+import { EventSourceRunner } from '../../local/event-source/runner';
+import { eventSourceSettingsFromConfig } from '../../local/event-source/settings';
+import type { KinesisHandler, RunnerCounters } from '../../local/event-source/types';
 import { createLocalResources, type LocalResources } from '../../local/resources';
-import { createLocalStreamProcessor } from '../../local/stream-processor';
+import { createLocalStreamProcessor } from '../../local/local-handler';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
-import { check, type Expected } from '../helpers/recompute';
+import { check } from '../helpers/contract-oracle';
+import type { Expected } from '../helpers/recompute';
 import { expectedOutputs } from '../helpers/replay-check';
 import { startRestartableEmulators, type RestartableEmulators } from '../helpers/restartable-emulators';
 import { faultTraffic, readSpeedEndState, type SpeedEndState } from '../helpers/speed-end-state';

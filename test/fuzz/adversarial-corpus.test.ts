@@ -4,7 +4,7 @@
  * must be applied, skipped as late, or quarantined with exactly this reason.
  */
 import { FuzzRig, toKinesisRecords, WINDOWS_PER_EVENT, type Observed } from './harness';
-import { REASONS } from './oracle';
+import { REASONS } from '../helpers/contract-oracle';
 import { LIMIT_BYTES, MINUTE, NOW, paddedEvent, validDoc, type FuzzRecord } from './records';
 
 type Outcome = 'valid' | 'late' | string;

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { decodeRecord } from '../../core/event';
 import { describeRecord, ORACLE_CONFIG } from './harness';
-import { expectationFor, REASONS } from './oracle';
+import { expectationFor, REASONS } from '../helpers/contract-oracle';
 import { fuzzRecords, NOW, validDoc } from './records';
 
 const SKEW = ORACLE_CONFIG.maxClockSkewMs;

@@ -18,7 +18,7 @@ import {
   windowAlertProblems,
   WINDOWS_PER_EVENT,
 } from './harness';
-import { REASONS, type OracleEvent } from './oracle';
+import { REASONS, type OracleEvent } from '../helpers/contract-oracle';
 import { fuzzRecords } from './records';
 
 /** About RUNS × (MIN_RECORDS + MAX_RECORDS) / 2 records (over 100,000 with this seed), plus replays. */

@@ -15,7 +15,12 @@ import { createHandler, type StreamProcessorHandler } from '../../lambdas/stream
 import type { BatchResult } from '../../lambdas/stream-processor/process-batch';
 import { kinesisRecord } from '../helpers/factories';
 import { InMemoryAws } from '../helpers/in-memory-aws';
-import { expectationFor, type Expectation, type OracleEvent } from './oracle';
+import {
+  expectationFor,
+  type Expectation,
+  type OracleEvent,
+  windowStartsOf,
+} from '../helpers/contract-oracle';
 import { MINUTE, NOW, type FuzzRecord } from './records';
 
 export const SHARD = 'shardId-000000000007';
@@ -198,11 +203,7 @@ export function expectedAggregates(
   const result = new Map<string, { count: number; sum: number; min: number; max: number; absSum: number }>();
   for (const e of events) {
     for (const w of SPEED.windows) {
-      for (
-        let start = Math.floor(e.eventTime / w.hopMs) * w.hopMs;
-        start > e.eventTime - w.sizeMs;
-        start -= w.hopMs
-      ) {
+      for (const start of windowStartsOf(e.eventTime, w)) {
         const key = `${e.sensorId}|${e.metric}|${w.name}|${start}`;
         const a = result.get(key);
         if (!a)

@@ -11,7 +11,7 @@
  * Shrinking is replaced by naming the exact failing record in the assertion message.
  */
 import fc from 'fast-check';
-import { mulberry32 } from '../../local/chaos';
+import { mulberry32 } from '../../local/chaos/prng';
 
 /** The processing time every fuzz run uses. */
 export const NOW = Date.parse('2026-11-21T12:00:00.000Z');

@@ -23,22 +23,23 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import { resolveConfig, toSpeedConfig, type SluiceConfig } from '../../contract/config';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
 import type { StreamProcessorHandler } from '../../lambdas/stream-processor/handler';
-import { applyChaos, Chaos, mulberry32, type ChaosOptions } from '../../local/chaos';
+import { Chaos } from '../../local/chaos/chaos';
+import { applyChaos } from '../../local/chaos/middleware';
+import type { ChaosOptions } from '../../local/chaos/options';
+import { mulberry32 } from '../../local/chaos/prng';
 import {
   createLocalClients,
   destroyLocalClients,
   type LocalClients,
   type LocalEndpoints,
 } from '../../local/endpoints';
-import {
-  EventSourceRunner,
-  type EventSourceSettings,
-  type KinesisOnFailureRecord,
-} from '../../local/event-source-runner';
+import { EventSourceRunner } from '../../local/event-source/runner';
+import type { EventSourceSettings, KinesisOnFailureRecord } from '../../local/event-source/types';
 import { createLocalResources, type LocalResources } from '../../local/resources';
-import { createLocalStreamProcessor } from '../../local/stream-processor';
+import { createLocalStreamProcessor } from '../../local/local-handler';
 import { recentNoon } from './clock';
-import { check, close, type Expected } from './recompute';
+import { check, windowStartsOf } from './contract-oracle';
+import { close, type Expected } from './recompute';
 import { expectedOutputs } from './replay-check';
 import { drainQueue } from './speed-end-state';
 
@@ -484,7 +485,7 @@ export function inRange(p: Position, info: KinesisOnFailureRecord['KinesisBatchI
 }
 
 /**
- * Every line's place, from the contract's verdict (recompute.ts) and what the run left: a
+ * Every line's place, from the contract's verdict (contract-oracle.ts) and what the run left: a
  * quarantined line must be in the quarantine and a valid one applied, unless its record is in an
  * on-failure range (given up on; then only the range vouches for it). A late line is skipped by
  * design. Returns the places and the lines no place accounts for.
@@ -567,11 +568,7 @@ export function redriveExpectation(
       given: onFailure.some((f) => inRange(positions[i], f.KinesisBatchInfo)),
     };
     for (const w of windows) {
-      for (
-        let start = Math.floor(eventTime / w.hopMs) * w.hopMs;
-        start > eventTime - w.sizeMs;
-        start -= w.hopMs
-      ) {
+      for (const start of windowStartsOf(eventTime, w)) {
         const key = `${sensorId}|${metric}|${w.name}|${start}`;
         items.set(key, [...(items.get(key) ?? []), member]);
       }

@@ -1,12 +1,14 @@
 /**
  * An independent recomputation of what a replay of an event file must produce, written from the
  * contract in DESIGN.md rather than from the pipeline's code (it imports nothing from core/, lambdas/
- * or local/): validation, event-time windows, per-event alert rules with a two-way cooldown, the
- * batch layer's deduplicated events and per-hour/day statistics.
+ * or local/): validation and event-time windows (by the contract oracle, contract-oracle.ts),
+ * per-event alert rules with a two-way cooldown, the batch layer's deduplicated events and
+ * per-hour/day statistics.
  *
  * Values in the test files have two decimals, so sums are computed exactly in hundredths.
  */
 import { createHash } from 'node:crypto';
+import { check, windowStartsOf, type OracleEvent } from './contract-oracle';
 
 export interface WindowDef {
   readonly name: string;
@@ -32,81 +34,6 @@ export interface RecomputeOptions {
   readonly processingMs: number;
   /** UTC date the records arrived in the stream. */
   readonly arrivalDay: string;
-}
-
-interface Event {
-  readonly eventId: string;
-  readonly sensorId: string;
-  readonly metric: string;
-  readonly value: number;
-  readonly unit?: string;
-  readonly eventTime: number;
-  readonly attributes?: Record<string, string>;
-}
-
-type Checked = { ok: true; event: Event } | { ok: false; reason: string };
-
-const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
-
-/** The contract's rules, in field order. */
-export function check(line: string, nowMs: number, maxClockSkewMs: number): Checked {
-  if (Buffer.byteLength(line) > 64 * 1024) return { ok: false, reason: 'too_large' };
-  let doc: unknown;
-  try {
-    doc = JSON.parse(line);
-  } catch {
-    return { ok: false, reason: 'not_json' };
-  }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
-    return { ok: false, reason: 'not_object' };
-  const o = doc as Record<string, unknown>;
-  const str = (field: string, valid: (s: string) => boolean, required: boolean): string | undefined => {
-    const v = o[field];
-    if (v === undefined || v === null) return required ? `missing_field:${field}` : undefined;
-    if (typeof v !== 'string') return `bad_type:${field}`;
-    return valid(v) ? undefined : `bad_value:${field}`;
-  };
-  const problem =
-    str('eventId', (s) => s.length >= 1 && s.length <= 128, true) ??
-    str('sensorId', (s) => /^[A-Za-z0-9._:-]{1,128}$/.test(s), true) ??
-    str('metric', (s) => /^[A-Za-z0-9._-]{1,64}$/.test(s), true);
-  if (problem) return { ok: false, reason: problem };
-  if (o.value === undefined || o.value === null) return { ok: false, reason: 'missing_field:value' };
-  if (typeof o.value !== 'number') return { ok: false, reason: 'bad_type:value' };
-  const unitProblem = str('unit', (s) => s.length <= 16, false);
-  if (unitProblem) return { ok: false, reason: unitProblem };
-  const ts = o.timestamp;
-  if (ts === undefined || ts === null) return { ok: false, reason: 'missing_field:timestamp' };
-  if (typeof ts !== 'string' && typeof ts !== 'number') return { ok: false, reason: 'bad_type:timestamp' };
-  const eventTime =
-    typeof ts === 'number'
-      ? Number.isInteger(ts) && ts >= 0
-        ? ts
-        : NaN
-      : ISO.test(ts)
-        ? Date.parse(ts)
-        : NaN;
-  if (!Number.isFinite(eventTime)) return { ok: false, reason: 'bad_value:timestamp' };
-  const attributes = o.attributes;
-  if (attributes !== undefined && attributes !== null) {
-    if (typeof attributes !== 'object' || Array.isArray(attributes))
-      return { ok: false, reason: 'bad_type:attributes' };
-    if (!Object.values(attributes).every((v) => typeof v === 'string'))
-      return { ok: false, reason: 'bad_value:attributes' };
-  }
-  if (eventTime > nowMs + maxClockSkewMs) return { ok: false, reason: 'future_timestamp' };
-  return {
-    ok: true,
-    event: {
-      eventId: o.eventId as string,
-      sensorId: o.sensorId as string,
-      metric: o.metric as string,
-      value: o.value,
-      eventTime,
-      ...(typeof o.unit === 'string' ? { unit: o.unit } : {}),
-      ...(attributes ? { attributes: attributes as Record<string, string> } : {}),
-    },
-  };
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -156,9 +83,9 @@ export interface Expected {
 }
 
 export function recompute(lines: readonly string[], options: RecomputeOptions): Expected {
-  const speed: Event[] = [];
+  const speed: OracleEvent[] = [];
   const quarantine: Array<{ reason: string; data: string }> = [];
-  const batchCandidates: Event[] = [];
+  const batchCandidates: OracleEvent[] = [];
   let late = 0;
   for (const line of lines) {
     const result = check(line, options.processingMs, options.maxClockSkewMs);
@@ -188,8 +115,7 @@ export function recompute(lines: readonly string[], options: RecomputeOptions): 
   >();
   for (const e of speed) {
     for (const w of options.windows) {
-      const latest = Math.floor(e.eventTime / w.hopMs) * w.hopMs;
-      for (let start = latest; start > e.eventTime - w.sizeMs; start -= w.hopMs) {
+      for (const start of windowStartsOf(e.eventTime, w)) {
         const key = `${e.sensorId}|${e.metric}|${w.name}|${start}`;
         const item = items.get(key) ?? {
           sensorId: e.sensorId,
@@ -266,7 +192,7 @@ export function recompute(lines: readonly string[], options: RecomputeOptions): 
 
   // Batch layer: day D holds valid events of D that arrived on D or D+1, the first copy of each id.
   const previousDay = day(Date.parse(`${options.arrivalDay}T00:00:00Z`) - 86_400_000);
-  const firstCopies = new Map<string, Event>();
+  const firstCopies = new Map<string, OracleEvent>();
   for (const e of batchCandidates) {
     const d = day(e.eventTime);
     if (d !== options.arrivalDay && d !== previousDay) continue;

@@ -1,6 +1,6 @@
 /**
  * The child process of test/helpers/runner-process.ts: the local event source runner with the real
- * stream processor (local/stream-processor.ts), durable checkpoints in a directory, against emulators
+ * stream processor (local/local-handler.ts), durable checkpoints in a directory, against emulators
  * that run elsewhere. It appends what happens to a journal file with synchronous writes, so the
  * journal is complete up to the instant the process is killed:
  *
@@ -17,13 +17,11 @@ import { resolveConfig, toSpeedConfig } from '../../contract/config';
 import type { BatchResult } from '../../lambdas/stream-processor/process-batch';
 import { createLocalClients, destroyLocalClients, type LocalEndpoints } from '../../local/endpoints';
 import { FileCheckpointStore } from '../../local/event-source/checkpoint-store';
-import {
-  EventSourceRunner,
-  eventSourceSettingsFromConfig,
-  type KinesisHandler,
-} from '../../local/event-source-runner';
+import { EventSourceRunner } from '../../local/event-source/runner';
+import { eventSourceSettingsFromConfig } from '../../local/event-source/settings';
+import type { KinesisHandler } from '../../local/event-source/types';
 import { createLocalResources } from '../../local/resources';
-import { createLocalStreamProcessor } from '../../local/stream-processor';
+import { createLocalStreamProcessor } from '../../local/local-handler';
 
 export interface RunnerProcessConfig {
   readonly endpoints: LocalEndpoints;

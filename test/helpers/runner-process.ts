@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { RunnerCounters } from '../../local/event-source-runner';
+import type { RunnerCounters } from '../../local/event-source/types';
 import type { RunnerProcessConfig } from './runner-process-main';
 
 export type { RunnerProcessConfig } from './runner-process-main';

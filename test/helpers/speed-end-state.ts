@@ -12,7 +12,7 @@ import { parseAlertNotification } from '../../local/alert-collector';
 import { generateEventLines } from '../../local/demo-producer';
 import type { LocalClients } from '../../local/endpoints';
 import { parseEventFile, type EventFileRecord } from '../../local/event-file';
-import type { KinesisOnFailureRecord } from '../../local/event-source-runner';
+import type { KinesisOnFailureRecord } from '../../local/event-source/types';
 import { QuarantineMirror } from '../../local/quarantine-mirror';
 import { readAggregates, toAlertLines, type AggregateLine, type AlertLine } from '../../local/replay-outputs';
 import type { LocalResources } from '../../local/resources';

@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { LocalLake } from '../../local/batch/duckdb-runner';
 import { formatDay } from '../../contract/sql-template';
-import { mulberry32 } from '../../local/chaos';
+import { mulberry32 } from '../../local/chaos/prng';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
 import { LocalFirehose } from '../../local/firehose';
 import { type EmulatorProcess, startEmulatorProcess } from '../helpers/emulators';

@@ -20,16 +20,19 @@ import { PublishCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { resolveConfig } from '../../contract/config';
-import { applyChaos, Chaos, type ChaosFault, type ChaosOptions } from '../../local/chaos';
+import { Chaos } from '../../local/chaos/chaos';
+import { applyChaos } from '../../local/chaos/middleware';
+import type { ChaosOptions } from '../../local/chaos/options';
+import type { ChaosFault } from '../../local/chaos/types';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
-import {
-  DrainTimeoutError,
-  EventSourceRunner,
-  type EventSourceRunnerOptions,
-  type KinesisHandler,
-  type KinesisOnFailureRecord,
-  type RunnerLogEntry,
-} from '../../local/event-source-runner';
+import { DrainTimeoutError } from '../../local/event-source/errors';
+import { EventSourceRunner } from '../../local/event-source/runner';
+import type {
+  EventSourceRunnerOptions,
+  KinesisHandler,
+  KinesisOnFailureRecord,
+  RunnerLogEntry,
+} from '../../local/event-source/types';
 import { CheckpointStoreError, FileCheckpointStore } from '../../local/event-source/checkpoint-store';
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';

@@ -7,11 +7,14 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { toSpeedConfig, type SluiceConfig } from '../../contract/config';
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
-import { Chaos, applyChaos, mulberry32 } from '../../local/chaos';
+import { Chaos } from '../../local/chaos/chaos';
+import { applyChaos } from '../../local/chaos/middleware';
+import { mulberry32 } from '../../local/chaos/prng';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
-import { EventSourceRunner, type KinesisOnFailureRecord } from '../../local/event-source-runner';
+import { EventSourceRunner } from '../../local/event-source/runner';
+import type { KinesisOnFailureRecord } from '../../local/event-source/types';
 import { createLocalResources, type LocalResources } from '../../local/resources';
-import { createLocalStreamProcessor } from '../../local/stream-processor';
+import { createLocalStreamProcessor } from '../../local/local-handler';
 import { recentNoon } from '../helpers/clock';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
 import {
@@ -26,6 +29,7 @@ import {
   type Position,
 } from '../helpers/fault-ledger';
 import { drainQueue } from '../helpers/speed-end-state';
+import { windowStartsOf } from '../helpers/contract-oracle';
 
 const MINUTE = 60_000;
 
@@ -131,11 +135,7 @@ function expectedAggregates(lines: readonly Line[], config: SluiceConfig): Map<s
   for (const { event } of lines) {
     if (!event) continue;
     for (const w of speed.windows) {
-      for (
-        let start = Math.floor(event.eventTime / w.hopMs) * w.hopMs;
-        start > event.eventTime - w.sizeMs;
-        start -= w.hopMs
-      ) {
+      for (const start of windowStartsOf(event.eventTime, w)) {
         const key = `${event.sensorId}|${event.metric}|${w.name}|${start}`;
         const e = result.get(key);
         if (!e) result.set(key, { count: 1, sum: event.value, min: event.value, max: event.value });

@@ -5,11 +5,11 @@ import { ConfigError } from '../../../contract/config';
 import { reportError, UsageError } from '../../../cli/errors';
 import { UserError } from '../../../contract/user-error';
 import { SqlTemplateError } from '../../../contract/sql-template';
-import { ChaosConfigError } from '../../../local/chaos';
+import { ChaosConfigError } from '../../../local/chaos/errors';
 import { EmulatorStartError } from '../../../local/emulators/start';
 import { ReplayInputError } from '../../../local/event-file';
 import { CheckpointStoreError, FileCheckpointStore } from '../../../local/event-source/checkpoint-store';
-import { EventSourceRunnerConfigError } from '../../../local/event-source-runner';
+import { EventSourceRunnerConfigError } from '../../../local/event-source/errors';
 
 test('a user error is its message on one line with exit code 1', () => {
   expect(reportError(new UserError('no local Sluice is running'))).toEqual({

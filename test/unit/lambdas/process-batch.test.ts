@@ -1,6 +1,6 @@
 import { processBatch } from '../../../lambdas/stream-processor/process-batch';
 import type { SpeedConfig } from '../../../core/speed-config';
-import { fakePorts } from '../../helpers/batch-ports';
+import { inMemoryPorts } from '../../helpers/batch-ports';
 import { kinesisEvent, sensorEvent } from '../../helpers/factories';
 
 const NOW = Date.parse('2026-11-21T10:30:00Z');
@@ -34,11 +34,11 @@ describe('processBatch', () => {
       { data: 'not json' },
       { data: sensorEvent({ timestamp: '2026-11-19T10:00:00Z' }) },
     ]);
-    const { ports, calls } = fakePorts();
+    const { ports, counts } = inMemoryPorts();
     const result = await processBatch(event.Records, ports, CONFIG, NOW);
     expect([...result.outcomes.values()]).toEqual(['valid', 'invalid', 'late']);
     expect(result.stats).toMatchObject({ valid: 1, invalid: 1, late: 1, invalidByReason: { not_json: 1 } });
-    expect(calls.quarantined).toBe(1);
+    expect(counts.quarantined).toBe(1);
     expect(result.failures.size).toBe(0);
   });
 
@@ -48,14 +48,14 @@ describe('processBatch', () => {
       { data: sensorEvent({ sensorId: 'b', timestamp: at(1) }) },
       { data: sensorEvent({ sensorId: 'a', timestamp: at(2) }) },
     ]);
-    const { ports } = fakePorts({ failItem: `a|temperature|1m|${Date.parse(at(2))}` });
+    const { ports } = inMemoryPorts({ failItem: `a|temperature|1m|${Date.parse(at(2))}` });
     const result = await processBatch(event.Records, ports, CONFIG, NOW);
     expect([...result.failures.keys()]).toEqual([event.Records[2].eventID]);
   });
 
   test('a quarantine write failure fails the invalid records only', async () => {
     const event = kinesisEvent([{ data: sensorEvent({ timestamp: at(1) }) }, { data: '{' }]);
-    const { ports } = fakePorts({ failQuarantine: true });
+    const { ports } = inMemoryPorts({ failQuarantine: true });
     const result = await processBatch(event.Records, ports, CONFIG, NOW);
     expect([...result.failures.keys()]).toEqual([event.Records[1].eventID]);
   });
@@ -65,7 +65,7 @@ describe('processBatch', () => {
       { data: sensorEvent({ sensorId: 'a', value: 30, timestamp: at(1) }) },
       { data: sensorEvent({ sensorId: 'b', value: 20, timestamp: at(1) }) },
     ]);
-    const { ports } = fakePorts({ failPublish: true });
+    const { ports } = inMemoryPorts({ failPublish: true });
     const result = await processBatch(event.Records, ports, CONFIG, NOW);
     expect([...result.failures.keys()]).toEqual([event.Records[0].eventID]);
   });
@@ -85,7 +85,7 @@ describe('processBatch', () => {
       { data: sensorEvent({ sensorId: 'a', value: 30, timestamp: at(2, 5) }) },
       { data: sensorEvent({ sensorId: 'b', value: 20, timestamp: at(1, 5) }) },
     ]);
-    const { ports } = fakePorts({ failPublish: true });
+    const { ports } = inMemoryPorts({ failPublish: true });
     const result = await processBatch(event.Records, ports, config, NOW);
     expect([...result.failures.keys()]).toEqual([0, 1, 2].map((i) => event.Records[i].eventID));
   });
@@ -97,7 +97,7 @@ describe('processBatch', () => {
       { data: sensorEvent({ sensorId: 'a', value: 20, timestamp: at(4) }) },
       { data: sensorEvent({ sensorId: 'a', value: 32, timestamp: at(2) }) },
     ]);
-    const { ports, calls } = fakePorts();
+    const { ports, calls } = inMemoryPorts();
     await processBatch(event.Records, ports, CONFIG, NOW);
     expect(calls.groups).toEqual([
       `a|hot: ${Date.parse(at(3))},${Date.parse(at(2))}`,
@@ -111,7 +111,7 @@ describe('processBatch', () => {
         data: sensorEvent({ sensorId: 'a', value: 30, timestamp: Date.parse(at(0)) + i * 1000 }),
       })),
     );
-    const { ports, calls } = fakePorts();
+    const { ports, calls } = inMemoryPorts();
 
     const result = await processBatch(event.Records, ports, CONFIG, NOW);
 
@@ -126,7 +126,7 @@ describe('processBatch', () => {
         data: sensorEvent({ sensorId: `s${i % 2}`, timestamp: at(1, i % 60) }),
       })),
     );
-    const { ports, calls } = fakePorts();
+    const { ports, calls } = inMemoryPorts();
     const result = await processBatch(event.Records, ports, CONFIG, NOW);
     expect(calls.applied).toHaveLength(2);
     expect(result.stats.itemsWritten).toBe(2);
@@ -136,7 +136,7 @@ describe('processBatch', () => {
       { data: sensorEvent({ timestamp: at(1) }), shardId: 'shardId-000000000000' },
       { data: sensorEvent({ timestamp: at(1, 10) }), shardId: 'shardId-000000000001' },
     ]);
-    const { ports } = fakePorts();
+    const { ports } = inMemoryPorts();
     let lanes: string[] = [];
     const capturing: typeof ports = {
       ...ports,

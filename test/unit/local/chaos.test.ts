@@ -5,19 +5,14 @@
  */
 import { BatchGetItemCommand, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
-import {
-  applyChaos,
-  Chaos,
-  ChaosConfigError,
-  mulberry32,
-  removeChaos,
-  SimulatedCrashError,
-  type ChaosFault,
-  type ChaosOptions,
-  type ChaosService,
-} from '../../../local/chaos';
+import { Chaos } from '../../../local/chaos/chaos';
+import { ChaosConfigError, SimulatedCrashError } from '../../../local/chaos/errors';
+import { applyChaos, removeChaos } from '../../../local/chaos/middleware';
+import type { ChaosOptions } from '../../../local/chaos/options';
+import { mulberry32 } from '../../../local/chaos/prng';
+import type { ChaosFault, ChaosService } from '../../../local/chaos/types';
 
-const SCOPE = { shardId: 'shardId-000000000000', lane: 0 };
+const SCOPE = { shardId: 'shardId-000000000000', slot: 0 };
 
 /** Runs `invocations` invocations, each making `calls` calls (every other one an UpdateItem). */
 async function simulate(options: ChaosOptions, invocations = 40, calls = 6): Promise<readonly ChaosFault[]> {

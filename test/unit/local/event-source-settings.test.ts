@@ -1,11 +1,9 @@
 /** Event source runner settings: derived from config like the CDK stack does, validated up front. */
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { resolveConfig } from '../../../contract/config';
-import {
-  EventSourceRunner,
-  EventSourceRunnerConfigError,
-  eventSourceSettingsFromConfig,
-} from '../../../local/event-source-runner';
+import { EventSourceRunnerConfigError } from '../../../local/event-source/errors';
+import { EventSourceRunner } from '../../../local/event-source/runner';
+import { eventSourceSettingsFromConfig } from '../../../local/event-source/settings';
 
 const kinesis = new KinesisClient({ region: 'us-east-1', endpoint: 'http://127.0.0.1:9' });
 afterAll(() => kinesis.destroy());

@@ -1,6 +1,6 @@
 /**
- * One lane of a shard: a sequential stream of batches (a shard has as many lanes as its
- * parallelization factor; a partition key always maps to the same lane). A lane forms batches,
+ * One slot of a shard: a sequential stream of batches (a shard has as many slots as its
+ * parallelization factor; a partition key always maps to the same slot). A slot forms batches,
  * invokes the handler, and applies Lambda's error handling: partial batch responses, bisection,
  * retries, record age, the on-failure destination, and chaos redeliveries.
  */
@@ -8,22 +8,12 @@ import { randomUUID } from 'node:crypto';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { LOCAL_ACCOUNT_ID } from '../endpoints';
-import type { KinesisOnFailureRecord, RunnerLogEvent, RunnerLogLevel } from '../event-source-runner';
-import type { RunnerHost, StreamRecord } from './host';
-import type { ShardPoller } from './shard-poller';
+import { InvalidBatchResponseError, InvocationTimeoutError } from './errors';
+import type { RunnerHost, SlotOwner, StreamRecord } from './host';
 import { Signal } from './signal';
+import type { KinesisOnFailureRecord, RunnerLogEvent, RunnerLogLevel } from './types';
 
-/** What an invocation that ran past `functionTimeoutMs` fails with. */
-export class InvocationTimeoutError extends Error {
-  public override readonly name = 'Sandbox.Timedout';
-}
-
-/** A handler response that fails the whole batch (bad `batchItemFailures`). */
-export class InvalidBatchResponseError extends Error {
-  public override readonly name = 'InvalidBatchResponseError';
-}
-
-/** A record waiting in a lane, with when it was read (for the batching window). */
+/** A record waiting in a slot, with when it was read (for the batching window). */
 export interface Buffered {
   readonly record: StreamRecord;
   readonly readAtMs: number;
@@ -47,7 +37,7 @@ type Outcome =
   | { readonly kind: 'error'; readonly error: unknown; readonly functionError?: 'Unhandled' };
 
 /** One sequential stream of batches within a shard (one per unit of parallelization factor). */
-export class Lane {
+export class Slot {
   private readonly queue: Buffered[] = [];
   private readonly signal = new Signal();
   /** Recently succeeded records, oldest first, for chaos redeliveries. */
@@ -56,7 +46,7 @@ export class Lane {
   busy = false;
 
   constructor(
-    private readonly shard: ShardPoller,
+    private readonly shard: SlotOwner,
     readonly index: number,
   ) {}
 
@@ -402,8 +392,8 @@ export class Lane {
     };
   }
 
-  private scope(): { shardId: string; lane: number } {
-    return { shardId: this.shard.shardId, lane: this.index };
+  private scope(): { shardId: string; slot: number } {
+    return { shardId: this.shard.shardId, slot: this.index };
   }
 
   private log(
@@ -412,7 +402,7 @@ export class Lane {
     message: string,
     details?: Record<string, unknown>,
   ): void {
-    this.runner.log(level, event, message, { shardId: this.shard.shardId, lane: this.index }, details);
+    this.runner.log(level, event, message, { shardId: this.shard.shardId, slot: this.index }, details);
   }
 }
 

@@ -7,7 +7,7 @@
  *  - batchSize, maxBatchingWindow, startingPosition (TRIM_HORIZON, LATEST, AT_TIMESTAMP);
  *  - shards run concurrently; within a shard batches run one after the other, or, with a
  *    parallelizationFactor above 1, up to that many at once, records of one partition key always
- *    in the same lane, so never concurrently and never out of order;
+ *    in the same slot, so never concurrently and never out of order;
  *  - ReportBatchItemFailures: the checkpoint moves to just before the lowest failed sequence
  *    number and processing resumes there; a failure entry with an empty, missing or unknown
  *    itemIdentifier fails the whole batch; no failures means the whole batch succeeded;
@@ -29,313 +29,40 @@
  * creation time) are ignored. Without a store, checkpoints live in memory.
  *
  * Differences a local runtime cannot avoid: a handler that times out is not frozen; the runner
- * waits for it to settle before the lane's next invocation, so invocations of a lane never
+ * waits for it to settle before the slot's next invocation, so invocations of a slot never
  * overlap. stop() lets in-flight invocations finish, then abandons the rest of their batches (not
  * checkpointed), like disabling the event source mapping.
  *
- * Parts: this module (options, shard discovery, drain, metrics), event-source/shard-poller.ts (one
- * shard: iterator, read-ahead, checkpoint), event-source/lane.ts (batches, invocation, error
- * handling, on-failure records) and event-source/checkpoint-{store,writer}.ts (durable checkpoints).
+ * Parts, all in local/event-source/: this module (the runner: shard discovery, drain, metrics),
+ * types.ts (options, log entries, metrics), settings.ts (defaults, validation, settings from config),
+ * errors.ts, shard-poller.ts (one shard: iterator, read-ahead, checkpoint), slot.ts (batches,
+ * invocation, error handling, on-failure records) and checkpoint-{store,writer}.ts (durable checkpoints).
  */
 import { randomUUID } from 'node:crypto';
-import { ListShardsCommand, type KinesisClient, type Shard } from '@aws-sdk/client-kinesis';
-import type { SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
-import { durationMs, type SluiceConfig } from '../contract/config';
-import { EVENT_SOURCE_LIMITS as ESM } from '../contract/event-source-limits';
-import { UserError } from '../contract/user-error';
-import type { Chaos } from './chaos';
-import { LOCAL_ACCOUNT_ID } from './endpoints';
+import { ListShardsCommand, type Shard } from '@aws-sdk/client-kinesis';
+import type { Context } from 'aws-lambda';
+import { LOCAL_ACCOUNT_ID } from '../endpoints';
 import {
   describeStreamIdentity,
   isOfStream,
-  type CheckpointStore,
   type ShardCheckpoint,
   type StreamCheckpoints,
   type StreamIdentity,
-} from './event-source/checkpoint-store';
-import { CheckpointWriter } from './event-source/checkpoint-writer';
-import type { LogOrigin, RunnerHost, RunnerSettings } from './event-source/host';
-import { ShardPoller } from './event-source/shard-poller';
-import { Signal, sleep } from './event-source/signal';
-
-/** The Lambda handler signature for a Kinesis event source. */
-export type KinesisHandler = (
-  event: KinesisStreamEvent,
-  context: Context,
-) => Promise<KinesisStreamBatchResponse | void>;
-
-export type StartingPosition = 'TRIM_HORIZON' | 'LATEST' | { readonly atTimestamp: Date };
-
-/** Where records that run out of retries or age go: an SQS queue, as on AWS. */
-export interface OnFailureDestination {
-  readonly sqs: SQSClient;
-  readonly queueUrl: string;
-}
-
-/** The event source mapping settings, named as in the CDK `KinesisEventSource`. */
-export interface EventSourceSettings {
-  /** Records per invocation, 1–10000. @default 100 */
-  readonly batchSize?: number;
-  /** Time to gather records before invoking, 0–300000 ms. @default 0 */
-  readonly maxBatchingWindowMs?: number;
-  /** @default 'TRIM_HORIZON' */
-  readonly startingPosition?: StartingPosition;
-  /** Concurrent batches per shard, 1–10. @default 1 */
-  readonly parallelizationFactor?: number;
-  /** Retries of a failing batch, 0–10000, or -1 for "until the records expire". @default -1 */
-  readonly retryAttempts?: number;
-  /**
-   * Records older than this are not processed but sent to the on-failure destination; -1 = never.
-   * AWS allows 60 s–7 d; locally any value >= 0 is accepted so tests can use short ages.
-   * @default -1
-   */
-  readonly maxRecordAgeMs?: number;
-  /** Split a failed batch in two before retrying. @default false */
-  readonly bisectBatchOnError?: boolean;
-  /** Honour `batchItemFailures` in the handler's response. @default false (as on AWS) */
-  readonly reportBatchItemFailures?: boolean;
-  /** An invocation running longer than this fails with a timeout. @default 60000 */
-  readonly functionTimeoutMs?: number;
-  /** Reported in the Lambda context. @default 1024 */
-  readonly memoryLimitInMB?: number;
-  /** Reported in the Lambda context and in on-failure records. @default 'stream-processor' */
-  readonly functionName?: string;
-}
-
-export interface EventSourceRunnerOptions extends EventSourceSettings {
-  readonly kinesis: KinesisClient;
-  readonly streamName: string;
-  readonly handler: KinesisHandler;
-  /** @default - records that run out of retries or age are dropped (logged and counted) */
-  readonly onFailure?: OnFailureDestination;
-  /** Fault injection; see local/chaos.ts. @default - no faults */
-  readonly chaos?: Chaos;
-  /**
-   * Where shard checkpoints are saved, under the stream's name and `functionName`; a runner started
-   * again with the same store resumes where the last one stopped (see the module comment), e.g.
-   * `new FileCheckpointStore({ dir: '.sluice/checkpoints' })`.
-   * @default - checkpoints live in memory and are lost when the runner stops
-   */
-  readonly checkpointStore?: CheckpointStore;
-  /** Structured log hook; the runner never writes to the console itself. */
-  readonly onLog?: (entry: RunnerLogEntry) => void;
-  /** Pause after a GetRecords call that found nothing new. @default 200 */
-  readonly pollIntervalMs?: number;
-  /** First backoff before retrying a failed batch; doubles per failure in a row. @default 50 */
-  readonly retryBackoffMs?: number;
-  /** Upper bound of that backoff. @default 1000 */
-  readonly maxRetryBackoffMs?: number;
-  /** How often to look for new shards (after a split or merge). @default 5000 */
-  readonly shardRefreshIntervalMs?: number;
-}
-
-export type RunnerLogLevel = 'debug' | 'info' | 'warn' | 'error';
-
-export type RunnerLogEvent =
-  | 'runner.started'
-  | 'runner.stopped'
-  | 'shard.started'
-  | 'shard.closed'
-  | 'shard.error'
-  | 'iterator.refreshed'
-  | 'batch.invoked'
-  | 'batch.succeeded'
-  | 'batch.partial-failure'
-  | 'batch.failed'
-  | 'batch.bisected'
-  | 'batch.redelivered'
-  | 'records.expired'
-  | 'records.retries-exhausted'
-  | 'records.discarded'
-  | 'onfailure.sent'
-  | 'onfailure.error'
-  | 'checkpoint.resumed'
-  | 'checkpoint.discarded'
-  | 'checkpoint.error';
-
-export interface RunnerLogEntry {
-  readonly level: RunnerLogLevel;
-  readonly event: RunnerLogEvent;
-  readonly message: string;
-  readonly shardId?: string;
-  readonly lane?: number;
-  readonly details?: Readonly<Record<string, unknown>>;
-}
-
-/** The document Lambda sends to a Kinesis event source's on-failure destination. */
-export interface KinesisOnFailureRecord {
-  readonly requestContext: {
-    readonly requestId: string;
-    readonly functionArn: string;
-    readonly condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
-    readonly approximateInvokeCount: number;
-  };
-  /** Present when the records were invoked at least once: how the last invocation ended. */
-  readonly responseContext?: {
-    readonly statusCode: number;
-    readonly executedVersion: string;
-    readonly functionError?: string;
-  };
-  readonly version: '1.0';
-  readonly timestamp: string;
-  readonly KinesisBatchInfo: {
-    readonly shardId: string;
-    readonly startSequenceNumber: string;
-    readonly endSequenceNumber: string;
-    readonly approximateArrivalOfFirstRecord: string;
-    readonly approximateArrivalOfLastRecord: string;
-    readonly batchSize: number;
-    readonly streamArn: string;
-  };
-}
-
-export interface RunnerCounters {
-  /** Batches formed from records read off the stream (retries, halves and redeliveries excluded). */
-  batches: number;
-  invocations: number;
-  failedInvocations: number;
-  /** Invocations of records whose previous invocation failed. */
-  retries: number;
-  bisections: number;
-  partialBatchFailures: number;
-  timeouts: number;
-  recordsRead: number;
-  /** Records checkpointed after the handler succeeded on them. */
-  recordsSucceeded: number;
-  recordsSentToOnFailure: number;
-  onFailureMessages: number;
-  /** Records given up with no on-failure destination configured. */
-  recordsDiscarded: number;
-  /** Chaos redeliveries of already-successful records, and how many records they carried. */
-  redeliveries: number;
-  redeliveredRecords: number;
-  getRecordsCalls: number;
-  getRecordsErrors: number;
-  iteratorRefreshes: number;
-  /** Saves of the shard checkpoints to the checkpoint store, and failed saves. */
-  checkpointSaves: number;
-  checkpointErrors: number;
-}
-
-export interface ShardMetrics {
-  readonly shardId: string;
-  /** Everything up to and including this sequence number is done (succeeded or sent on). */
-  readonly checkpoint?: string;
-  readonly lastReadSequenceNumber?: string;
-  /** As reported by the last GetRecords call (kinesalite always reports 0). */
-  readonly millisBehindLatest: number;
-  /** Age of the oldest record read but not yet done, like Lambda's IteratorAge metric; 0 when caught up. */
-  readonly iteratorAgeMs: number;
-  /** Records read and not yet done. */
-  readonly pending: number;
-  readonly inFlightBatches: number;
-  /** The shard is closed and every record in it is done. */
-  readonly finished: boolean;
-}
-
-export interface RunnerMetrics {
-  readonly counters: Readonly<RunnerCounters>;
-  readonly shards: readonly ShardMetrics[];
-}
-
-/** Raised for runner options out of range: names the option, the value and what is allowed. */
-export class EventSourceRunnerConfigError extends UserError {
-  public override readonly name = 'EventSourceRunnerConfigError';
-}
-
-/** Raised when the runner is used out of order (started twice, drained when not running). */
-export class RunnerStateError extends Error {
-  public override readonly name = 'RunnerStateError';
-}
-
-/** Raised by `drain` when the stream is not fully processed in time. */
-export class DrainTimeoutError extends Error {
-  public override readonly name = 'DrainTimeoutError';
-}
-
-/** The event source settings the CDK stack derives from `config.processor`. */
-export function eventSourceSettingsFromConfig(config: SluiceConfig): EventSourceSettings {
-  const p = config.processor;
-  return {
-    batchSize: p.batchSize,
-    maxBatchingWindowMs: durationMs(p.maxBatchingWindow),
-    parallelizationFactor: p.parallelizationFactor,
-    retryAttempts: p.retryAttempts,
-    maxRecordAgeMs: durationMs(p.maxRecordAge),
-    bisectBatchOnError: true,
-    reportBatchItemFailures: true,
-    functionTimeoutMs: durationMs(p.timeout),
-    memoryLimitInMB: p.memorySize,
-  };
-}
-
-function validate(options: EventSourceRunnerOptions): RunnerSettings {
-  const settings: RunnerSettings = {
-    batchSize: 100,
-    maxBatchingWindowMs: 0,
-    startingPosition: 'TRIM_HORIZON',
-    parallelizationFactor: 1,
-    retryAttempts: -1,
-    maxRecordAgeMs: -1,
-    bisectBatchOnError: false,
-    reportBatchItemFailures: false,
-    functionTimeoutMs: 60_000,
-    memoryLimitInMB: 1024,
-    functionName: 'stream-processor',
-    pollIntervalMs: 200,
-    retryBackoffMs: 50,
-    maxRetryBackoffMs: 1_000,
-    shardRefreshIntervalMs: 5_000,
-    ...withoutUndefined(options),
-    kinesis: options.kinesis,
-    streamName: options.streamName,
-    handler: options.handler,
-  };
-  const issues: string[] = [];
-  const integer = (field: keyof RunnerSettings & string, min: number, max: number, extra = ''): void => {
-    const value = settings[field];
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      issues.push(
-        `${field}: got ${String(value)}; must be an integer between ${min} and ${max} inclusive${extra}`,
-      );
-    }
-  };
-  integer('batchSize', ESM.batchSize.min, ESM.batchSize.max);
-  integer(
-    'maxBatchingWindowMs',
-    ESM.maxBatchingWindowSeconds.min * 1_000,
-    ESM.maxBatchingWindowSeconds.max * 1_000,
-  );
-  integer('parallelizationFactor', ESM.parallelizationFactor.min, ESM.parallelizationFactor.max);
-  integer('retryAttempts', -1, ESM.retryAttempts.max, ' (-1 = retry until the records expire)');
-  integer('maxRecordAgeMs', -1, ESM.maxRecordAgeSeconds.max * 1_000, ' (-1 = records never expire)');
-  integer('functionTimeoutMs', 1, ESM.timeoutSeconds.max * 1_000);
-  integer('memoryLimitInMB', ESM.memorySizeMiB.min, ESM.memorySizeMiB.max);
-  integer('pollIntervalMs', 1, 60_000);
-  integer('retryBackoffMs', 0, 60_000);
-  integer('maxRetryBackoffMs', 0, 600_000);
-  integer('shardRefreshIntervalMs', 10, 3_600_000);
-  const position = settings.startingPosition;
-  if (position !== 'TRIM_HORIZON' && position !== 'LATEST' && !(position?.atTimestamp instanceof Date)) {
-    issues.push(
-      `startingPosition: got ${JSON.stringify(position)}; must be "TRIM_HORIZON", "LATEST" or {atTimestamp: Date}`,
-    );
-  }
-  if (!settings.streamName)
-    issues.push(`streamName: got ${JSON.stringify(settings.streamName)}; must be a stream name`);
-  if (typeof settings.handler !== 'function')
-    issues.push('handler: must be a function (event, context) => Promise');
-  if (issues.length > 0)
-    throw new EventSourceRunnerConfigError(
-      `Invalid event source runner options:\n  - ${issues.join('\n  - ')}`,
-    );
-  return settings;
-}
-
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
+} from './checkpoint-store';
+import { CheckpointWriter } from './checkpoint-writer';
+import { DrainTimeoutError, RunnerStateError } from './errors';
+import type { LogOrigin, RunnerHost } from './host';
+import { resolveSettings, type RunnerSettings } from './settings';
+import { ShardPoller } from './shard-poller';
+import { Signal, sleep } from './signal';
+import type {
+  EventSourceRunnerOptions,
+  RunnerCounters,
+  RunnerLogEvent,
+  RunnerLogLevel,
+  RunnerMetrics,
+  StartingPosition,
+} from './types';
 
 export class EventSourceRunner implements RunnerHost {
   private readonly settings: RunnerSettings;
@@ -373,7 +100,7 @@ export class EventSourceRunner implements RunnerHost {
   /** @internal */ region = '';
 
   constructor(options: EventSourceRunnerOptions) {
-    this.settings = validate(options);
+    this.settings = resolveSettings(options);
   }
 
   /** @internal */
@@ -492,7 +219,7 @@ export class EventSourceRunner implements RunnerHost {
     where?: LogOrigin,
     details?: Record<string, unknown>,
   ): void {
-    this.settings.onLog?.({ level, event, message, shardId: where?.shardId, lane: where?.lane, details });
+    this.settings.onLog?.({ level, event, message, shardId: where?.shardId, slot: where?.slot, details });
   }
 
   /** @internal */

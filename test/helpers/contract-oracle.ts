@@ -1,7 +1,8 @@
 /**
- * What the speed layer must do with one record, written from the event contract (DESIGN.md, and
- * the documented decisions in core/event.ts and sql/events.sql) without importing core/: the
- * fuzz tests compare the handler's behaviour with it record by record.
+ * The tests' one contract oracle: what the pipeline must do with one record, written from the event
+ * contract (DESIGN.md, and the documented decisions in core/event.ts and sql/events.sql) without
+ * importing core/. The fuzz tests compare the handler's behaviour with it record by record; the
+ * replay recomputation (recompute.ts) and the fault tests classify event-file lines with it.
  *
  * Decisions the contract leaves to the implementation and this oracle follows: strict UTF-8 with
  * a byte order mark kept (JSON does not allow one, so the record is not JSON); ISO timestamps read
@@ -21,6 +22,8 @@ export interface OracleEvent {
   readonly metric: string;
   readonly value: number;
   readonly eventTime: number;
+  readonly unit?: string;
+  readonly attributes?: Readonly<Record<string, string>>;
 }
 
 export type Expectation =
@@ -106,14 +109,49 @@ export function expectationFor(bytes: Uint8Array, config: OracleConfig): Expecta
     if (Object.values(attributes).some((v) => typeof v !== 'string')) return invalid('bad_value:attributes');
   }
   if (eventTime > config.nowMs + config.maxClockSkewMs) return invalid('future_timestamp');
-  const event = {
+  const event: OracleEvent = {
     eventId: o.eventId as string,
     sensorId: o.sensorId as string,
     metric: o.metric as string,
     value: o.value,
     eventTime,
+    ...(typeof o.unit === 'string' ? { unit: o.unit } : {}),
+    ...(attributes ? { attributes: attributes as Record<string, string> } : {}),
   };
   return eventTime < config.nowMs - config.latenessMs
     ? { outcome: 'late', event }
     : { outcome: 'valid', event };
+}
+
+export type Checked =
+  { readonly ok: true; readonly event: OracleEvent } | { readonly ok: false; readonly reason: string };
+
+/**
+ * The contract's verdict on one line of an event file, as read (UTF-8 text): the event, or why it
+ * is invalid. Late events are events here; the caller compares them with its lateness.
+ */
+export function check(line: string, nowMs: number, maxClockSkewMs: number): Checked {
+  const expectation = expectationFor(Buffer.from(line, 'utf8'), {
+    nowMs,
+    maxClockSkewMs,
+    latenessMs: Number.POSITIVE_INFINITY,
+  });
+  return expectation.outcome === 'invalid'
+    ? { ok: false, reason: expectation.reason }
+    : { ok: true, event: expectation.event };
+}
+
+/** The starts of the event-time windows (aligned to the epoch) that cover `eventTime`, latest first. */
+export function windowStartsOf(
+  eventTime: number,
+  window: { readonly sizeMs: number; readonly hopMs: number },
+): number[] {
+  const starts: number[] = [];
+  for (
+    let start = Math.floor(eventTime / window.hopMs) * window.hopMs;
+    start > eventTime - window.sizeMs;
+    start -= window.hopMs
+  )
+    starts.push(start);
+  return starts;
 }
