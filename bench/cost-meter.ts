@@ -177,7 +177,8 @@ export class AwsMeter {
         const found = new Map<string, Item>(
           ((output.Responses?.[table] ?? []) as Item[]).map((item) => [keyOf(item), item]),
         );
-        for (const key of request.Keys ?? []) this.read(found.get(keyOf(key)), request.ConsistentRead ?? false);
+        for (const key of request.Keys ?? [])
+          this.read(found.get(keyOf(key)), request.ConsistentRead ?? false);
       }
       return output;
     }
@@ -234,7 +235,11 @@ export class AwsMeter {
     if (command instanceof PutItemCommand) return command.input.Item as Item;
     if (command.input.ReturnValues === 'ALL_NEW') return output.Attributes as Item | undefined;
     const read = await send(
-      new GetItemCommand({ TableName: command.input.TableName, Key: command.input.Key, ConsistentRead: true }),
+      new GetItemCommand({
+        TableName: command.input.TableName,
+        Key: command.input.Key,
+        ConsistentRead: true,
+      }),
     );
     return read.Item as Item | undefined;
   }

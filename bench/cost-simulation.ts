@@ -77,7 +77,10 @@ const RESOURCES = {
 
 const shardIdOf = (shard: number): string => `shardId-${String(shard).padStart(12, '0')}`;
 
-function countStream(events: readonly StreamEvent[], into: { -readonly [K in keyof StreamUsage]: number }): void {
+function countStream(
+  events: readonly StreamEvent[],
+  into: { -readonly [K in keyof StreamUsage]: number },
+): void {
   for (const e of events) {
     const data = Buffer.byteLength(e.data);
     const bytes = data + Buffer.byteLength(e.sensorId);

@@ -96,8 +96,7 @@ export class SensorWorkload {
       if (!this.included[series]) continue;
       const eventTimeMs = Math.floor(o.startMs + k * o.reportIntervalMs + this.phases[series] + jitter);
       const { metric, unit } = METRICS[series % METRICS.length];
-      const value =
-        metric === 'temperature' ? (anomaly ? 29 + 6 * level : 19 + 6 * level) : 40 + 20 * level;
+      const value = metric === 'temperature' ? (anomaly ? 29 + 6 * level : 19 + 6 * level) : 40 + 20 * level;
       const sensorId = sensorIdOf(series);
       events.push({
         arrivalMs: eventTimeMs + Math.floor(delay),
@@ -125,6 +124,7 @@ export class SensorWorkload {
 export function eventJson(event: Record<string, string | number>, site: string, bytes: number): string {
   const bare = JSON.stringify({ ...event, attributes: { site, pad: '' } });
   const padding = bytes - Buffer.byteLength(bare);
-  if (padding < 0) throw new RangeError(`the event needs ${Buffer.byteLength(bare)} bytes, more than ${bytes}`);
+  if (padding < 0)
+    throw new RangeError(`the event needs ${Buffer.byteLength(bare)} bytes, more than ${bytes}`);
   return JSON.stringify({ ...event, attributes: { site, pad: 'x'.repeat(padding) } });
 }

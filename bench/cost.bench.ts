@@ -76,7 +76,11 @@ function lambdaMsOf(sample: InvocationSample, memoryMiB: number): number {
 }
 
 /** The busiest simulated shard's share of time spent in invocations. */
-function busiestUtilisation(samples: readonly InvocationSample[], lambdaMs: readonly number[], seconds: number) {
+function busiestUtilisation(
+  samples: readonly InvocationSample[],
+  lambdaMs: readonly number[],
+  seconds: number,
+) {
   const busy = new Map<number, number>();
   samples.forEach((s, i) => busy.set(s.shard, (busy.get(s.shard) ?? 0) + lambdaMs[i]));
   return Math.max(0, ...busy.values()) / (seconds * 1000);
@@ -85,8 +89,7 @@ function busiestUtilisation(samples: readonly InvocationSample[], lambdaMs: read
 /** The formula model's lines for what the handler does not exercise. */
 function modelledLines(rate: number): CostLine[] {
   return estimate(workload(rate), DEFAULT_SETTINGS).lines.filter(
-    (l) =>
-      ['S3', 'Athena', 'CloudWatch', 'KMS'].includes(l.service) || /stream-hours|stored/.test(l.usage),
+    (l) => ['S3', 'Athena', 'CloudWatch', 'KMS'].includes(l.service) || /stream-hours|stored/.test(l.usage),
   );
 }
 
@@ -232,7 +235,10 @@ function summary(all: readonly RateFigures[]): string {
     ['WRU per event', (f) => f.perEvent.writeUnits.toFixed(3)],
     ['RRU per event', (f) => f.perEvent.readUnits.toFixed(3)],
     ['SNS publishes per 1,000 events', (f) => (f.perEvent.snsPublishes * 1000).toFixed(2)],
-    ['handler wall ms p50/p99 (in-memory)', (f) => rateFigures(f).wallMsP50 + ' / ' + rateFigures(f).wallMsP99],
+    [
+      'handler wall ms p50/p99 (in-memory)',
+      (f) => rateFigures(f).wallMsP50 + ' / ' + rateFigures(f).wallMsP99,
+    ],
     ['waiting on AWS ms p50/p99', (f) => `${rateFigures(f).awsWaitMsP50} / ${rateFigures(f).awsWaitMsP99}`],
     ['Lambda ms p50/p99 (modelled)', (f) => `${rateFigures(f).lambdaMsP50} / ${rateFigures(f).lambdaMsP99}`],
     ['busiest shard busy', (f) => `${(f.utilisation * 100).toFixed(0)} %`],
@@ -242,7 +248,8 @@ function summary(all: readonly RateFigures[]): string {
   const header = ['', ...all.map((f) => `${f.rate.toLocaleString('en-US')} events/s`)];
   const body = rows.map(([label, value]) => [label, ...all.map(value)]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
 
