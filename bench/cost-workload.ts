@@ -7,7 +7,7 @@
  * Seeded and pure: the same options give the same records, and a series draws the same numbers
  * whether or not `includeSensor` keeps it (so a subset of shards sees exactly its share of the whole).
  */
-import { hashSeed, mulberry32 } from '../local/chaos';
+import { hashSeed, mulberry32 } from '../local/chaos/prng';
 
 export interface SensorWorkloadOptions {
   /** (sensor, metric) series; sensors = seriesCount / 2. */
