@@ -7,10 +7,27 @@
  * duration) are stated in `Workload` and in docs/cost.md; measure yours on the dashboard.
  */
 
-/** US East (N. Virginia) list prices in USD, as published on the AWS pricing pages (read 2025-11). */
+/**
+ * US East (N. Virginia) list prices in USD, as published on the AWS pricing pages (read 2025-11):
+ * the one home of every price the formula model (below) and the measured bench
+ * (`bench/cost.bench.ts`) use. `sources` names the page of each service.
+ */
 export const PRICES = {
   date: '2025-11',
   region: 'us-east-1',
+  sources: {
+    kinesis: 'https://aws.amazon.com/kinesis/data-streams/pricing/',
+    lambda: 'https://aws.amazon.com/lambda/pricing/',
+    dynamodb: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
+    firehose: 'https://aws.amazon.com/kinesis/data-firehose/pricing/',
+    sns: 'https://aws.amazon.com/sns/pricing/',
+    s3: 'https://aws.amazon.com/s3/pricing/',
+    athena: 'https://aws.amazon.com/athena/pricing/',
+    cloudwatch: 'https://aws.amazon.com/cloudwatch/pricing/',
+    kms: 'https://aws.amazon.com/kms/pricing/',
+    flink: 'https://aws.amazon.com/managed-service-apache-flink/pricing/',
+    glue: 'https://aws.amazon.com/glue/pricing/',
+  },
   kinesisOnDemandStreamHour: 0.04,
   /** Per GB; on-demand bills each record rounded up to 1 KB. */
   kinesisOnDemandIngestGb: 0.08,
@@ -35,6 +52,14 @@ export const PRICES = {
   cloudwatchAlarmMetricMonth: 0.1,
   cloudwatchDashboardMonth: 3,
   kmsKeyMonth: 1,
+  /** Per million publish requests (64 KB each); delivery to SQS is free. */
+  snsPublishesMillion: 0.5,
+  /** Managed Service for Apache Flink: per KPU-hour, plus one KPU per application for orchestration. */
+  flinkKpuHour: 0.11,
+  /** Managed Service for Apache Flink: running application storage, 50 GB per KPU. */
+  flinkRunningStorageGbMonth: 0.1,
+  /** Glue streaming ETL: per DPU-hour (a G.025X worker is 0.25 DPU). */
+  glueDpuHour: 0.44,
 } as const;
 
 export type Prices = typeof PRICES;

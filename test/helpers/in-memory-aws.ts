@@ -172,7 +172,8 @@ function valueSize(value: AttributeValue): number {
   throw new UnsupportedInMemoryCallError(`attribute value type not modelled: ${JSON.stringify(value)}`);
 }
 
-function itemSize(item: Item): number {
+/** An item's size as DynamoDB counts it (attribute names and values), which capacity units are billed by. */
+export function itemSize(item: Item): number {
   let size = 0;
   for (const [name, value] of Object.entries(item)) size += Buffer.byteLength(name) + valueSize(value);
   return size;

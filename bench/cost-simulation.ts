@@ -1,0 +1,204 @@
+/**
+ * Runs the deployed stream-processor handler (`createHandler`, its real adapters and SDK clients
+ * over the in-memory AWS services) over the cost model's workload, on a virtual clock, with batches
+ * formed as the event source mapping forms them (`LambdaBatcher`), and meters everything it asks of
+ * AWS (`AwsMeter`). Returns the counts of the measured stretch; pricing is `bench/cost-bill.ts`.
+ *
+ * Only `simulatedShards` of the stream's shards are fed (the sensors whose partition keys hash to
+ * them); every shard gets an even share of the keys, so the counts scale by shards ÷ simulatedShards.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
+import { STREAM_PROCESSOR_SERVICE } from '../contract/metric-names';
+import type { SpeedConfig } from '../core/speed-config';
+import { pipelineMetrics } from '../lambdas/adapters/pipeline-metrics';
+import { createHandler } from '../lambdas/stream-processor/handler';
+import { kinesisRecord } from '../test/helpers/factories';
+import { InMemoryAws } from '../test/helpers/in-memory-aws';
+import { AwsMeter, type AwsUsage, type CallLatency } from './cost-meter';
+import { SensorWorkload, type SensorWorkloadOptions, type StreamEvent } from './cost-workload';
+import { LambdaBatcher, shardOf } from './lambda-batching';
+
+export interface SimulationOptions {
+  readonly config: SpeedConfig;
+  readonly shards: number;
+  /** Shards fed with their records (0 … simulatedShards − 1). */
+  readonly simulatedShards: number;
+  readonly batchSize: number;
+  readonly batchingWindowMs: number;
+  readonly workload: Omit<SensorWorkloadOptions, 'includeSensor' | 'startMs'>;
+  /** Virtual time of the first report slot. */
+  readonly startMs: number;
+  /** Simulated before counting, so windows, items and alert state are in their steady state. */
+  readonly warmUpMs: number;
+  /** Simulated and counted. */
+  readonly measureMs: number;
+  readonly latency: CallLatency;
+}
+
+/** One invocation of the measured stretch. */
+export interface InvocationSample {
+  readonly shard: number;
+  readonly records: number;
+  /** Wall time of the handler on this machine, over the in-memory services. */
+  readonly wallMs: number;
+  /** Virtual time spent waiting on AWS round trips (`CallLatency` per call, along the critical path). */
+  readonly waitMs: number;
+  /** Time since the shard's previous batch closed. */
+  readonly intervalMs: number;
+}
+
+export interface StreamUsage {
+  readonly records: number;
+  /** Data plus partition key bytes, as produced. */
+  readonly bytes: number;
+  /** Kinesis on-demand: each record billed as at least 1 KB (in KB steps). */
+  readonly kinesisBilledBytes: number;
+  /** Firehose: each record billed in 5 KB steps. */
+  readonly firehoseBilledBytes: number;
+}
+
+export interface SimulationResult {
+  readonly measuredSeconds: number;
+  /** Events that reached the simulated shards in the measured stretch. */
+  readonly stream: StreamUsage;
+  /** Events the handler received in the measured stretch (== valid + invalid + late). */
+  readonly eventsProcessed: number;
+  readonly aws: AwsUsage;
+  readonly invocations: readonly InvocationSample[];
+  readonly alertsPublished: number;
+}
+
+const RESOURCES = {
+  tableName: 'sluice-cost',
+  topicArn: 'arn:aws:sns:us-east-1:000000000000:sluice-cost-alerts',
+  bucket: 'sluice-cost-lake',
+};
+
+const shardIdOf = (shard: number): string => `shardId-${String(shard).padStart(12, '0')}`;
+
+function countStream(
+  events: readonly StreamEvent[],
+  into: { -readonly [K in keyof StreamUsage]: number },
+): void {
+  for (const e of events) {
+    const data = Buffer.byteLength(e.data);
+    const bytes = data + Buffer.byteLength(e.sensorId);
+    into.records += 1;
+    into.bytes += bytes;
+    into.kinesisBilledBytes += Math.max(1, Math.ceil(bytes / 1024)) * 1024;
+    into.firehoseBilledBytes += Math.max(1, Math.ceil(data / 5120)) * 5120;
+  }
+}
+
+export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
+  // Powertools Metrics would print an EMF document per batch; it reads this when constructed.
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  const aws = new InMemoryAws(RESOURCES);
+  // The SDK's own option to resolve each command's middleware once (nothing changes it afterwards):
+  // millions of calls otherwise spend a fifth of the run rebuilding the same stack.
+  for (const client of [aws.dynamodb, aws.sns, aws.s3]) (client.config as any).cacheMiddleware = true;
+  const meter = new AwsMeter(aws, options.latency);
+  let nowMs = options.startMs;
+  let counting = false;
+  let eventsProcessed = 0;
+  let alertsPublished = 0;
+  const handler = createHandler({
+    dynamodb: aws.dynamodb,
+    sns: aws.sns,
+    s3: aws.s3,
+    tableName: RESOURCES.tableName,
+    alertsTopicArn: RESOURCES.topicArn,
+    lakeBucket: RESOURCES.bucket,
+    config: options.config,
+    now: () => nowMs,
+    logger: new Logger({ serviceName: STREAM_PROCESSOR_SERVICE, logLevel: 'SILENT' }),
+    metrics: pipelineMetrics(STREAM_PROCESSOR_SERVICE, 'cost'),
+    onResult: (result) => {
+      if (!counting) return;
+      eventsProcessed += result.stats.records;
+      alertsPublished += result.stats.alertsPublished;
+    },
+  });
+
+  const workload = new SensorWorkload({
+    ...options.workload,
+    startMs: options.startMs,
+    includeSensor: (sensorId) => shardOf(sensorId, options.shards) < options.simulatedShards,
+  });
+  const batcher = new LambdaBatcher<StreamEvent>({
+    shardCount: options.shards,
+    batchSize: options.batchSize,
+    batchingWindowMs: options.batchingWindowMs,
+    startMs: options.startMs,
+  });
+  const shardOfSensor = new Map<string, number>();
+  const sequences = new Array<number>(options.shards).fill(0);
+  const lastCloseMs = new Array<number>(options.shards).fill(Number.NaN);
+  const stream = { records: 0, bytes: 0, kinesisBilledBytes: 0, firehoseBilledBytes: 0 };
+  const invocations: InvocationSample[] = [];
+  const measureFromMs = options.startMs + options.warmUpMs;
+  const endMs = measureFromMs + options.measureMs;
+  const STEP_MS = 1000;
+
+  try {
+    for (let t = options.startMs; t < endMs; t += STEP_MS) {
+      if (!counting && t >= measureFromMs) {
+        counting = true;
+        meter.reset();
+      }
+      // Everything arriving up to t, then every batch closing by t.
+      const arrived = workload.takeUntil(t + 1);
+      if (counting) countStream(arrived, stream);
+      for (const event of arrived) {
+        let shard = shardOfSensor.get(event.sensorId);
+        if (shard === undefined) {
+          shard = shardOf(event.sensorId, options.shards);
+          shardOfSensor.set(event.sensorId, shard);
+        }
+        batcher.add(shard, event.arrivalMs, event);
+      }
+      for (const batch of batcher.closeUntil(t)) {
+        const shardId = shardIdOf(batch.shard);
+        const records: KinesisStreamRecord[] = batch.records.map((event) =>
+          kinesisRecord({
+            data: event.data,
+            partitionKey: event.sensorId,
+            shardId,
+            sequence: ++sequences[batch.shard],
+            arrivalMs: event.arrivalMs,
+          }),
+        );
+        // As the Lambda runtime hands them over: parsed from the invocation's JSON payload.
+        const invocation = JSON.parse(JSON.stringify({ Records: records })) as KinesisStreamEvent;
+        nowMs = batch.closedAtMs;
+        const waitedBefore = meter.clock.nowMs;
+        const began = process.hrtime.bigint();
+        const response = await handler(invocation);
+        const wallMs = Number(process.hrtime.bigint() - began) / 1e6;
+        if (response.batchItemFailures.length > 0)
+          throw new Error(`the handler failed ${response.batchItemFailures.length} records`);
+        if (counting) {
+          invocations.push({
+            shard: batch.shard,
+            records: records.length,
+            wallMs,
+            waitMs: meter.clock.nowMs - waitedBefore,
+            intervalMs: batch.closedAtMs - lastCloseMs[batch.shard],
+          });
+        }
+        lastCloseMs[batch.shard] = batch.closedAtMs;
+      }
+    }
+  } finally {
+    aws.destroy();
+  }
+  return {
+    measuredSeconds: options.measureMs / 1000,
+    stream,
+    eventsProcessed,
+    aws: meter.usage,
+    invocations,
+    alertsPublished,
+  };
+}

@@ -1,0 +1,313 @@
+/**
+ * `npm run bench -- cost`: what the default deployment costs a month, measured from the code.
+ *
+ * The deployed stream-processor handler (`createHandler`, real adapters, real SDK clients over the
+ * in-memory AWS services) runs over the cost model's workload — 200-byte events, each (sensor,
+ * metric) series reporting every 10 s with seeded jitter, so 10,000 series at 1,000 events/s and
+ * 100,000 at 10,000 — in batches formed as the event source mapping forms them for the default
+ * config (`processor.batchSize`, `processor.maxBatchingWindow`, the shards an on-demand stream runs
+ * at that rate), on a virtual clock. Every DynamoDB, SNS and S3 call is metered as AWS bills it
+ * (`bench/cost-meter.ts`) and priced at `PRICES` (`bench/cost-model.ts`).
+ *
+ * Simulated, then scaled: a warm-up (windows, items and alert state reach their steady state),
+ * then a measured stretch, on `--shards` of the stream's shards (each holds an even share of the
+ * sensors); the counts scale to the whole stream and a 30-day month. Counts are deterministic;
+ * durations are measured on this machine.
+ *
+ *   npm run bench -- cost
+ *   npx tsx bench/cost.bench.ts --warm-up 360 --measure 300 --shards 2   (longer, to check the slice)
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONFIG, durationMs, toSpeedConfig } from '../contract/config';
+import { measuredBill, type MeasuredBill } from './cost-bill';
+import type { CallLatency } from './cost-meter';
+import {
+  DEFAULT_SETTINGS,
+  DYNAMO_ROUND_TRIP_MS,
+  estimate,
+  PRICES,
+  shardsOf,
+  workload,
+  type CostLine,
+} from './cost-model';
+import { simulate, type InvocationSample, type SimulationResult } from './cost-simulation';
+import { positiveNumber, runBench } from './options';
+import { recordResults, type Figures } from './results';
+import { percentile } from './stats';
+
+const RATES = [1_000, 10_000] as const;
+const REPORT_INTERVAL_MS = 10_000;
+const EVENT_BYTES = 200;
+const SEED = 17;
+/** Assumed round trips from Lambda in the same region (DynamoDB's is the formula model's). */
+const LATENCY: CallLatency = { dynamodbMs: DYNAMO_ROUND_TRIP_MS, snsMs: 20, s3Ms: 30 };
+/** Lambda gives a function one full vCPU at 1,769 MB and a proportional share below. */
+const FULL_VCPU_MIB = 1769;
+/** "Well under the batch interval": a shard's invocations may keep it busy at most this share of the time. */
+const KEEP_UP_UTILISATION = 0.7;
+/** Firehose is the stream's second reader besides the stream processor. */
+const KINESIS_READERS = 2;
+
+interface RateFigures {
+  readonly rate: number;
+  readonly shards: number;
+  readonly simulatedShards: number;
+  readonly result: SimulationResult;
+  readonly bill: MeasuredBill;
+  readonly lambdaMs: readonly number[];
+  readonly utilisation: number;
+  readonly keepsUp: boolean;
+  readonly perEvent: {
+    readonly writes: number;
+    readonly reads: number;
+    readonly writeUnits: number;
+    readonly readUnits: number;
+    readonly snsPublishes: number;
+  };
+  readonly invocationsPerSecond: number;
+}
+
+const round = (n: number, digits = 3): number => Number(n.toFixed(digits));
+
+/** Billed Lambda time of an invocation: CPU time at the function's share of a vCPU, plus waiting on AWS. */
+function lambdaMsOf(sample: InvocationSample, memoryMiB: number): number {
+  const cpuScale = Math.max(1, FULL_VCPU_MIB / memoryMiB);
+  return Math.ceil(sample.wallMs * cpuScale + sample.waitMs);
+}
+
+/** The busiest simulated shard's share of time spent in invocations. */
+function busiestUtilisation(
+  samples: readonly InvocationSample[],
+  lambdaMs: readonly number[],
+  seconds: number,
+) {
+  const busy = new Map<number, number>();
+  samples.forEach((s, i) => busy.set(s.shard, (busy.get(s.shard) ?? 0) + lambdaMs[i]));
+  return Math.max(0, ...busy.values()) / (seconds * 1000);
+}
+
+/** The formula model's lines for what the handler does not exercise. */
+function modelledLines(rate: number): CostLine[] {
+  return estimate(workload(rate), DEFAULT_SETTINGS).lines.filter(
+    (l) => ['S3', 'Athena', 'CloudWatch', 'KMS'].includes(l.service) || /stream-hours|stored/.test(l.usage),
+  );
+}
+
+async function measureRate(rate: number, warmUpMs: number, measureMs: number, maxShards: number) {
+  const processor = DEFAULT_CONFIG.processor;
+  const stream = DEFAULT_CONFIG.stream;
+  const shards = shardsOf(workload(rate), {
+    ...DEFAULT_SETTINGS,
+    stream:
+      stream.mode === 'on-demand'
+        ? { mode: 'on-demand' }
+        : { mode: 'provisioned', shards: stream.shardCount ?? 1 },
+  });
+  const simulatedShards = Math.min(shards, maxShards);
+  const result = await simulate({
+    config: toSpeedConfig(DEFAULT_CONFIG),
+    shards,
+    simulatedShards,
+    batchSize: processor.batchSize,
+    batchingWindowMs: durationMs(processor.maxBatchingWindow),
+    workload: {
+      seriesCount: (rate * REPORT_INTERVAL_MS) / 1000,
+      reportIntervalMs: REPORT_INTERVAL_MS,
+      eventBytes: EVENT_BYTES,
+      jitterMs: 1000,
+      arrivalDelayMs: 200,
+      anomalyRate: 0.002,
+      seed: SEED,
+    },
+    startMs: Date.parse('2026-11-21T11:00:00Z'),
+    warmUpMs,
+    measureMs,
+    latency: LATENCY,
+  });
+  const scale = shards / simulatedShards;
+  const events = result.eventsProcessed;
+  const aws = result.aws;
+  const lambdaMs = result.invocations.map((s) => lambdaMsOf(s, processor.memorySize));
+  const invocationsPerSecond = (result.invocations.length / result.measuredSeconds) * scale;
+  const perEvent = {
+    writes: (aws.updateItemCalls + aws.putItemCalls) / events,
+    reads: aws.itemsRequested / events,
+    writeUnits: aws.writeUnits / events,
+    readUnits: aws.readUnits / events,
+    snsPublishes: aws.snsPublishes / events,
+  };
+  const bill = measuredBill(
+    {
+      eventsPerSecond: rate,
+      invocationsPerSecond,
+      billedMsPerInvocation: lambdaMs.reduce((a, b) => a + b, 0) / lambdaMs.length,
+      memoryMiB: processor.memorySize,
+      kinesisBilledBytesPerEvent: result.stream.kinesisBilledBytes / result.stream.records,
+      kinesisReaders: KINESIS_READERS,
+      firehoseBilledBytesPerEvent: result.stream.firehoseBilledBytes / result.stream.records,
+      writeUnitsPerEvent: perEvent.writeUnits,
+      readUnitsPerEvent: perEvent.readUnits,
+      snsPublishesPerEvent: perEvent.snsPublishes,
+    },
+    modelledLines(rate),
+    PRICES,
+  );
+  const utilisation = busiestUtilisation(result.invocations, lambdaMs, result.measuredSeconds);
+  return {
+    rate,
+    shards,
+    simulatedShards,
+    result,
+    bill,
+    lambdaMs,
+    utilisation,
+    keepsUp: utilisation <= KEEP_UP_UTILISATION,
+    perEvent,
+    invocationsPerSecond,
+  } satisfies RateFigures;
+}
+
+function rateFigures(f: RateFigures): Figures {
+  const sorted = (values: readonly number[]) => [...values].sort((a, b) => a - b);
+  const samples = f.result.invocations;
+  const lambdaMs = sorted(f.lambdaMs);
+  const wall = sorted(samples.map((s) => s.wallMs));
+  const wait = sorted(samples.map((s) => s.waitMs));
+  const intervals = samples.map((s) => s.intervalMs).filter(Number.isFinite);
+  return {
+    shards: f.shards,
+    simulatedShards: f.simulatedShards,
+    measuredSeconds: f.result.measuredSeconds,
+    eventsMeasured: f.result.eventsProcessed,
+    invocationsMeasured: samples.length,
+    invocationsPerSecond: round(f.invocationsPerSecond, 2),
+    invocationsPerMonth: Math.round(f.invocationsPerSecond * 30 * 86_400),
+    recordsPerInvocation: round(f.result.eventsProcessed / samples.length, 1),
+    batchIntervalMsMean: Math.round(intervals.reduce((a, b) => a + b, 0) / intervals.length),
+    dynamoWritesPerEvent: round(f.perEvent.writes),
+    dynamoReadsPerEvent: round(f.perEvent.reads),
+    writeUnitsPerEvent: round(f.perEvent.writeUnits),
+    readUnitsPerEvent: round(f.perEvent.readUnits),
+    snsPublishesPerEvent: round(f.perEvent.snsPublishes, 5),
+    conditionalFailures: f.result.aws.conditionalFailures,
+    writtenItemBytesMean: Math.round(
+      f.result.aws.writtenItemBytes / (f.result.aws.updateItemCalls + f.result.aws.putItemCalls),
+    ),
+    writtenItemBytesMax: f.result.aws.maxItemBytes,
+    kinesisBilledKbPerEvent: round(f.result.stream.kinesisBilledBytes / f.result.stream.records / 1024, 2),
+    firehoseBilledKbPerEvent: round(f.result.stream.firehoseBilledBytes / f.result.stream.records / 1024, 2),
+    wallMsP50: round(percentile(wall, 50), 1),
+    wallMsP99: round(percentile(wall, 99), 1),
+    awsWaitMsP50: percentile(wait, 50),
+    awsWaitMsP99: percentile(wait, 99),
+    lambdaMsP50: percentile(lambdaMs, 50),
+    lambdaMsP99: percentile(lambdaMs, 99),
+    busiestShardUtilisation: round(f.utilisation),
+    keepsUp: f.keepsUp,
+    monthlyUsd: Math.round(f.bill.totalUsd),
+    byService: Object.fromEntries(Object.entries(f.bill.byService).map(([k, v]) => [k, Math.round(v)])),
+  };
+}
+
+function markdownBill(f: RateFigures): string {
+  const usd = (n: number) =>
+    `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  return [
+    `**${f.rate.toLocaleString('en-US')} events/s, default config, measured** — ${f.shards} shards ` +
+      `(${f.simulatedShards} simulated), ${f.perEvent.writes.toFixed(2)} DynamoDB writes and ` +
+      `${f.perEvent.reads.toFixed(2)} reads per event`,
+    '',
+    '| Service | Usage per month | USD |',
+    '|---|---|---:|',
+    ...f.bill.lines.map((l) => `| ${l.service} | ${l.usage} | ${usd(l.monthlyUsd)} |`),
+    `| **Total** | | **${usd(f.bill.totalUsd)}** |`,
+  ].join('\n');
+}
+
+function summary(all: readonly RateFigures[]): string {
+  const rows: [string, (f: RateFigures) => string][] = [
+    ['shards (simulated)', (f) => `${f.shards} (${f.simulatedShards})`],
+    ['events measured', (f) => f.result.eventsProcessed.toLocaleString('en-US')],
+    ['invocations/s (whole stream)', (f) => f.invocationsPerSecond.toFixed(1)],
+    ['records per invocation', (f) => (f.result.eventsProcessed / f.result.invocations.length).toFixed(1)],
+    ['DynamoDB writes per event', (f) => f.perEvent.writes.toFixed(3)],
+    ['DynamoDB reads per event', (f) => f.perEvent.reads.toFixed(3)],
+    ['WRU per event', (f) => f.perEvent.writeUnits.toFixed(3)],
+    ['RRU per event', (f) => f.perEvent.readUnits.toFixed(3)],
+    ['SNS publishes per 1,000 events', (f) => (f.perEvent.snsPublishes * 1000).toFixed(2)],
+    [
+      'handler wall ms p50/p99 (in-memory)',
+      (f) => rateFigures(f).wallMsP50 + ' / ' + rateFigures(f).wallMsP99,
+    ],
+    ['waiting on AWS ms p50/p99', (f) => `${rateFigures(f).awsWaitMsP50} / ${rateFigures(f).awsWaitMsP99}`],
+    ['Lambda ms p50/p99 (modelled)', (f) => `${rateFigures(f).lambdaMsP50} / ${rateFigures(f).lambdaMsP99}`],
+    ['busiest shard busy', (f) => `${(f.utilisation * 100).toFixed(0)} %`],
+    ['keeps up', (f) => (f.keepsUp ? 'yes' : 'NO')],
+    ['USD per month', (f) => `$${Math.round(f.bill.totalUsd).toLocaleString('en-US')}`],
+  ];
+  const header = ['', ...all.map((f) => `${f.rate.toLocaleString('en-US')} events/s`)];
+  const body = rows.map(([label, value]) => [label, ...all.map(value)]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'warm-up': { type: 'string' },
+      measure: { type: 'string' },
+      shards: { type: 'string' },
+    },
+  });
+  const warmUpMs = positiveNumber('--warm-up', values['warm-up'], 90) * 1000;
+  const measureMs = positiveNumber('--measure', values.measure, 150) * 1000;
+  const maxShards = positiveNumber('--shards', values.shards, 1);
+  const began = Date.now();
+  const all: RateFigures[] = [];
+  for (const rate of RATES) all.push(await measureRate(rate, warmUpMs, measureMs, maxShards));
+  const [at1k, at10k] = all;
+
+  console.log(
+    `cost: the deployed handler over ${warmUpMs / 1000} s of warm-up and ${measureMs / 1000} s measured ` +
+      `per rate (virtual time), default config, prices ${PRICES.region} ${PRICES.date}; ` +
+      `AWS round trips assumed: DynamoDB ${LATENCY.dynamodbMs} ms, SNS ${LATENCY.snsMs} ms, S3 ${LATENCY.s3Ms} ms; ` +
+      `Lambda CPU scaled by ${FULL_VCPU_MIB}/${DEFAULT_CONFIG.processor.memorySize} MiB`,
+  );
+  console.log(summary(all));
+  for (const f of all) console.log(`\n${markdownBill(f)}`);
+  console.log(`\n(${((Date.now() - began) / 1000).toFixed(1)} s)`);
+
+  recordResults({
+    cost: {
+      default: {
+        monthlyUsdAt1k: Math.round(at1k.bill.totalUsd),
+        monthlyUsdAt10k: Math.round(at10k.bill.totalUsd),
+        dynamoWritesPerEvent: round(at1k.perEvent.writes),
+        dynamoReadsPerEvent: round(at1k.perEvent.reads),
+        writeUnitsPerEvent: round(at1k.perEvent.writeUnits),
+        readUnitsPerEvent: round(at1k.perEvent.readUnits),
+        keepsUpAt1k: at1k.keepsUp,
+        keepsUpAt10k: at10k.keepsUp,
+        at1k: rateFigures(at1k),
+        at10k: rateFigures(at10k),
+        assumptions: {
+          eventBytes: EVENT_BYTES,
+          reportIntervalMs: REPORT_INTERVAL_MS,
+          seed: SEED,
+          warmUpSeconds: warmUpMs / 1000,
+          measuredSeconds: measureMs / 1000,
+          dynamodbCallMs: LATENCY.dynamodbMs,
+          snsCallMs: LATENCY.snsMs,
+          s3CallMs: LATENCY.s3Ms,
+          lambdaCpuScale: round(Math.max(1, FULL_VCPU_MIB / DEFAULT_CONFIG.processor.memorySize)),
+          keepUpUtilisation: KEEP_UP_UTILISATION,
+          prices: `${PRICES.region} ${PRICES.date}`,
+        },
+      },
+    },
+  });
+}
+
+runBench(main);
