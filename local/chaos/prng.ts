@@ -2,6 +2,7 @@
  * The deterministic randomness behind every chaos decision: one seed (with the decision's place,
  * hashed by `hashSeed`) always gives the same draws.
  */
+import { fnv1a32Value } from '../../core/sequence';
 
 /** mulberry32: a small, fast 32-bit PRNG; returns floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
@@ -15,12 +16,7 @@ export function mulberry32(seed: number): () => number {
   };
 }
 
-/** FNV-1a over the parts: a stable 32-bit seed for one decision. */
+/** FNV-1a (core/sequence.ts) over the parts: a stable 32-bit seed for one decision. */
 export function hashSeed(...parts: ReadonlyArray<string | number>): number {
-  let hash = 0x811c9dc5;
-  for (const char of parts.join('\u0000')) {
-    hash ^= char.codePointAt(0) as number;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash >>> 0;
+  return fnv1a32Value(parts.join('\u0000'));
 }
