@@ -43,13 +43,15 @@ export interface StreamConfig {
   readonly retention: string;
 }
 
+/** The settings of one stream processor: its event source mapping and its function. */
 export interface ProcessorConfig {
   /** Records per Lambda invocation, 1–10000. */
   readonly batchSize: number;
   /**
-   * Time Lambda gathers records before invoking, 0s–300s. The default 0s is AWS's own: an invocation
-   * as soon as records are read. Lambda reads each shard about once a second, so on AWS batches hold
-   * about a second of records either way (docs/cost.md); raise it to trade latency for fewer writes.
+   * Time Lambda gathers records before invoking, 0s–300s. The aggregate processor's default, 30s,
+   * lets one DynamoDB write absorb up to 30 s of a sensor's events (docs/cost.md); its aggregates
+   * (and window-rule alerts) are that much later. The alert processor's default is 0s, AWS's own:
+   * an invocation as soon as records are read (about once a second per shard).
    */
   readonly maxBatchingWindow: string;
   /** Concurrent batches per shard, 1–10. */
@@ -62,6 +64,20 @@ export interface ProcessorConfig {
   readonly memorySize: number;
   /** Lambda timeout, 1s–900s. */
   readonly timeout: string;
+}
+
+/**
+ * The alert processor: a second event source mapping on the stream, running the same handler in
+ * role `alerts` (per-event rules only, no aggregates, no quarantine), so that value alerts do not
+ * wait for the aggregate processor's batching window.
+ */
+export interface AlertProcessorConfig extends ProcessorConfig {
+  /**
+   * false: no alert processor; the aggregate processor (`processor`) runs every rule (role `all`).
+   * true without any `source: "value"` rule creates no alert processor either: it would have
+   * nothing to do.
+   */
+  readonly enabled: boolean;
 }
 
 export interface LakeConfig {
@@ -136,7 +152,10 @@ export interface SluiceConfig {
   readonly maxClockSkew: string;
   /** How long a speed-layer aggregate lives after its window ends. */
   readonly aggregateTtl: string;
+  /** The aggregate processor (quarantine, aggregates, window rules; every rule without the alert processor). */
   readonly processor: ProcessorConfig;
+  /** The alert processor (per-event rules), beside the aggregate processor on the same stream. */
+  readonly alertProcessor: AlertProcessorConfig;
   readonly lake: LakeConfig;
   readonly firehose: FirehoseConfig;
   readonly batch: BatchConfig;
@@ -170,12 +189,22 @@ export const DEFAULT_CONFIG: SluiceConfig = {
   maxClockSkew: '5m',
   aggregateTtl: '7d',
   processor: {
+    batchSize: 10_000,
+    maxBatchingWindow: '30s',
+    parallelizationFactor: 1,
+    retryAttempts: 5,
+    maxRecordAge: '1h',
+    memorySize: 1024,
+    timeout: '60s',
+  },
+  alertProcessor: {
+    enabled: true,
     batchSize: 500,
     maxBatchingWindow: '0s',
     parallelizationFactor: 1,
     retryAttempts: 5,
     maxRecordAge: '1h',
-    memorySize: 1024,
+    memorySize: 512,
     timeout: '60s',
   },
   lake: {
@@ -443,6 +472,31 @@ function validateAlarms(c: Checker, alarms: Json, bufferInterval: unknown): void
   );
 }
 
+/** An event source mapping and its function (`processor`, `alertProcessor`), against AWS's limits. */
+function validateProcessor(c: Checker, field: string, p: Json): void {
+  const seconds = (range: { min: number; max: number }): [number, number] => [
+    range.min * 1_000,
+    range.max * 1_000,
+  ];
+  c.integer(`${field}.batchSize`, p.batchSize, ESM.batchSize.min, ESM.batchSize.max);
+  c.wholeDuration(
+    `${field}.maxBatchingWindow`,
+    p.maxBatchingWindow,
+    ...seconds(ESM.maxBatchingWindowSeconds),
+    'seconds',
+  );
+  c.integer(
+    `${field}.parallelizationFactor`,
+    p.parallelizationFactor,
+    ESM.parallelizationFactor.min,
+    ESM.parallelizationFactor.max,
+  );
+  c.integer(`${field}.retryAttempts`, p.retryAttempts, ESM.retryAttempts.min, ESM.retryAttempts.max);
+  c.wholeDuration(`${field}.maxRecordAge`, p.maxRecordAge, ...seconds(ESM.maxRecordAgeSeconds), 'seconds');
+  c.integer(`${field}.memorySize`, p.memorySize, ESM.memorySizeMiB.min, ESM.memorySizeMiB.max);
+  c.wholeDuration(`${field}.timeout`, p.timeout, ...seconds(ESM.timeoutSeconds), 'seconds');
+}
+
 /** A config section (`stream`, `processor`...); anything but an object is reported and checked as `{}`. */
 function section(c: Checker, raw: Json, name: string): Json {
   const value = raw[name];
@@ -494,27 +548,11 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
 
   const p = section(c, raw, 'processor');
   c.unknownKeys('processor', p, DEFAULT_CONFIG.processor);
-  const seconds = (range: { min: number; max: number }): [number, number] => [
-    range.min * 1_000,
-    range.max * 1_000,
-  ];
-  c.integer('processor.batchSize', p.batchSize, ESM.batchSize.min, ESM.batchSize.max);
-  c.wholeDuration(
-    'processor.maxBatchingWindow',
-    p.maxBatchingWindow,
-    ...seconds(ESM.maxBatchingWindowSeconds),
-    'seconds',
-  );
-  c.integer(
-    'processor.parallelizationFactor',
-    p.parallelizationFactor,
-    ESM.parallelizationFactor.min,
-    ESM.parallelizationFactor.max,
-  );
-  c.integer('processor.retryAttempts', p.retryAttempts, ESM.retryAttempts.min, ESM.retryAttempts.max);
-  c.wholeDuration('processor.maxRecordAge', p.maxRecordAge, ...seconds(ESM.maxRecordAgeSeconds), 'seconds');
-  c.integer('processor.memorySize', p.memorySize, ESM.memorySizeMiB.min, ESM.memorySizeMiB.max);
-  c.wholeDuration('processor.timeout', p.timeout, ...seconds(ESM.timeoutSeconds), 'seconds');
+  validateProcessor(c, 'processor', p);
+  const alertProcessor = section(c, raw, 'alertProcessor');
+  c.unknownKeys('alertProcessor', alertProcessor, DEFAULT_CONFIG.alertProcessor);
+  c.oneOf('alertProcessor.enabled', alertProcessor.enabled, [true, false]);
+  validateProcessor(c, 'alertProcessor', alertProcessor);
 
   const lake = section(c, raw, 'lake');
   c.unknownKeys('lake', lake, DEFAULT_CONFIG.lake);
@@ -597,8 +635,14 @@ export function loadConfig(file?: string, cwd = process.cwd()): SluiceConfig {
   return resolveConfig(parsed, `config (${path.relative(cwd, resolved) || resolved})`);
 }
 
-/** The speed layer's view of the config, durations in milliseconds. */
-export function toSpeedConfig(config: SluiceConfig): SpeedConfig {
+/** The config sections that set up a stream processor's event source mapping and function. */
+export type ProcessorSection = 'processor' | 'alertProcessor';
+
+/**
+ * The speed layer's view of the config, durations in milliseconds, for the stream processor that
+ * `section` sets up: its parallelization factor is that mapping's own (exactly-once lanes depend on it).
+ */
+export function toSpeedConfig(config: SluiceConfig, section: ProcessorSection = 'processor'): SpeedConfig {
   const ms = (text: string): number => parseDuration(text) as number;
   const windows: WindowSpec[] = config.windows.map((w) => ({
     name: w.name,
@@ -621,7 +665,7 @@ export function toSpeedConfig(config: SluiceConfig): SpeedConfig {
     latenessMs: ms(config.lateness),
     maxClockSkewMs: ms(config.maxClockSkew),
     aggregateTtlMs: ms(config.aggregateTtl),
-    parallelizationFactor: config.processor.parallelizationFactor,
+    parallelizationFactor: config[section].parallelizationFactor,
   };
 }
 

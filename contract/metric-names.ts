@@ -15,6 +15,8 @@
  * and each stage's alarms fire on the other's traffic.
  */
 
+import type { ProcessorRole } from '../core/speed-config';
+
 export const METRICS_NAMESPACE = 'Sluice';
 
 /** The function's service name. The name is Powertools' own: it adds this dimension itself. */
@@ -24,14 +26,30 @@ export const STAGE_DIMENSION = 'stage';
 /** The function environment variable that tells a handler its stage. */
 export const STAGE_ENV = 'SLUICE_STAGE';
 
+/** The stream processor in role `all` or `aggregates` (the aggregate processor). */
 export const STREAM_PROCESSOR_SERVICE = 'stream-processor';
+/**
+ * The stream processor in role `alerts`. It reads the same records as the aggregate processor, so it
+ * publishes under a service of its own: summing both would count every record twice.
+ */
+export const ALERT_PROCESSOR_SERVICE = 'alert-processor';
 export const RECONCILIATION_SERVICE = 'reconciliation';
-export type PipelineService = typeof STREAM_PROCESSOR_SERVICE | typeof RECONCILIATION_SERVICE;
+export type StreamProcessorService = typeof STREAM_PROCESSOR_SERVICE | typeof ALERT_PROCESSOR_SERVICE;
+export type PipelineService = StreamProcessorService | typeof RECONCILIATION_SERVICE;
+
+/** The service a stream processor of `role` publishes its metrics and logs under. */
+export function processorService(role: ProcessorRole): StreamProcessorService {
+  return role === 'alerts' ? ALERT_PROCESSOR_SERVICE : STREAM_PROCESSOR_SERVICE;
+}
 
 /** CloudWatch unit names (the values of Powertools' `MetricUnit`). */
 export type MetricUnitName = 'Count' | 'Milliseconds' | 'None';
 
-/** What the stream processor publishes after every batch. */
+/**
+ * What a stream processor publishes after every batch (both services: the alert processor's
+ * `ItemsWritten`, `RecordsAlreadyApplied` and `ConflictsResolved` stay 0, and its `InvalidEvents`
+ * are counted, not quarantined).
+ */
 export const STREAM_PROCESSOR_METRICS = {
   /** Records in the batch. */
   EventsReceived: 'Count',
@@ -69,6 +87,7 @@ export type ReconciliationMetricName = keyof typeof RECONCILIATION_METRICS;
 /** Every metric name each service publishes. */
 export const SERVICE_METRICS: Readonly<Record<PipelineService, readonly string[]>> = {
   [STREAM_PROCESSOR_SERVICE]: Object.keys(STREAM_PROCESSOR_METRICS),
+  [ALERT_PROCESSOR_SERVICE]: Object.keys(STREAM_PROCESSOR_METRICS),
   [RECONCILIATION_SERVICE]: Object.keys(RECONCILIATION_METRICS),
 };
 

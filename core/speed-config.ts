@@ -41,9 +41,27 @@ export interface SpeedConfig {
   /**
    * The event source's parallelization factor (see `laneId`): at 1 a shard's records arrive strictly
    * in order and exactly-once marks are kept per shard; above 1, per shard and partition key. It
-   * must be the event source mapping's own setting; both come from `processor.parallelizationFactor`.
+   * must be the event source mapping's own setting: each function gets its own mapping's factor
+   * (`processor.parallelizationFactor` or `alertProcessor.parallelizationFactor`).
    */
   readonly parallelizationFactor: number;
 }
 
 export const SPEED_CONFIG_ENV = 'SLUICE_SPEED_CONFIG';
+
+/**
+ * What one stream processor does with a batch. `all`: everything (validate and quarantine,
+ * aggregate, every alert rule). `alerts`: only the per-event (`source: "value"`) rules, no
+ * aggregates, no quarantine, so it can run with a batching window of 0 s. `aggregates`: everything
+ * but the per-event rules, so it can run with a long batching window. `alerts` and `aggregates` run
+ * side by side on the same stream; `all` runs alone.
+ */
+export const PROCESSOR_ROLES = ['all', 'aggregates', 'alerts'] as const;
+export type ProcessorRole = (typeof PROCESSOR_ROLES)[number];
+
+/** The function environment variable that tells the stream processor its role. */
+export const PROCESSOR_ROLE_ENV = 'SLUICE_PROCESSOR_ROLE';
+
+export function isProcessorRole(value: unknown): value is ProcessorRole {
+  return (PROCESSOR_ROLES as readonly unknown[]).includes(value);
+}

@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -54,6 +55,13 @@ export interface OpsAlarmsProps {
   readonly processor: IStreamProcessorMetrics;
   /** The stream processor's on-failure destination. */
   readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * The alert processor, when the stack runs one beside `processor`: its iterator age, errors and
+   * dead-letter queue get alarms of their own (same thresholds). Its invalid events are not
+   * counted again: the invalid-event ratio reads `processor`, which quarantines them.
+   * @default - no alert processor alarms
+   */
+  readonly alertProcessor?: AlertPathResources;
   /** The aggregates table. */
   readonly table: dynamodb.ITable;
   /** Raw landing. */
@@ -75,10 +83,19 @@ export interface OpsAlarmsProps {
   readonly alarmNamePrefix?: string;
 }
 
+/** The alert processor and its on-failure destination. */
+export interface AlertPathResources {
+  readonly processor: IStreamProcessorMetrics;
+  readonly deadLetterQueue: sqs.IQueue;
+}
+
 export type OpsAlarmId =
   | 'iteratorAge'
   | 'processorErrors'
   | 'deadLetterQueue'
+  | 'alertIteratorAge'
+  | 'alertProcessorErrors'
+  | 'alertDeadLetterQueue'
   | 'firehoseDataFreshness'
   | 'dynamoDbThrottles'
   | 'batchJobFailed'
@@ -98,6 +115,9 @@ interface AlarmSpec {
   readonly evaluationPeriods?: number;
 }
 
+/** The alarms that exist only with an alert processor. */
+type AlertPathAlarmId = 'alertIteratorAge' | 'alertProcessorErrors' | 'alertDeadLetterQueue';
+
 const GTE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
 const GT = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
 
@@ -108,7 +128,9 @@ const GT = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
  * is not an incident, and each stall that stops a metric altogether has another alarm that fires.
  */
 export class OpsAlarms extends Construct {
-  public readonly alarms: Readonly<Record<OpsAlarmId, cloudwatch.Alarm>>;
+  /** Every alarm by id; the `alert*` ones exist only with an alert processor. */
+  public readonly alarms: Readonly<Partial<Record<OpsAlarmId, cloudwatch.Alarm>>> &
+    Readonly<Record<Exclude<OpsAlarmId, AlertPathAlarmId>, cloudwatch.Alarm>>;
 
   constructor(scope: Construct, id: string, props: OpsAlarmsProps) {
     super(scope, id);
@@ -129,45 +151,68 @@ export class OpsAlarms extends Construct {
     const prefix = props.alarmNamePrefix ?? Stack.of(this).stackName;
 
     const fiveMinutes = Duration.minutes(5);
-    const specs: Record<OpsAlarmId, AlarmSpec> = {
+    const fellBehind = (fn: lambda.IFunction, who: string): Omit<AlarmSpec, 'id' | 'name'> => ({
+      meaning: `${who} is ${iteratorAge.toHumanString()} or more behind the stream (3 minutes in a row).`,
+      runbook: 'iteratorAge',
+      metric: fn.metric('IteratorAge', { statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1) }),
+      threshold: iteratorAge.toMilliseconds(),
+      comparison: GTE,
+      evaluationPeriods: 3,
+    });
+    const failing = (fn: lambda.IFunction, who: string): Omit<AlarmSpec, 'id' | 'name'> => ({
+      meaning: `${who} failed ${processorErrors} or more invocations in 5 minutes (batches are retried, then go to its dead-letter queue).`,
+      runbook: 'processorErrors',
+      metric: fn.metricErrors({ statistic: cloudwatch.Stats.SUM, period: fiveMinutes }),
+      threshold: processorErrors,
+      comparison: GTE,
+    });
+    const gaveUp = (queue: sqs.IQueue, what: string): Omit<AlarmSpec, 'id' | 'name'> => ({
+      meaning: `Records ${what} gave up on are in its on-failure queue: their shard and sequence range are there, ${what === 'the speed layer' ? 'the events are not in DynamoDB' : 'their value alerts were not raised'}.`,
+      runbook: 'deadLetterQueue',
+      metric: queue.metricApproximateNumberOfMessagesVisible({
+        statistic: cloudwatch.Stats.MAXIMUM,
+        period: fiveMinutes,
+      }),
+      threshold: 1,
+      comparison: GTE,
+    });
+    const alertPath = props.alertProcessor;
+    const alertSpecs: Partial<Record<AlertPathAlarmId, AlarmSpec>> = alertPath
+      ? {
+          alertIteratorAge: {
+            id: 'AlertIteratorAge',
+            name: 'alert-iterator-age',
+            ...fellBehind(alertPath.processor.function, 'The alert processor'),
+          },
+          alertProcessorErrors: {
+            id: 'AlertProcessorErrors',
+            name: 'alert-processor-errors',
+            ...failing(alertPath.processor.function, 'The alert processor'),
+          },
+          alertDeadLetterQueue: {
+            id: 'AlertDeadLetterQueue',
+            name: 'alert-dead-letter-queue',
+            ...gaveUp(alertPath.deadLetterQueue, 'the alert processor'),
+          },
+        }
+      : {};
+    const specs: Partial<Record<OpsAlarmId, AlarmSpec>> = {
       iteratorAge: {
         id: 'IteratorAge',
         name: 'iterator-age',
-        meaning: `The speed layer is ${iteratorAge.toHumanString()} or more behind the stream (3 minutes in a row).`,
-        runbook: 'iteratorAge',
-        metric: props.processor.function.metric('IteratorAge', {
-          statistic: cloudwatch.Stats.MAXIMUM,
-          period: Duration.minutes(1),
-        }),
-        threshold: iteratorAge.toMilliseconds(),
-        comparison: GTE,
-        evaluationPeriods: 3,
+        ...fellBehind(props.processor.function, 'The speed layer'),
       },
       processorErrors: {
         id: 'ProcessorErrors',
         name: 'processor-errors',
-        meaning: `The stream processor failed ${processorErrors} or more invocations in 5 minutes (batches are retried, then go to the dead-letter queue).`,
-        runbook: 'processorErrors',
-        metric: props.processor.function.metricErrors({
-          statistic: cloudwatch.Stats.SUM,
-          period: fiveMinutes,
-        }),
-        threshold: processorErrors,
-        comparison: GTE,
+        ...failing(props.processor.function, 'The stream processor'),
       },
       deadLetterQueue: {
         id: 'DeadLetterQueue',
         name: 'dead-letter-queue',
-        meaning:
-          'Records the speed layer gave up on are in the on-failure queue: their shard and sequence range are there, the events are not in DynamoDB.',
-        runbook: 'deadLetterQueue',
-        metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          statistic: cloudwatch.Stats.MAXIMUM,
-          period: fiveMinutes,
-        }),
-        threshold: 1,
-        comparison: GTE,
+        ...gaveUp(props.deadLetterQueue, 'the speed layer'),
       },
+      ...alertSpecs,
       firehoseDataFreshness: {
         id: 'FirehoseDataFreshness',
         name: 'firehose-data-freshness',

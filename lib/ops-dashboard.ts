@@ -7,6 +7,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { StreamProcessorMetricName } from '../contract/metric-names';
+import type { AlertPathResources } from './ops-alarms';
 import type { IReconciliationMetrics } from './reconciliation';
 import { type RunbookSection, runbookMarkdown } from './runbook';
 import type { IStreamProcessorMetrics } from './stream-processor';
@@ -19,6 +20,12 @@ export interface OpsDashboardProps {
   readonly processor: IStreamProcessorMetrics;
   /** The stream processor's on-failure destination. */
   readonly deadLetterQueue: sqs.IQueue;
+  /**
+   * The alert processor, when the stack runs one: a row of its own (iterator age, invocations and
+   * errors, alerts published), and its dead-letter queue beside the other.
+   * @default - no alert path row
+   */
+  readonly alertProcessor?: AlertPathResources;
   /** The aggregates table. */
   readonly table: dynamodb.ITable;
   /** Raw landing. */
@@ -182,6 +189,35 @@ export class OpsDashboard extends Construct {
       ]),
     );
 
+    const alertPath = props.alertProcessor;
+    if (alertPath) {
+      const alertFn = alertPath.processor.function;
+      const alertEmf = (name: StreamProcessorMetricName, label: string): cloudwatch.IMetric =>
+        alertPath.processor.metric(name, { label });
+      this.dashboard.addWidgets(
+        text(
+          '## Alert path\nThe alert processor: a second mapping on the stream with no batching window, ' +
+            'evaluating the per-event rules only (service `alert-processor`). Iterator age near zero means ' +
+            'value alerts leave within about a second of the record reaching the stream. Its invalid ' +
+            'events are skipped and counted here, quarantined by the processor above. ' +
+            `${runbook('iteratorAge')} · ${runbook('processorErrors')}`,
+        ),
+        graph('Alert path: iterator age (max)', [
+          alertFn.metric('IteratorAge', { ...max, label: 'Iterator age (ms)' }),
+        ]),
+        graph('Alert path: invocations, errors, throttles', [
+          alertFn.metricInvocations({ ...sum, label: 'Invocations' }),
+          alertFn.metricErrors({ ...sum, label: 'Errors' }),
+          alertFn.metricThrottles({ ...sum, label: 'Throttles' }),
+        ]),
+        graph('Alert path: events and alerts', [
+          alertEmf('EventsReceived', 'Received'),
+          alertEmf('FailedRecords', 'Failed (retried)'),
+          alertEmf('AlertsPublished', 'Alerts published'),
+        ]),
+      );
+    }
+
     const table = props.table;
     this.dashboard.addWidgets(
       text(
@@ -287,9 +323,25 @@ export class OpsDashboard extends Construct {
       ),
       graph('Messages waiting', [
         dlq.metricApproximateNumberOfMessagesVisible({ ...max, label: 'Visible messages' }),
+        ...(alertPath
+          ? [
+              alertPath.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+                ...max,
+                label: 'Visible messages (alert processor)',
+              }),
+            ]
+          : []),
       ]),
       graph('Age of oldest message', [
         dlq.metricApproximateAgeOfOldestMessage({ ...max, label: 'Oldest message (s)' }),
+        ...(alertPath
+          ? [
+              alertPath.deadLetterQueue.metricApproximateAgeOfOldestMessage({
+                ...max,
+                label: 'Oldest message (s, alert processor)',
+              }),
+            ]
+          : []),
       ]),
     );
   }

@@ -10,6 +10,7 @@ import {
   STAGE_ENV,
   STREAM_PROCESSOR_SERVICE,
   type StreamProcessorMetricName,
+  type StreamProcessorService,
 } from '../contract/metric-names';
 import { SluicePropsError } from './validation';
 
@@ -55,11 +56,15 @@ export function metricsEnvironment(service: PipelineService, stage: string): Rec
   };
 }
 
-/** A metric of the stream processor in `stage`. @default statistic Sum, period 5 minutes */
+/**
+ * A metric of a stream processor in `stage`: the aggregate processor's unless `service` names the
+ * alert processor's. @default statistic Sum, period 5 minutes
+ */
 export function streamProcessorMetric(
   stage: string,
   metricName: StreamProcessorMetricName,
   props: PipelineMetricOptions = {},
+  service: StreamProcessorService = STREAM_PROCESSOR_SERVICE,
 ): cloudwatch.Metric {
   return new cloudwatch.Metric({
     statistic: cloudwatch.Stats.SUM,
@@ -67,7 +72,7 @@ export function streamProcessorMetric(
     ...props,
     namespace: METRICS_NAMESPACE,
     metricName,
-    dimensionsMap: { ...metricDimensions(STREAM_PROCESSOR_SERVICE, stage) },
+    dimensionsMap: { ...metricDimensions(service, stage) },
   });
 }
 

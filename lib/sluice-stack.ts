@@ -7,7 +7,8 @@ import { AlertsTopic } from './alerts-topic';
 import { AnalyticsWorkgroup } from './analytics-workgroup';
 import { BatchJob } from './batch-job';
 import { LakeCatalog } from './catalog';
-import { durationMs, type SluiceConfig, toSpeedConfig } from '../contract/config';
+import { durationMs, type ProcessorConfig, type SluiceConfig, toSpeedConfig } from '../contract/config';
+import { speedProcessors } from '../contract/speed-processors';
 import { DataLake } from './data-lake';
 import { IngestStream } from './ingest-stream';
 import { OpsAlarms } from './ops-alarms';
@@ -39,8 +40,16 @@ export class SluiceStack extends Stack {
   public readonly alerts: AlertsTopic;
   /** SNS: alarms and failures for operators */
   public readonly ops: OpsTopic;
-  /** Kinesis ──► stream-processor Lambda ──► DynamoDB / SNS alerts / S3 quarantine; on failure ──► SQS DLQ */
+  /**
+   * Kinesis ──► aggregate processor λ (long batching window) ──► DynamoDB aggregates / SNS window
+   * alerts / S3 quarantine; on failure ──► its SQS DLQ. Without an alert processor: every rule.
+   */
   public readonly processor: StreamProcessor;
+  /**
+   * Kinesis ──► alert processor λ (no batching window) ──► DynamoDB alert items / SNS value alerts;
+   * on failure ──► its SQS DLQ. Absent with `alertProcessor.enabled: false` or no value rules.
+   */
+  public readonly alertProcessor: StreamProcessor | undefined;
   /** Kinesis ──► Firehose ──► S3 raw/ (gzip NDJSON by arrival hour) */
   public readonly rawLanding: RawLanding;
   /** Glue database and tables (partition projection) over raw/, curated/ and quarantine/ */
@@ -79,22 +88,39 @@ export class SluiceStack extends Stack {
     this.ops = new OpsTopic(this, 'OpsTopic');
 
     // ── speed layer ─────────────────────────────────────────────────────────────────────────────
-    this.processor = new StreamProcessor(this, 'StreamProcessor', {
+    // Two event source mappings on the stream when value rules exist (contract/speed-processors.ts):
+    // the aggregate processor keeps the construct id it always had, so its resources stay in place.
+    const settings = (p: ProcessorConfig) => ({
       stream: this.ingest.stream,
-      table: this.aggregates.table,
       alertsTopic: this.alerts.topic,
-      lakeBucket: this.lake.bucket,
-      speedConfig: toSpeedConfig(config),
+      table: this.aggregates.table,
       stage: config.stage,
-      batchSize: config.processor.batchSize,
-      maxBatchingWindow: seconds(config.processor.maxBatchingWindow),
-      parallelizationFactor: config.processor.parallelizationFactor,
-      retryAttempts: config.processor.retryAttempts,
-      maxRecordAge: seconds(config.processor.maxRecordAge),
-      memorySize: config.processor.memorySize,
-      timeout: seconds(config.processor.timeout),
+      batchSize: p.batchSize,
+      maxBatchingWindow: seconds(p.maxBatchingWindow),
+      parallelizationFactor: p.parallelizationFactor,
+      retryAttempts: p.retryAttempts,
+      maxRecordAge: seconds(p.maxRecordAge),
+      memorySize: p.memorySize,
+      timeout: seconds(p.timeout),
       logRetention: config.logRetentionDays as logs.RetentionDays,
     });
+    const plans = speedProcessors(config);
+    const aggregatePlan = plans[0];
+    const alertPlan = plans.find((plan) => plan.role === 'alerts');
+    this.processor = new StreamProcessor(this, 'StreamProcessor', {
+      ...settings(aggregatePlan.settings),
+      role: aggregatePlan.role,
+      lakeBucket: this.lake.bucket,
+      speedConfig: toSpeedConfig(config, aggregatePlan.section),
+    });
+    this.alertProcessor =
+      alertPlan === undefined
+        ? undefined
+        : new StreamProcessor(this, 'AlertProcessor', {
+            ...settings(alertPlan.settings),
+            role: alertPlan.role,
+            speedConfig: toSpeedConfig(config, alertPlan.section),
+          });
 
     // ── batch layer ─────────────────────────────────────────────────────────────────────────────
     // Kinesis ──► Firehose ──► S3 raw/; Glue tables; Athena workgroup; scheduled batch job.
@@ -145,6 +171,10 @@ export class SluiceStack extends Stack {
     const watched = {
       processor: this.processor,
       deadLetterQueue: this.processor.deadLetterQueue,
+      alertProcessor: this.alertProcessor && {
+        processor: this.alertProcessor,
+        deadLetterQueue: this.alertProcessor.deadLetterQueue,
+      },
       table: this.aggregates.table,
       deliveryStream: this.rawLanding.deliveryStream,
       batchJob: this.batchJob.stateMachine,
@@ -183,6 +213,8 @@ export class SluiceStack extends Stack {
     new CfnOutput(this, 'OpsTopicArn', { value: this.ops.topic.topicArn });
     new CfnOutput(this, 'LakeBucketName', { value: this.lake.bucket.bucketName });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.processor.deadLetterQueue.queueUrl });
+    if (this.alertProcessor)
+      new CfnOutput(this, 'AlertDeadLetterQueueUrl', { value: this.alertProcessor.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'GlueDatabaseName', { value: this.catalog.database.databaseName });
     new CfnOutput(this, 'AthenaWorkGroupName', { value: this.analytics.workGroupName });
     new CfnOutput(this, 'BatchStateMachineArn', { value: this.batchJob.stateMachine.stateMachineArn });

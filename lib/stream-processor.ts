@@ -1,8 +1,8 @@
 import * as path from 'node:path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Token, Validations } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -11,11 +11,22 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { STREAM_PROCESSOR_SERVICE, type StreamProcessorMetricName } from '../contract/metric-names';
-import { SPEED_CONFIG_ENV, type SpeedConfig } from '../core/speed-config';
+import {
+  processorService,
+  type StreamProcessorMetricName,
+  type StreamProcessorService,
+} from '../contract/metric-names';
+import {
+  PROCESSOR_ROLE_ENV,
+  PROCESSOR_ROLES,
+  SPEED_CONFIG_ENV,
+  type ProcessorRole,
+  type SpeedConfig,
+} from '../core/speed-config';
 import { DEFAULT_CONFIG, durationMs } from '../contract/config';
 import { EVENT_SOURCE_LIMITS as ESM } from '../contract/event-source-limits';
 import { LAKE_PREFIXES } from '../contract/lake-layout';
+import { ALERT_KEY_PREFIX } from '../contract/table-keys';
 import { addBundledFunction } from './bundled-function';
 import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
 import {
@@ -33,15 +44,31 @@ const MAX_SPEED_CONFIG_BYTES = 3 * 1024;
 
 export type PowertoolsLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
+/** The DynamoDB actions of the alert store (lambdas/adapters/alert-store.ts): all the alert processor may do. */
+const ALERT_ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'];
+
 export interface StreamProcessorProps {
+  /**
+   * What the function does with a batch (core/speed-config.ts): `all` (everything), `aggregates`
+   * (everything but the per-event rules) or `alerts` (the per-event rules only: no S3 access, and
+   * DynamoDB access to alert items only). Also picks the defaults of the settings below.
+   * @default 'all'
+   */
+  readonly role?: ProcessorRole;
   /** The stream to consume; read access is granted by the event source. */
   readonly stream: kinesis.IStream;
-  /** Where aggregates and alert state are written (read and write access is granted). */
+  /**
+   * Where aggregates and alert state are written: read and write access is granted, in role
+   * `alerts` only on the alert items (partition keys starting with `ALERT#`).
+   */
   readonly table: dynamodb.ITable;
   /** Where alerts are published (publish access is granted). */
   readonly alertsTopic: sns.ITopic;
-  /** The data lake; only `quarantine/*` may be written (put access is granted on that prefix alone). */
-  readonly lakeBucket: s3.IBucket;
+  /**
+   * The data lake; only `quarantine/*` may be written (put access is granted on that prefix alone).
+   * Required unless `role` is `alerts`, and not allowed then (the alert processor quarantines nothing).
+   */
+  readonly lakeBucket?: s3.IBucket;
   /** Windows, alert rules and time limits, handed to the function as `SLUICE_SPEED_CONFIG`. */
   readonly speedConfig: SpeedConfig;
   /**
@@ -52,39 +79,40 @@ export interface StreamProcessorProps {
   readonly stage: string;
   /**
    * Largest number of records per invocation, 1–10000.
-   * @default 500
+   * @default 10000 (500 for role 'alerts')
    */
   readonly batchSize?: number;
   /**
    * How long Lambda gathers records before invoking, whole seconds, 0s–300s. AWS reads each shard
    * about once a second, so batches hold about a second of records even at 0s.
-   * @default Duration.seconds(0)
+   * @default Duration.seconds(30) (Duration.seconds(0) for role 'alerts')
    */
   readonly maxBatchingWindow?: Duration;
   /**
    * Batches processed concurrently per shard, 1–10. Order per partition key (sensor) is kept.
-   * @default 1
+   * `speedConfig.parallelizationFactor` must be this same value (exactly-once lanes).
+   * @default 1 (1 for role 'alerts')
    */
   readonly parallelizationFactor?: number;
   /**
    * Retries of a failing batch (after bisecting it) before its records go to the dead-letter queue,
    * 0–10000.
-   * @default 5
+   * @default 5 (5 for role 'alerts')
    */
   readonly retryAttempts?: number;
   /**
    * Records older than this go to the dead-letter queue unprocessed, whole seconds, 60s–7 days.
-   * @default Duration.hours(1)
+   * @default Duration.hours(1) (Duration.hours(1) for role 'alerts')
    */
   readonly maxRecordAge?: Duration;
   /**
    * Function memory in MiB, 128–10240 (CPU grows with it).
-   * @default 1024
+   * @default 1024 (512 for role 'alerts')
    */
   readonly memorySize?: number;
   /**
    * Function timeout, whole seconds, 1s–900s.
-   * @default Duration.seconds(60)
+   * @default Duration.seconds(60) (Duration.seconds(60) for role 'alerts')
    */
   readonly timeout?: Duration;
   /**
@@ -117,18 +145,33 @@ export interface IStreamProcessorMetrics {
  * The speed layer: the `stream-processor` function (Node.js, arm64, bundled with the local esbuild)
  * reading the ingest stream through an event source mapping that reports partial batch failures,
  * bisects failing batches, retries a bounded number of times and sends what still fails (shard and
- * sequence range, not the data) to an encrypted SQS dead-letter queue.
+ * sequence range, not the data) to an encrypted SQS dead-letter queue. The stack creates one per
+ * role it runs (`contract/speed-processors.ts`): each has its own mapping, dead-letter queue, log
+ * group, role and grants.
  */
 export class StreamProcessor extends Construct implements IStreamProcessorMetrics {
   public readonly function: lambda.IFunction;
   public readonly stage: string;
+  public readonly role: ProcessorRole;
+  /** The service its metrics and logs carry (`processorService(role)`). */
+  public readonly service: StreamProcessorService;
   public readonly eventSource: KinesisEventSource;
   public readonly deadLetterQueue: sqs.IQueue;
   public readonly logGroup: logs.ILogGroup;
 
   constructor(scope: Construct, id: string, props: StreamProcessorProps) {
     super(scope, id);
-    const defaults = DEFAULT_CONFIG.processor;
+    const role = props.role ?? 'all';
+    if (!PROCESSOR_ROLES.includes(role))
+      throw new SluicePropsError(
+        this,
+        'role',
+        JSON.stringify(role),
+        `must be one of ${PROCESSOR_ROLES.join(', ')}`,
+      );
+    this.role = role;
+    this.service = processorService(role);
+    const defaults = role === 'alerts' ? DEFAULT_CONFIG.alertProcessor : DEFAULT_CONFIG.processor;
     const batchSize = props.batchSize ?? defaults.batchSize;
     const maxBatchingWindow =
       props.maxBatchingWindow ?? Duration.millis(durationMs(defaults.maxBatchingWindow));
@@ -153,6 +196,32 @@ export class StreamProcessor extends Construct implements IStreamProcessorMetric
     checkDuration(this, 'timeout', timeout, time.min, time.max, 'seconds');
     checkStage(this, props.stage);
     this.stage = props.stage;
+    const lakeBucket = props.lakeBucket;
+    if (role === 'alerts' && lakeBucket !== undefined)
+      throw new SluicePropsError(
+        this,
+        'lakeBucket',
+        'a bucket',
+        "must be left out with role 'alerts' (it quarantines nothing)",
+      );
+    if (role !== 'alerts' && lakeBucket === undefined)
+      throw new SluicePropsError(
+        this,
+        'lakeBucket',
+        'nothing',
+        `is required with role '${role}' (it quarantines invalid records)`,
+      );
+    if (
+      !Token.isUnresolved(parallelizationFactor) &&
+      props.speedConfig.parallelizationFactor !== parallelizationFactor
+    ) {
+      throw new SluicePropsError(
+        this,
+        'speedConfig.parallelizationFactor',
+        String(props.speedConfig.parallelizationFactor),
+        `must equal the event source's parallelizationFactor (${parallelizationFactor}): exactly-once marks are kept per lane of this mapping`,
+      );
+    }
     const speedConfig = JSON.stringify(props.speedConfig);
     if (Buffer.byteLength(speedConfig) > MAX_SPEED_CONFIG_BYTES) {
       throw new SluicePropsError(
@@ -165,13 +234,12 @@ export class StreamProcessor extends Construct implements IStreamProcessorMetric
 
     const {
       function: fn,
-      role,
+      role: fnRole,
       logGroup,
     } = addBundledFunction(this, {
       entry: HANDLER_ENTRY,
-      description: 'Sluice speed layer: windowed aggregates and alerts from the ingest stream',
-      roleDescription:
-        'Sluice stream processor: reads the ingest stream, writes aggregates, alerts and quarantine',
+      description: DESCRIPTIONS[role].function,
+      roleDescription: DESCRIPTIONS[role].role,
       memorySize,
       timeout,
       logRetention: props.logRetention,
@@ -179,9 +247,10 @@ export class StreamProcessor extends Construct implements IStreamProcessorMetric
       environment: {
         TABLE_NAME: props.table.tableName,
         ALERTS_TOPIC_ARN: props.alertsTopic.topicArn,
-        LAKE_BUCKET: props.lakeBucket.bucketName,
+        ...(lakeBucket ? { LAKE_BUCKET: lakeBucket.bucketName } : {}),
         [SPEED_CONFIG_ENV]: speedConfig,
-        ...metricsEnvironment(STREAM_PROCESSOR_SERVICE, props.stage),
+        [PROCESSOR_ROLE_ENV]: role,
+        ...metricsEnvironment(this.service, props.stage),
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
       },
     });
@@ -213,22 +282,28 @@ export class StreamProcessor extends Construct implements IStreamProcessorMetric
     });
     fn.addEventSource(this.eventSource);
 
-    props.table.grantReadWriteData(fn);
     props.alertsTopic.grantPublish(fn);
+    if (lakeBucket === undefined) {
+      grantAlertItems(props.table, fn);
+      acknowledgeWildcards(functionRolePolicy(fnRole), {
+        'Action::kms:GenerateDataKey*':
+          'From grantPublish: encrypting alert messages needs a data key, on the alerts topic key only.',
+      });
+      return;
+    }
+    props.table.grantReadWriteData(fn);
     const quarantineObjects = `${LAKE_PREFIXES.quarantine}*`;
-    props.lakeBucket.grantPut(fn, quarantineObjects);
-
-    this.acknowledgeFindings(role, props.lakeBucket, quarantineObjects);
+    lakeBucket.grantPut(fn, quarantineObjects);
+    this.acknowledgeFindings(fnRole, lakeBucket, quarantineObjects);
   }
 
   /** A metric the function publishes after every batch, in this stage. @default Sum over 5 minutes */
   public metric(metricName: StreamProcessorMetricName, props?: PipelineMetricOptions): cloudwatch.Metric {
-    return streamProcessorMetric(this.stage, metricName, props);
+    return streamProcessorMetric(this.stage, metricName, props, this.service);
   }
 
   private acknowledgeFindings(role: iam.Role, lakeBucket: s3.IBucket, quarantineObjects: string): void {
-    const policy = role.node.findChild('DefaultPolicy');
-    acknowledgeWildcards(policy, {
+    acknowledgeWildcards(functionRolePolicy(role), {
       [wildcardResourceFinding(this, lakeBucket.arnForObjects(quarantineObjects))]:
         'Quarantine objects get generated keys (quarantine/dt=YYYY-MM-DD/...); the put grant is limited to that prefix.',
       'Action::s3:Abort*':
@@ -239,4 +314,38 @@ export class StreamProcessor extends Construct implements IStreamProcessorMetric
         "From Bucket.grantPut on a KMS bucket (CDK's encrypt grant), on the lake key only.",
     });
   }
+}
+
+const DESCRIPTIONS: Readonly<Record<ProcessorRole, { readonly function: string; readonly role: string }>> = {
+  all: {
+    function: 'Sluice speed layer: windowed aggregates and alerts from the ingest stream',
+    role: 'Sluice stream processor: reads the ingest stream, writes aggregates, alerts and quarantine',
+  },
+  aggregates: {
+    function: 'Sluice speed layer, aggregate path: windowed aggregates, window alerts and quarantine',
+    role: 'Sluice aggregate processor: reads the ingest stream, writes aggregates, window alerts and quarantine',
+  },
+  alerts: {
+    function: 'Sluice speed layer, alert path: per-event alert rules, within seconds',
+    role: 'Sluice alert processor: reads the ingest stream, writes alert items and publishes alerts',
+  },
+};
+
+function functionRolePolicy(role: iam.Role): Construct {
+  return role.node.findChild('DefaultPolicy') as Construct;
+}
+
+/**
+ * The alert processor's table access: the alert store's actions (no Scan, Query or DeleteItem), on
+ * items whose partition key starts with `ALERT#` only (`dynamodb:LeadingKeys`), so it can neither
+ * read nor write an aggregate. A grant method with a condition: `ITable.grant` takes none.
+ */
+function grantAlertItems(table: dynamodb.ITable, grantee: iam.IGrantable): void {
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ALERT_ITEM_ACTIONS,
+    resourceArns: [table.tableArn],
+    conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${ALERT_KEY_PREFIX}*`] } },
+  });
+  table.encryptionKey?.grantEncryptDecrypt(grantee);
 }

@@ -7,8 +7,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SNSClient } from '@aws-sdk/client-sns';
-import { STREAM_PROCESSOR_SERVICE } from '../contract/metric-names';
-import type { SpeedConfig } from '../core/speed-config';
+import { processorService } from '../contract/metric-names';
+import type { ProcessorRole, SpeedConfig } from '../core/speed-config';
 import { pipelineMetrics } from '../lambdas/adapters/pipeline-metrics';
 import {
   createHandler,
@@ -22,6 +22,8 @@ export interface LocalStreamProcessorOptions {
   readonly clients: { readonly dynamodb: DynamoDBClient; readonly sns: SNSClient; readonly s3: S3Client };
   readonly resources: Pick<LocalResources, 'tableName' | 'alertsTopicArn' | 'lakeBucketName'>;
   readonly config: SpeedConfig;
+  /** @default 'all' */
+  readonly role?: ProcessorRole;
   /** @default Date.now */
   readonly now?: () => number;
   readonly onResult?: StreamProcessorDeps['onResult'];
@@ -33,17 +35,20 @@ const LOCAL_STAGE = 'local';
 export function createLocalStreamProcessor(options: LocalStreamProcessorOptions): StreamProcessorHandler {
   // Powertools Metrics reads this when constructed; it has no constructor option for it.
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  const role = options.role ?? 'all';
   return createHandler({
     dynamodb: options.clients.dynamodb,
     sns: options.clients.sns,
     s3: options.clients.s3,
     tableName: options.resources.tableName,
     alertsTopicArn: options.resources.alertsTopicArn,
-    lakeBucket: options.resources.lakeBucketName,
+    // As deployed: the alert processor has no bucket (lib/stream-processor.ts grants it none).
+    lakeBucket: role === 'alerts' ? undefined : options.resources.lakeBucketName,
     config: options.config,
+    role,
     now: options.now,
-    logger: new Logger({ serviceName: STREAM_PROCESSOR_SERVICE, logLevel: 'SILENT' }),
-    metrics: pipelineMetrics(STREAM_PROCESSOR_SERVICE, LOCAL_STAGE),
+    logger: new Logger({ serviceName: processorService(role), logLevel: 'SILENT' }),
+    metrics: pipelineMetrics(processorService(role), LOCAL_STAGE),
     onResult: options.onResult,
   });
 }

@@ -1,7 +1,9 @@
 /**
  * The whole Sluice architecture on one machine, no AWS account: emulators on 127.0.0.1 (in a child
  * process by default), the resources the CDK stack would create (from the same config), the
- * unchanged stream-processor handler behind the local event source runner, the local Firehose
+ * unchanged stream-processor handler behind a local event source runner per stream processor the
+ * stack would deploy (the aggregate processor, and the alert processor beside it when the config
+ * runs one: `contract/speed-processors.ts`; each with its own settings and checkpoints), the local Firehose
  * landing raw data in the lake directory, the alerts read back from the topic's queue, and the
  * batch job on a schedule.
  *
@@ -22,6 +24,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { durationMs, toSpeedConfig, type SluiceConfig } from '../contract/config';
+import { processorService } from '../contract/metric-names';
+import { speedProcessors, type SpeedProcessorPlan } from '../contract/speed-processors';
 import { AlertCollector } from './alert-collector';
 import { BatchScheduler } from './batch-scheduler';
 import { Chaos } from './chaos/chaos';
@@ -101,8 +105,9 @@ export interface LocalPipelineOptions {
   /** Structured log lines (runner events, background errors). @default - dropped */
   readonly onLog?: (entry: PipelineLogEntry) => void;
   /**
-   * Told after every stream-processor invocation, once its writes are done, with its result and
-   * event (after the pipeline's own accounting); benchmarks time records with it. @default - nothing
+   * Told after every invocation of the aggregate processor (which sees every record, as the
+   * accounting does), once its writes are done, with its result and event (after the pipeline's own
+   * accounting); benchmarks time records with it. @default - nothing
    */
   readonly onBatchResult?: StreamProcessorDeps['onResult'];
 }
@@ -180,6 +185,7 @@ type LocalPipelineParts = Pick<
   | 'clients'
   | 'resources'
   | 'runner'
+  | 'alertRunner'
   | 'firehose'
   | 'alerts'
   | 'quarantine'
@@ -203,7 +209,10 @@ export class LocalPipeline {
   /** Clients for everything outside the handler (the handler has its own, with chaos when asked). */
   readonly clients: LocalClients;
   readonly resources: LocalResources;
+  /** The aggregate processor's event source runner (every rule when there is no alert processor). */
   readonly runner: EventSourceRunner;
+  /** The alert processor's runner, on the same stream, when the config runs one. */
+  readonly alertRunner: EventSourceRunner | undefined;
   readonly firehose: LocalFirehose;
   readonly alerts: AlertCollector;
   readonly quarantine: QuarantineMirror;
@@ -224,6 +233,7 @@ export class LocalPipeline {
     this.clients = parts.clients;
     this.resources = parts.resources;
     this.runner = parts.runner;
+    this.alertRunner = parts.alertRunner;
     this.firehose = parts.firehose;
     this.alerts = parts.alerts;
     this.quarantine = parts.quarantine;
@@ -325,35 +335,50 @@ export class LocalPipeline {
       components.push({ name: 'firehose', stop: () => firehose.stop() });
 
       const accounting = new SpeedAccounting({ config: speedConfig });
-      const handler = createLocalStreamProcessor({
-        clients: handlerClients,
-        resources,
-        config: speedConfig,
-        onResult: (result, event) => {
-          accounting.observe(result, event);
-          options.onBatchResult?.(result, event);
-        },
-      });
-      const runner = new EventSourceRunner({
-        ...eventSourceSettingsFromConfig(config),
-        kinesis: clients.kinesis,
-        streamName: resources.streamName,
-        handler,
-        onFailure: { sqs: clients.sqs, queueUrl: resources.onFailureQueueUrl },
-        chaos,
-        checkpointStore,
-        pollIntervalMs: 100,
-        onLog: (entry: RunnerLogEntry) =>
-          log({
-            level: entry.level,
-            component: 'runner',
-            message: `${entry.event}: ${entry.message}`,
-            details: entry,
-          }),
-      });
-      // A runner whose start fails stops itself.
-      await runner.start();
-      components.push({ name: 'runner', stop: () => runner.stop() });
+      // One runner per stream processor the stack deploys, same handler code in its role, same
+      // chaos (scoped per consumer). Only the aggregate processor, which sees every record in every
+      // role it runs, feeds the accounting: the alert processor reads the same records again.
+      const startRunner = async (plan: SpeedProcessorPlan): Promise<EventSourceRunner> => {
+        const counts = plan.role !== 'alerts';
+        const handler = createLocalStreamProcessor({
+          clients: handlerClients,
+          resources,
+          config: toSpeedConfig(config, plan.section),
+          role: plan.role,
+          onResult: counts
+            ? (result, event) => {
+                accounting.observe(result, event);
+                options.onBatchResult?.(result, event);
+              }
+            : undefined,
+        });
+        const runner = new EventSourceRunner({
+          ...eventSourceSettingsFromConfig(config, plan.section),
+          // Also the checkpoints' consumer name: each mapping keeps its own.
+          functionName: processorService(plan.role),
+          kinesis: clients.kinesis,
+          streamName: resources.streamName,
+          handler,
+          onFailure: { sqs: clients.sqs, queueUrl: resources.onFailureQueueUrl },
+          chaos,
+          checkpointStore,
+          pollIntervalMs: 100,
+          onLog: (entry: RunnerLogEntry) =>
+            log({
+              level: entry.level,
+              component: 'runner',
+              message: `${counts ? '' : 'alert processor: '}${entry.event}: ${entry.message}`,
+              details: entry,
+            }),
+        });
+        // A runner whose start fails stops itself.
+        await runner.start();
+        components.push({ name: counts ? 'runner' : 'alert runner', stop: () => runner.stop() });
+        return runner;
+      };
+      const [aggregatePlan, ...alertPlans] = speedProcessors(config);
+      const runner = await startRunner(aggregatePlan);
+      const alertRunner = alertPlans.length > 0 ? await startRunner(alertPlans[0]) : undefined;
 
       const reconciliation = new LocalReconciliation({
         dynamodb: clients.dynamodb,
@@ -395,6 +420,7 @@ export class LocalPipeline {
         clients,
         resources,
         runner,
+        alertRunner,
         firehose,
         alerts,
         quarantine,
@@ -416,7 +442,10 @@ export class LocalPipeline {
    * layer, landed raw in the lake, its alerts received and its quarantined records copied to the lake.
    */
   async settle(options: { readonly timeoutMs?: number } = {}): Promise<void> {
-    await this.runner.drain({ timeoutMs: options.timeoutMs });
+    await Promise.all([
+      this.runner.drain({ timeoutMs: options.timeoutMs }),
+      this.alertRunner?.drain({ timeoutMs: options.timeoutMs }),
+    ]);
     await this.firehose.flush();
     await this.alerts.drain();
     await this.quarantine.sync();

@@ -24,6 +24,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { applyCooldown, pruneAlertTimes, type Alert, type Breach } from '../../core/alerts';
 import { MAX_ALERT_TIMES, MAX_PENDING_ALERTS } from '../../contract/storage-limits';
+import { ALERT_KEY_PREFIX } from '../../contract/table-keys';
 import type { AlertRule } from '../../core/speed-config';
 import { batchGetAll } from './batch-get';
 import { mapWithConcurrency } from './concurrency';
@@ -68,7 +69,7 @@ export interface AlertStoreOptions {
 }
 
 export function alertStateKey(sensorId: string, ruleId: string): Record<string, AttributeValue> {
-  return { pk: { S: `ALERT#${sensorId}` }, sk: { S: `RULE#${ruleId}` } };
+  return { pk: { S: `${ALERT_KEY_PREFIX}${sensorId}` }, sk: { S: `RULE#${ruleId}` } };
 }
 
 function parseState(item: Record<string, AttributeValue> | undefined): AlertState {

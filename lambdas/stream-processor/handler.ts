@@ -1,7 +1,8 @@
 /**
  * Lambda entry point of the speed layer: a thin shell around `processBatch`. Clients are created
  * once per container from the environment; `createHandler` takes them injected instead, which is
- * how local mode and the tests run this same code against emulators.
+ * how local mode and the tests run this same code against emulators. The same code runs as the
+ * aggregate processor and as the alert processor: `SLUICE_PROCESSOR_ROLE` says which.
  */
 import { FullBatchFailureError } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -15,15 +16,22 @@ import type {
   KinesisStreamEvent,
   KinesisStreamRecord,
 } from 'aws-lambda';
-import { STAGE_ENV, STREAM_PROCESSOR_METRICS, STREAM_PROCESSOR_SERVICE } from '../../contract/metric-names';
-import { SPEED_CONFIG_ENV, type SpeedConfig } from '../../core/speed-config';
+import { processorService, STAGE_ENV, STREAM_PROCESSOR_METRICS } from '../../contract/metric-names';
+import {
+  isProcessorRole,
+  PROCESSOR_ROLE_ENV,
+  PROCESSOR_ROLES,
+  SPEED_CONFIG_ENV,
+  type ProcessorRole,
+  type SpeedConfig,
+} from '../../core/speed-config';
 import { AggregateStore } from '../adapters/aggregate-store';
 import { AlertPublisher } from '../adapters/alert-publisher';
 import { AlertStore } from '../adapters/alert-store';
 import { QuarantineWriter } from '../adapters/quarantine-writer';
-import { requiredEnv } from '../adapters/environment';
+import { MissingEnvironmentError, requiredEnv } from '../adapters/environment';
 import { pipelineMetrics, publishMetrics } from '../adapters/pipeline-metrics';
-import { processBatch, type BatchResult } from './process-batch';
+import { processBatch, type BatchPorts, type BatchResult } from './process-batch';
 
 export interface StreamProcessorDeps {
   readonly dynamodb: DynamoDBClient;
@@ -31,14 +39,17 @@ export interface StreamProcessorDeps {
   readonly s3: S3Client;
   readonly tableName: string;
   readonly alertsTopicArn: string;
-  readonly lakeBucket: string;
+  /** Where quarantined records go; required unless `role` is `alerts` (which quarantines nothing). */
+  readonly lakeBucket?: string;
   readonly config: SpeedConfig;
+  /** What the processor does with a batch (core/speed-config.ts). @default 'all' */
+  readonly role?: ProcessorRole;
   /** @default Date.now */
   readonly now?: () => number;
-  /** @default - a Powertools Logger for service `stream-processor` */
+  /** @default - a Powertools Logger for the role's service (`processorService`) */
   readonly logger?: Logger;
   /**
-   * Where the batch metrics go: `pipelineMetrics(STREAM_PROCESSOR_SERVICE, stage)`, so they carry
+   * Where the batch metrics go: `pipelineMetrics(processorService(role), stage)`, so they carry
    * the stage dimension the stage's alarms read (`contract/metric-names.ts`).
    */
   readonly metrics: Metrics;
@@ -88,11 +99,22 @@ export function toBatchResponse(
   };
 }
 
+/** The alert processor's quarantine port: it counts invalid records and never writes them. */
+const NO_QUARANTINE: BatchPorts['quarantine'] = {
+  write: (records) =>
+    records.length === 0
+      ? Promise.resolve(undefined)
+      : Promise.reject(new Error('the alert processor does not quarantine (it has no lake bucket)')),
+};
+
 export function createHandler(deps: StreamProcessorDeps): StreamProcessorHandler {
-  const logger = deps.logger ?? new Logger({ serviceName: STREAM_PROCESSOR_SERVICE });
+  const role = deps.role ?? 'all';
+  const logger = deps.logger ?? new Logger({ serviceName: processorService(role) });
   const now = deps.now ?? Date.now;
   const ttlSeconds = Math.ceil(deps.config.aggregateTtlMs / 1000);
-  const ports = {
+  if (deps.lakeBucket === undefined && role !== 'alerts')
+    throw new Error(`a stream processor in role ${role} needs lakeBucket (it quarantines invalid records)`);
+  const ports: BatchPorts = {
     aggregates: new AggregateStore({
       client: deps.dynamodb,
       tableName: deps.tableName,
@@ -101,11 +123,12 @@ export function createHandler(deps: StreamProcessorDeps): StreamProcessorHandler
     }),
     alerts: new AlertStore({ client: deps.dynamodb, tableName: deps.tableName, ttlSeconds }),
     publisher: new AlertPublisher(deps.sns, deps.alertsTopicArn),
-    quarantine: new QuarantineWriter(deps.s3, deps.lakeBucket),
+    quarantine:
+      deps.lakeBucket === undefined ? NO_QUARANTINE : new QuarantineWriter(deps.s3, deps.lakeBucket),
   };
 
   return async (event) => {
-    const result = await processBatch(event.Records, ports, deps.config, now());
+    const result = await processBatch(event.Records, ports, deps.config, now(), role);
     recordMetrics(deps.metrics, result);
     if (result.failures.size > 0) {
       const [first] = result.failures.values();
@@ -122,19 +145,34 @@ export function createHandler(deps: StreamProcessorDeps): StreamProcessorHandler
 
 const required = (name: string): string => requiredEnv(name, 'the stream processor');
 
+/** The role in `SLUICE_PROCESSOR_ROLE`; throws naming the value and the roles allowed. */
+export function roleFromEnvironment(env: NodeJS.ProcessEnv = process.env): ProcessorRole {
+  const value = env[PROCESSOR_ROLE_ENV];
+  if (isProcessorRole(value)) return value;
+  throw new MissingEnvironmentError(
+    `Environment variable ${PROCESSOR_ROLE_ENV} is ${value === undefined ? 'not set' : JSON.stringify(value)}; ` +
+      `it must be one of ${PROCESSOR_ROLES.join(', ')}, so the stream processor cannot start`,
+  );
+}
+
 let deployed: StreamProcessorHandler | undefined;
 
 /** The deployed Lambda handler: clients and config from the environment, created once per container. */
 export const handler: StreamProcessorHandler = (event, context) => {
-  deployed ??= createHandler({
-    dynamodb: new DynamoDBClient({}),
-    sns: new SNSClient({}),
-    s3: new S3Client({}),
-    tableName: required('TABLE_NAME'),
-    alertsTopicArn: required('ALERTS_TOPIC_ARN'),
-    lakeBucket: required('LAKE_BUCKET'),
-    config: JSON.parse(required(SPEED_CONFIG_ENV)) as SpeedConfig,
-    metrics: pipelineMetrics(STREAM_PROCESSOR_SERVICE, required(STAGE_ENV)),
-  });
+  if (deployed === undefined) {
+    const role = roleFromEnvironment();
+    deployed = createHandler({
+      dynamodb: new DynamoDBClient({}),
+      sns: new SNSClient({}),
+      s3: new S3Client({}),
+      tableName: required('TABLE_NAME'),
+      alertsTopicArn: required('ALERTS_TOPIC_ARN'),
+      // The alert processor has no bucket (and no S3 grant).
+      lakeBucket: role === 'alerts' ? undefined : required('LAKE_BUCKET'),
+      config: JSON.parse(required(SPEED_CONFIG_ENV)) as SpeedConfig,
+      role,
+      metrics: pipelineMetrics(processorService(role), required(STAGE_ENV)),
+    });
+  }
   return deployed(event, context);
 };

@@ -2,6 +2,10 @@
  * One Kinesis batch through the speed layer: decode and validate, quarantine the invalid, skip the
  * late, fold the rest into per-item partials, apply them exactly once, raise alerts, and say which
  * records failed (so Lambda retries only from the first of them).
+ *
+ * The processor's role (core/speed-config.ts) narrows that: `alerts` only counts the invalid,
+ * folds nothing, writes no aggregates and checks only the per-event rules (DynamoDB is touched only
+ * for their breaches); `aggregates` does everything but the per-event rules; `all` does everything.
  */
 import type { KinesisStreamRecord } from 'aws-lambda';
 import {
@@ -14,7 +18,7 @@ import { valueBreach, windowBreaches, type Alert, type Breach } from '../../core
 import { decodeEvent, isLate, type InvalidReason } from '../../core/event';
 import { laneId, lanesPerPartitionKey } from '../../core/sequence';
 import { MAX_PENDING_ALERTS } from '../../contract/storage-limits';
-import type { AlertRule, SpeedConfig } from '../../core/speed-config';
+import type { AlertRule, ProcessorRole, SpeedConfig } from '../../core/speed-config';
 import type { AggregateStore, StoredAggregate } from '../adapters/aggregate-store';
 import type { AlertPublisher } from '../adapters/alert-publisher';
 import type { AlertGroup, AlertStore } from '../adapters/alert-store';
@@ -274,15 +278,16 @@ interface FirstPass {
 
 /**
  * Step 1, one pass: decode and classify every record, fold the valid into the batch's partials,
- * and check each against the per-event alert rules.
+ * and check each against the per-event alert rules (each as the role says).
  */
-function firstPass(batch: BatchRecords, config: SpeedConfig, nowMs: number): FirstPass {
+function firstPass(batch: BatchRecords, config: SpeedConfig, nowMs: number, role: ProcessorRole): FirstPass {
   const { records, outcomes } = batch;
   const invalid: QuarantinedRecord[] = [];
   const invalidIndices: number[] = [];
   const invalidByReason: Record<string, number> = {};
   const aggregator = new BatchAggregator(config.windows);
-  const valueRules = valueRulesByMetric(config.alertRules);
+  const aggregates = role !== 'alerts';
+  const valueRules = valueRulesByMetric(role === 'aggregates' ? [] : config.alertRules);
   const breaches = new BreachGroups();
   let late = 0;
   let valid = 0;
@@ -292,7 +297,7 @@ function firstPass(batch: BatchRecords, config: SpeedConfig, nowMs: number): Fir
     const shardId = batch.shardOf(record);
     const event = decodeEvent(record.kinesis.data, nowMs, config.maxClockSkewMs);
     if (typeof event === 'string') {
-      invalid.push(quarantined({ record, shardId }, event));
+      if (aggregates) invalid.push(quarantined({ record, shardId }, event));
       invalidIndices.push(index);
       invalidByReason[event] = (invalidByReason[event] ?? 0) + 1;
       outcomes[index] = 'invalid';
@@ -303,7 +308,7 @@ function firstPass(batch: BatchRecords, config: SpeedConfig, nowMs: number): Fir
       outcomes[index] = 'late';
       continue;
     }
-    aggregator.add(event, batch.laneOf(shardId, record), record.kinesis.sequenceNumber);
+    if (aggregates) aggregator.add(event, batch.laneOf(shardId, record), record.kinesis.sequenceNumber);
     valid += 1;
     outcomes[index] = 'valid';
     if (event.eventTime < oldestEventTime) oldestEventTime = event.eventTime;
@@ -476,17 +481,29 @@ function recordAndPublishAlerts(
   );
 }
 
+/** What the alert processor writes besides alerts: nothing. */
+const NOTHING_APPLIED: ItemsApplied = {
+  itemsWritten: 0,
+  alreadyApplied: 0,
+  conflictsResolved: 0,
+  currentStates: [],
+};
+
 export async function processBatch(
   records: readonly KinesisStreamRecord[],
   ports: BatchPorts,
   config: SpeedConfig,
   nowMs: number,
+  role: ProcessorRole = 'all',
 ): Promise<BatchResult> {
   // Records are tracked by their index in the batch; eventIDs are only looked up for failures.
   const batch = new BatchRecords(records, config, nowMs);
   const failed = new FailedRecords();
-  const pass = firstPass(batch, config, nowMs);
-  const items = await writeQuarantineAndAggregates(batch, pass, ports, config, nowMs, failed);
+  const pass = firstPass(batch, config, nowMs, role);
+  const items =
+    role === 'alerts'
+      ? NOTHING_APPLIED
+      : await writeQuarantineAndAggregates(batch, pass, ports, config, nowMs, failed);
   addWindowBreaches(items.currentStates, pass.partials, config.alertRules, pass.breaches);
   const published = await recordAndPublishAlerts(batch, pass.breaches, ports, config, nowMs, failed);
   return {
@@ -496,7 +513,7 @@ export async function processBatch(
     stats: {
       records: records.length,
       valid: pass.valid,
-      invalid: pass.invalid.length,
+      invalid: pass.invalidIndices.length,
       late: pass.late,
       itemsWritten: items.itemsWritten,
       alreadyApplied: items.alreadyApplied,

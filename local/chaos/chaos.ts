@@ -161,5 +161,6 @@ export class Chaos implements InvocationHost {
 }
 
 function scopeKey(scope: ChaosScope): string {
-  return `${scope.shardId}#${scope.slot}`;
+  const key = `${scope.shardId}#${scope.slot}`;
+  return scope.consumer === undefined ? key : `${scope.consumer}/${key}`;
 }

@@ -7,6 +7,12 @@ export type ChaosService = 'dynamodb' | 'sns' | 's3';
 export interface ChaosScope {
   readonly shardId: string;
   readonly slot: number;
+  /**
+   * The consumer (event source mapping) when more than one reads the shards, e.g. the alert
+   * processor beside the aggregate processor: each consumer's slots draw their own faults.
+   * @default - the stream's one consumer (scope keys as they always were)
+   */
+  readonly consumer?: string;
 }
 
 export type ChaosFaultKind = 'crash' | 'throttle' | 'lost-response' | 'outage' | 'storm' | 'redelivery';

@@ -27,6 +27,11 @@ export interface RunnerHost {
   readonly counters: RunnerCounters;
   /** True once stop() was called (or before start()). */
   readonly stopping: boolean;
+  /**
+   * True while `drain()` waits: a slot closes its open batch as soon as its shard's reads have
+   * reached the tip, instead of waiting out the batching window (see runner.ts).
+   */
+  readonly flushing: boolean;
   readonly streamArn: string;
   readonly region: string;
   log(
@@ -51,6 +56,8 @@ export interface SlotOwner {
   readonly shardId: string;
   /** True once the shard is read to its end; slots then stop when empty. */
   readonly readComplete: boolean;
+  /** True when the shard's last read found nothing new: every record put so far has been read. */
+  readonly atTip: boolean;
   /** Marks records done (succeeded or sent on) and advances the shard's checkpoint. */
   complete(records: readonly StreamRecord[]): void;
 }

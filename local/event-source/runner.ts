@@ -28,6 +28,13 @@
  * once, never a gap. Checkpoints saved for an earlier stream of the same name (another ARN or
  * creation time) are ignored. Without a store, checkpoints live in memory.
  *
+ * Batching window and drain: a slot holds a batch open until it is full or `maxBatchingWindow` has
+ * passed since its first record was read, as Lambda does. While `drain()` waits (`sluice local
+ * --once`, `settle()`), a slot whose shard has been read to its tip closes its batch at once: nothing
+ * more would join it, and a replay should not wait out a 30 s window per batch. On AWS that last
+ * batch would be invoked when its window ends, at most `maxBatchingWindow` later; with the stream
+ * still arriving (drain not called) the window is honoured locally as on AWS.
+ *
  * Differences a local runtime cannot avoid: a handler that times out is not frozen; the runner
  * waits for it to settle before the slot's next invocation, so invocations of a slot never
  * overlap. stop() lets in-flight invocations finish, then abandons the rest of their batches (not
@@ -91,6 +98,8 @@ export class EventSourceRunner implements RunnerHost {
   private readonly running: Array<Promise<void>> = [];
   private readonly refreshSignal = new Signal();
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  /** `drain()` calls in progress. */
+  private drains = 0;
   private refreshLoop: Promise<void> | undefined;
   private stopped: Promise<void> | undefined;
   private checkpoints: CheckpointWriter | undefined;
@@ -116,6 +125,11 @@ export class EventSourceRunner implements RunnerHost {
   /** @internal */
   get stopping(): boolean {
     return this.state !== 'running';
+  }
+
+  /** @internal */
+  get flushing(): boolean {
+    return this.drains > 0;
   }
 
   /**
@@ -173,10 +187,21 @@ export class EventSourceRunner implements RunnerHost {
   /**
    * Resolves once every record that was in the stream when it was called (up to the tip of every
    * shard) has been checkpointed or sent to the on-failure destination, and, with a checkpoint
-   * store, the checkpoints are saved (a failed save is logged as `checkpoint.error`).
+   * store, the checkpoints are saved (a failed save is logged as `checkpoint.error`). While it
+   * waits, batches close as soon as their shard is read to its tip rather than at the end of the
+   * batching window (see the module comment).
    */
   async drain(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     if (this.state !== 'running') throw new RunnerStateError(`drain: the runner is ${this.state}`);
+    this.drains++;
+    try {
+      await this.drainFlushing(options);
+    } finally {
+      this.drains--;
+    }
+  }
+
+  private async drainFlushing(options: { readonly timeoutMs?: number }): Promise<void> {
     // Marks first, synchronously: reads started after them see every record put before this call.
     const marks = new Map([...this.pollers].map(([shardId, poller]) => [shardId, poller.readMark()]));
     const deadline = Date.now() + (options.timeoutMs ?? Number.POSITIVE_INFINITY);

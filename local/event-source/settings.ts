@@ -2,10 +2,13 @@
  * The event source runner's settings: the defaults, the validation of options (every problem named
  * with the value given and the range allowed), and the settings the CDK stack derives from config.
  */
-import { durationMs, type SluiceConfig } from '../../contract/config';
+import { durationMs, type ProcessorSection, type SluiceConfig } from '../../contract/config';
 import { EVENT_SOURCE_LIMITS as ESM } from '../../contract/event-source-limits';
 import { EventSourceRunnerConfigError } from './errors';
 import type { EventSourceRunnerOptions, EventSourceSettings } from './types';
+
+/** The function name a runner reports unless told otherwise (and its checkpoints' consumer name). */
+export const DEFAULT_FUNCTION_NAME = 'stream-processor';
 
 /** Runner options with every default filled in. */
 export type RunnerSettings = Required<
@@ -13,9 +16,15 @@ export type RunnerSettings = Required<
 > &
   Pick<EventSourceRunnerOptions, 'onFailure' | 'chaos' | 'onLog' | 'checkpointStore'>;
 
-/** The event source settings the CDK stack derives from `config.processor`. */
-export function eventSourceSettingsFromConfig(config: SluiceConfig): EventSourceSettings {
-  const p = config.processor;
+/**
+ * The event source settings the CDK stack derives from `config.processor` (the aggregate
+ * processor's) or, with `section`, from another processor's section (`alertProcessor`).
+ */
+export function eventSourceSettingsFromConfig(
+  config: SluiceConfig,
+  section: ProcessorSection = 'processor',
+): EventSourceSettings {
+  const p = config[section];
   return {
     batchSize: p.batchSize,
     maxBatchingWindowMs: durationMs(p.maxBatchingWindow),
@@ -42,7 +51,7 @@ export function resolveSettings(options: EventSourceRunnerOptions): RunnerSettin
     reportBatchItemFailures: false,
     functionTimeoutMs: 60_000,
     memoryLimitInMB: 1024,
-    functionName: 'stream-processor',
+    functionName: DEFAULT_FUNCTION_NAME,
     pollIntervalMs: 200,
     retryBackoffMs: 50,
     maxRetryBackoffMs: 1_000,

@@ -30,6 +30,8 @@ export class ShardPoller implements SlotOwner {
   private readsStarted = 0;
   private lastCaughtUpRead = 0;
   private millisBehindLatest = 0;
+  /** The last read found nothing new. */
+  private tip = false;
   private checkpoint: string | undefined;
   /** The saved checkpoint this shard resumed from: reading starts after it. */
   private readonly resumeAfter: string | undefined;
@@ -150,6 +152,10 @@ export class ShardPoller implements SlotOwner {
     return this.ended;
   }
 
+  get atTip(): boolean {
+    return this.tip;
+  }
+
   private finish(): void {
     this.finishedFlag = true;
     this.finishedResolve();
@@ -247,8 +253,11 @@ export class ShardPoller implements SlotOwner {
         this.ended = true;
         break;
       }
-      if (records.length === 0 && this.millisBehindLatest === 0) {
+      this.tip = records.length === 0 && this.millisBehindLatest === 0;
+      if (this.tip) {
         this.lastCaughtUpRead = read;
+        // A drain waits for slots holding a batch open for its window: nothing more is coming.
+        if (this.runner.flushing) for (const slot of this.slots) slot.wake();
         await this.wakeSignal.wait(pollIntervalMs);
       }
     }

@@ -11,6 +11,8 @@ import { LOCAL_ACCOUNT_ID } from '../endpoints';
 import { InvalidBatchResponseError, InvocationTimeoutError } from './errors';
 import type { RunnerHost, SlotOwner, StreamRecord } from './host';
 import { Signal } from './signal';
+import type { ChaosScope } from '../chaos/types';
+import { DEFAULT_FUNCTION_NAME } from './settings';
 import type { KinesisOnFailureRecord, RunnerLogEvent, RunnerLogLevel } from './types';
 
 /** A record waiting in a slot, with when it was read (for the batching window). */
@@ -77,7 +79,9 @@ export class Slot {
       }
       const full = this.queue.length >= batchSize;
       const waitMs = full ? 0 : this.queue[0].readAtMs + maxBatchingWindowMs - Date.now();
-      if (waitMs > 0 && !this.shard.readComplete) {
+      // A drain closes the batch once nothing more is coming (the shard's reads are at its tip).
+      const nothingMore = this.shard.readComplete || (this.runner.flushing && this.shard.atTip);
+      if (waitMs > 0 && !nothingMore) {
         await this.signal.wait(waitMs);
         continue;
       }
@@ -392,8 +396,11 @@ export class Slot {
     };
   }
 
-  private scope(): { shardId: string; slot: number } {
-    return { shardId: this.shard.shardId, slot: this.index };
+  /** Where chaos draws this slot's faults: per consumer when the runner is not the default one. */
+  private scope(): ChaosScope {
+    const { functionName } = this.runner.options;
+    const consumer = functionName === DEFAULT_FUNCTION_NAME ? {} : { consumer: functionName };
+    return { shardId: this.shard.shardId, slot: this.index, ...consumer };
   }
 
   private log(

@@ -100,6 +100,28 @@ test.each(CASES)('%s %s.%s documents the config default', (file, name, prop, con
   expect(valueOf(documented as string)).toBe(configDefault);
 });
 
+/** The stream processor's props document a second default for role 'alerts': `<default> (<alerts default> for role 'alerts')`. */
+const ALERT_CASES: readonly (readonly [string, string | number])[] = [
+  ['batchSize', c.alertProcessor.batchSize],
+  ['maxBatchingWindow', ms(c.alertProcessor.maxBatchingWindow)],
+  ['parallelizationFactor', c.alertProcessor.parallelizationFactor],
+  ['retryAttempts', c.alertProcessor.retryAttempts],
+  ['maxRecordAge', ms(c.alertProcessor.maxRecordAge)],
+  ['memorySize', c.alertProcessor.memorySize],
+  ['timeout', ms(c.alertProcessor.timeout)],
+];
+
+test.each(ALERT_CASES)(
+  "StreamProcessorProps.%s documents the alertProcessor default for role 'alerts'",
+  (prop, configDefault) => {
+    const documented = documentedDefaults('lib/stream-processor.ts', 'StreamProcessorProps').get(prop) ?? '';
+    const alerts = / \((\S+) for role 'alerts'\)$/.exec(documented);
+
+    expect(alerts).not.toBeNull();
+    expect(valueOf((alerts as RegExpExecArray)[1])).toBe(configDefault);
+  },
+);
+
 test('reads each kind of documented default', () => {
   expect([
     valueOf('Duration.seconds(1)'),

@@ -63,6 +63,13 @@ describe('cdk-nag AwsSolutions checks', () => {
     expect(new AwsSolutionsChecks().validateScope(app).violations).toEqual([]);
   });
 
+  test('find nothing unacknowledged without the alert processor (one processor in role all)', () => {
+    const { app, stack } = synthSluice({ alertProcessor: { enabled: false } });
+
+    expect(stack.alertProcessor).toBeUndefined();
+    expect(new AwsSolutionsChecks().validateScope(app).violations).toEqual([]);
+  });
+
   test('run at synth, which succeeds for the app', () => {
     withTempOutdir((outdir) => {
       const app = new App({ context: appContext(), outdir });
@@ -112,6 +119,8 @@ describe('cdk-nag AwsSolutions checks', () => {
       .sort();
 
     expect(ids).toEqual([
+      'AlertProcessor/DeadLetterQueue AwsSolutions-SQS3',
+      'AlertProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       'BatchJob/StateMachine AwsSolutions-SF2',
       'BatchJob/StateMachine/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       'BatchJob/StateMachine/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:ReEncrypt*]',

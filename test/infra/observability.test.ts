@@ -1,5 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { dashboardWidgets } from './dashboard-body';
+import { type DashboardWidget, dashboardWidgets, widgetMetrics } from './dashboard-body';
 import { logicalId, synthSluice } from './synth';
 
 describe('observability in the Sluice stack', () => {
@@ -48,6 +48,18 @@ describe('observability in the Sluice stack', () => {
     expect(dimension('Sluice-prod-iterator-age')).toEqual([
       { Name: 'FunctionName', Value: { Ref: logicalId(stack.processor.function) } },
     ]);
+    expect(dimension('Sluice-prod-alert-iterator-age')).toEqual([
+      { Name: 'FunctionName', Value: { Ref: logicalId(stack.alertProcessor!.function) } },
+    ]);
+    expect(dimension('Sluice-prod-alert-processor-errors')).toEqual([
+      { Name: 'FunctionName', Value: { Ref: logicalId(stack.alertProcessor!.function) } },
+    ]);
+    expect(dimension('Sluice-prod-alert-dead-letter-queue')).toEqual([
+      {
+        Name: 'QueueName',
+        Value: { 'Fn::GetAtt': [logicalId(stack.alertProcessor!.deadLetterQueue), 'QueueName'] },
+      },
+    ]);
     expect(dimension('Sluice-prod-dead-letter-queue')).toEqual([
       {
         Name: 'QueueName',
@@ -65,8 +77,51 @@ describe('observability in the Sluice stack', () => {
     ]);
   });
 
+  test.each([
+    ['Sluice-prod-alert-iterator-age', 'IteratorAge', 120_000],
+    ['Sluice-prod-alert-processor-errors', 'Errors', 3],
+  ])(
+    '%s watches the alert processor with the same threshold (%s, %d)',
+    (alarmName, metricName, threshold) => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: alarmName,
+        MetricName: metricName,
+        Threshold: threshold,
+      });
+    },
+  );
+
+  test('the invalid-event ratio reads the aggregate processor only, so no record counts twice', () => {
+    const ratio = alarms.find((a) => a.Properties.AlarmName === 'Sluice-prod-invalid-event-ratio');
+    const services = JSON.stringify(ratio?.Properties.Metrics);
+
+    expect(services).toContain('"stream-processor"');
+    expect(services).not.toContain('"alert-processor"');
+  });
+
+  test('the dashboard has an alert path row on the alert processor and its own service metrics', () => {
+    const widgets = dashboardWidgets(template);
+    const alertFunction = `<${logicalId(stack.alertProcessor!.function)}>`;
+    const metricsOf = (title: string) =>
+      widgetMetrics(widgets.find((w) => w.properties.title === title) as DashboardWidget);
+
+    expect(widgets.some((w) => w.properties.markdown?.startsWith('## Alert path'))).toBe(true);
+    expect(metricsOf('Alert path: iterator age (max)')).toEqual([
+      ['AWS/Lambda', 'IteratorAge', 'FunctionName', alertFunction],
+    ]);
+    expect(metricsOf('Alert path: events and alerts')).toContainEqual([
+      'Sluice',
+      'AlertsPublished',
+      'service',
+      'alert-processor',
+      'stage',
+      'prod',
+    ]);
+  });
+
   test('every alarm of the stack notifies the ops topic, and none the alerts topic', () => {
-    expect(alarms.length).toBe(10);
+    // 10, and the alert processor's iterator age, errors and dead-letter queue.
+    expect(alarms.length).toBe(13);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([opsTopic]);
     }
@@ -85,7 +140,7 @@ describe('observability in the Sluice stack', () => {
     template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Sluice-prod' });
     const status = dashboardWidgets(template).find((w) => w.type === 'alarm');
 
-    expect(status?.properties.alarms).toHaveLength(10);
+    expect(status?.properties.alarms).toHaveLength(13);
     expect(status?.properties.alarms).toContain(`<${logicalId(stack.batchJob.timedOutAlarm)}.Arn>`);
   });
 

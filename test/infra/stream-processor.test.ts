@@ -8,144 +8,211 @@ import { toSpeedConfig, DEFAULT_CONFIG } from '../../contract/config';
 import { StreamProcessor, type StreamProcessorProps } from '../../lib/stream-processor';
 import { logicalId, newStack, synthSluice } from './synth';
 
-// Every processor setting differs from its default and from the others, so a swapped or dropped
-// mapping fails (retryAttempts 7 vs parallelizationFactor 3 in particular).
+// Every processor setting differs from its default, from the other processor's and from the
+// others, so a swapped or dropped mapping fails (retryAttempts 7 vs parallelizationFactor 3 in particular).
 const processor = {
   batchSize: 250,
   maxBatchingWindow: '4s',
   parallelizationFactor: 3,
   retryAttempts: 7,
   maxRecordAge: '2h',
-  memorySize: 512,
+  memorySize: 1536,
   timeout: '45s',
 };
+const alertProcessor = {
+  enabled: true,
+  batchSize: 120,
+  maxBatchingWindow: '1s',
+  parallelizationFactor: 2,
+  retryAttempts: 9,
+  maxRecordAge: '3h',
+  memorySize: 384,
+  timeout: '25s',
+};
 
-describe('stream processor in the Sluice stack', () => {
-  const { stack, config, template } = synthSluice({ processor, logRetentionDays: 14 });
+describe('stream processors in the Sluice stack', () => {
+  const { stack, config, template } = synthSluice({ processor, alertProcessor, logRetentionDays: 14 });
+  const aggregate = stack.processor;
+  const alert = stack.alertProcessor!;
   const streamId = logicalId(stack.ingest.stream);
-  const queueId = logicalId(stack.processor.deadLetterQueue);
   const tableId = logicalId(stack.aggregates.table);
   const topicId = logicalId(stack.alerts.topic);
   const bucketId = logicalId(stack.lake.bucket);
-  const functionId = logicalId(stack.processor.function);
 
-  function functionEnvironment(): Record<string, unknown> {
-    const fn = template.findResources('AWS::Lambda::Function')[functionId];
+  function functionEnvironment(processor: StreamProcessor): Record<string, unknown> {
+    const fn = template.findResources('AWS::Lambda::Function')[logicalId(processor.function)];
     return fn.Properties.Environment.Variables as Record<string, unknown>;
   }
 
-  function policyStatements(): Array<{ Action: string | string[]; Resource: unknown; Effect: string }> {
+  function policyStatements(
+    processor: StreamProcessor,
+  ): Array<{ Action: string | string[]; Resource: unknown; Effect: string; Condition?: unknown }> {
     const policies = template.findResources('AWS::IAM::Policy', {
-      Properties: { Roles: [{ Ref: logicalId(stack.processor.function.role!) }] },
+      Properties: { Roles: [{ Ref: logicalId(processor.function.role!) }] },
     });
     return Object.values(policies).flatMap((p) => p.Properties.PolicyDocument.Statement);
+  }
+
+  function mappingOf(processor: StreamProcessor): Record<string, unknown> {
+    const mappings = Object.values(
+      template.findResources('AWS::Lambda::EventSourceMapping', {
+        Properties: { FunctionName: { Ref: logicalId(processor.function) } },
+      }),
+    );
+    expect(mappings).toHaveLength(1);
+    return mappings[0].Properties as Record<string, unknown>;
   }
 
   const actionsOf = (statement: { Action: string | string[] }): string[] =>
     Array.isArray(statement.Action) ? statement.Action : [statement.Action];
 
-  test('reads the ingest stream from TRIM_HORIZON', () => {
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      EventSourceArn: { 'Fn::GetAtt': [streamId, 'Arn'] },
-      FunctionName: { Ref: functionId },
-      StartingPosition: 'TRIM_HORIZON',
-    });
+  test('runs two event source mappings on the ingest stream, one per processor', () => {
+    expect(Object.keys(template.findResources('AWS::Lambda::EventSourceMapping'))).toHaveLength(2);
+    for (const p of [aggregate, alert]) {
+      expect(mappingOf(p)).toMatchObject({
+        EventSourceArn: { 'Fn::GetAtt': [streamId, 'Arn'] },
+        StartingPosition: 'TRIM_HORIZON',
+      });
+    }
   });
 
-  test('reports partial batch failures and bisects failing batches', () => {
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
-      BisectBatchOnFunctionError: true,
-    });
-  });
-
-  test('takes retryAttempts and parallelizationFactor from config, unswapped', () => {
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      MaximumRetryAttempts: 7,
-      ParallelizationFactor: 3,
-    });
-  });
-
-  test('takes batch size, batching window and maximum record age from config', () => {
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+  test("the aggregate processor's mapping takes every setting from processor, unswapped", () => {
+    expect(mappingOf(aggregate)).toMatchObject({
       BatchSize: 250,
       MaximumBatchingWindowInSeconds: 4,
+      ParallelizationFactor: 3,
+      MaximumRetryAttempts: 7,
       MaximumRecordAgeInSeconds: 7200,
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(aggregate.deadLetterQueue), 'Arn'] } },
+      },
     });
   });
 
-  test('sends batches that still fail to the dead-letter queue', () => {
-    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
-      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [queueId, 'Arn'] } } },
+  test("the alert processor's mapping takes every setting from alertProcessor, unswapped", () => {
+    expect(mappingOf(alert)).toMatchObject({
+      BatchSize: 120,
+      MaximumBatchingWindowInSeconds: 1,
+      ParallelizationFactor: 2,
+      MaximumRetryAttempts: 9,
+      MaximumRecordAgeInSeconds: 10_800,
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(alert.deadLetterQueue), 'Arn'] } },
+      },
     });
   });
 
-  test('runs on arm64 with the newest Node.js runtime, memory and timeout from config', () => {
-    template.hasResourceProperties('AWS::Lambda::Function', {
+  test('each processor has its own dead-letter queue and log group', () => {
+    expect(logicalId(alert.deadLetterQueue)).not.toBe(logicalId(aggregate.deadLetterQueue));
+    expect(logicalId(alert.logGroup)).not.toBe(logicalId(aggregate.logGroup));
+    for (const p of [aggregate, alert]) {
+      const fn = template.findResources('AWS::Lambda::Function')[logicalId(p.function)];
+      expect(fn.Properties.LoggingConfig).toEqual({ LogGroup: { Ref: logicalId(p.logGroup) } });
+      const logGroup = template.findResources('AWS::Logs::LogGroup')[logicalId(p.logGroup)];
+      expect(logGroup.Properties.RetentionInDays).toBe(14);
+    }
+  });
+
+  test('keeps the aggregate processor at its original construct id (no replaced resources)', () => {
+    expect(aggregate.node.path).toBe(`${stack.stackName}/StreamProcessor`);
+    expect(alert.node.path).toBe(`${stack.stackName}/AlertProcessor`);
+  });
+
+  test('runs on arm64 with the newest Node.js runtime, memory and timeout from each section', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    expect(functions[logicalId(aggregate.function)].Properties).toMatchObject({
       Architectures: ['arm64'],
       Runtime: 'nodejs24.x',
       Handler: 'index.handler',
-      MemorySize: 512,
+      MemorySize: 1536,
       Timeout: 45,
+    });
+    expect(functions[logicalId(alert.function)].Properties).toMatchObject({
+      Architectures: ['arm64'],
+      Runtime: 'nodejs24.x',
+      MemorySize: 384,
+      Timeout: 25,
     });
   });
 
-  test('points the function at the table, alerts topic and lake through environment variables', () => {
-    expect(functionEnvironment()).toMatchObject({
+  test('tells each function its role, and publishes their metrics under separate services', () => {
+    expect(functionEnvironment(aggregate)).toMatchObject({
+      SLUICE_PROCESSOR_ROLE: 'aggregates',
+      POWERTOOLS_SERVICE_NAME: 'stream-processor',
+    });
+    expect(functionEnvironment(alert)).toMatchObject({
+      SLUICE_PROCESSOR_ROLE: 'alerts',
+      POWERTOOLS_SERVICE_NAME: 'alert-processor',
+    });
+  });
+
+  test('points the aggregate processor at the table, alerts topic and lake through environment variables', () => {
+    expect(functionEnvironment(aggregate)).toMatchObject({
       TABLE_NAME: { Ref: tableId },
       ALERTS_TOPIC_ARN: { Ref: topicId },
       LAKE_BUCKET: { Ref: bucketId },
-      POWERTOOLS_SERVICE_NAME: 'stream-processor',
       POWERTOOLS_METRICS_NAMESPACE: 'Sluice',
       SLUICE_STAGE: config.stage,
     });
   });
 
+  test('gives the alert processor no lake bucket', () => {
+    expect(functionEnvironment(alert)).toMatchObject({
+      TABLE_NAME: { Ref: tableId },
+      ALERTS_TOPIC_ARN: { Ref: topicId },
+    });
+    expect(functionEnvironment(alert)).not.toHaveProperty('LAKE_BUCKET');
+  });
+
   test('maps stack traces to the TypeScript sources', () => {
-    expect(functionEnvironment().NODE_OPTIONS).toBe('--enable-source-maps');
+    expect(functionEnvironment(aggregate).NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
   test('hands the speed config to the function as SLUICE_SPEED_CONFIG JSON', () => {
-    const speedConfig = JSON.parse(functionEnvironment().SLUICE_SPEED_CONFIG as string);
+    const speedConfig = JSON.parse(functionEnvironment(aggregate).SLUICE_SPEED_CONFIG as string);
 
     expect(speedConfig).toEqual(toSpeedConfig(config));
     expect(speedConfig.windows).toContainEqual({ name: '5m', sizeMs: 300_000, hopMs: 60_000 });
   });
 
-  test('keeps exactly-once marks per lane of the event source: the function gets its parallelization factor', () => {
-    const speedConfig = JSON.parse(functionEnvironment().SLUICE_SPEED_CONFIG as string);
-    expect(speedConfig.parallelizationFactor).toBe(3);
+  test("keeps exactly-once marks per lane of each mapping: each function gets its own mapping's parallelization factor", () => {
+    const factorOf = (p: StreamProcessor) =>
+      JSON.parse(functionEnvironment(p).SLUICE_SPEED_CONFIG as string).parallelizationFactor;
+
+    expect(factorOf(aggregate)).toBe(3);
+    expect(factorOf(alert)).toBe(2);
   });
 
-  test('logs to its own log group with the configured retention', () => {
-    const logGroupId = logicalId(stack.processor.logGroup);
-    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
-    template.hasResourceProperties('AWS::Lambda::Function', {
-      LoggingConfig: { LogGroup: { Ref: logGroupId } },
-    });
+  test('keeps failed-batch records in encrypted, TLS-only queues for 14 days', () => {
+    for (const p of [aggregate, alert]) {
+      const queueId = logicalId(p.deadLetterQueue);
+      expect(template.findResources('AWS::SQS::Queue')[queueId].Properties).toMatchObject({
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 1_209_600,
+      });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queueId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    }
   });
 
-  test('keeps failed-batch records in an encrypted, TLS-only queue for 14 days', () => {
-    template.hasResourceProperties('AWS::SQS::Queue', {
-      SqsManagedSseEnabled: true,
-      MessageRetentionPeriod: 1_209_600,
-    });
-    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-      Queues: [{ Ref: queueId }],
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({
-            Effect: 'Deny',
-            Action: 'sqs:*',
-            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-          }),
-        ]),
-      },
-    });
-  });
-
-  test('may write to the lake only under quarantine/', () => {
-    const s3Statements = policyStatements().filter((s) => actionsOf(s).some((a) => a.startsWith('s3:')));
+  test('the aggregate processor may write to the lake only under quarantine/', () => {
+    const s3Statements = policyStatements(aggregate).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('s3:')),
+    );
 
     expect(s3Statements).toHaveLength(1);
     expect(s3Statements[0].Resource).toEqual({
@@ -155,16 +222,26 @@ describe('stream processor in the Sluice stack', () => {
     expect(actionsOf(s3Statements[0])).not.toContain('s3:DeleteObject*');
   });
 
-  test('may publish to the alerts topic only', () => {
-    const snsStatements = policyStatements().filter((s) => actionsOf(s).some((a) => a.startsWith('sns:')));
-
-    expect(snsStatements).toEqual([
-      expect.objectContaining({ Action: 'sns:Publish', Resource: { Ref: topicId } }),
-    ]);
+  test('the alert processor has no S3 access at all', () => {
+    expect(
+      policyStatements(alert)
+        .flatMap(actionsOf)
+        .filter((a) => a.startsWith('s3:')),
+    ).toEqual([]);
   });
 
-  test('may read and write items of the aggregates table only', () => {
-    const dynamoStatements = policyStatements().filter((s) =>
+  test('both may publish to the alerts topic only', () => {
+    for (const p of [aggregate, alert]) {
+      const snsStatements = policyStatements(p).filter((s) => actionsOf(s).some((a) => a.startsWith('sns:')));
+
+      expect(snsStatements).toEqual([
+        expect.objectContaining({ Action: 'sns:Publish', Resource: { Ref: topicId } }),
+      ]);
+    }
+  });
+
+  test('the aggregate processor may read and write items of the aggregates table only', () => {
+    const dynamoStatements = policyStatements(aggregate).filter((s) =>
       actionsOf(s).some((a) => a.startsWith('dynamodb:')),
     );
 
@@ -175,12 +252,71 @@ describe('stream processor in the Sluice stack', () => {
     expect(dynamoStatements.flatMap(actionsOf)).toEqual(expect.arrayContaining(['dynamodb:UpdateItem']));
   });
 
-  test('has no statement on every resource and no managed policy', () => {
-    expect(policyStatements().filter((s) => s.Resource === '*' || [s.Resource].flat().includes('*'))).toEqual(
-      [],
+  test('the alert processor may only get and update alert items (partition keys ALERT#...), no scan or delete', () => {
+    const dynamoStatements = policyStatements(alert).filter((s) =>
+      actionsOf(s).some((a) => a.startsWith('dynamodb:')),
     );
-    const role = template.findResources('AWS::IAM::Role')[logicalId(stack.processor.function.role!)];
-    expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+
+    expect(dynamoStatements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+        Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ALERT#*'] } },
+      },
+    ]);
+  });
+
+  test('has no statement on every resource and no managed policy', () => {
+    for (const p of [aggregate, alert]) {
+      expect(
+        policyStatements(p).filter((s) => s.Resource === '*' || [s.Resource].flat().includes('*')),
+      ).toEqual([]);
+      const role = template.findResources('AWS::IAM::Role')[logicalId(p.function.role!)];
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('stream processors by alertProcessor setting', () => {
+  const functionRoles = (template: Template) =>
+    Object.values(template.findResources('AWS::Lambda::Function'))
+      .map((f) => f.Properties.Environment?.Variables?.SLUICE_PROCESSOR_ROLE)
+      .filter((role) => role !== undefined);
+
+  test('with alertProcessor.enabled false, one processor runs every rule (role all) with the processor settings', () => {
+    const { stack, template } = synthSluice({ alertProcessor: { enabled: false } });
+
+    expect(stack.alertProcessor).toBeUndefined();
+    expect(functionRoles(template)).toEqual(['all']);
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10_000,
+      MaximumBatchingWindowInSeconds: 30,
+    });
+  });
+
+  test('without value rules, no alert processor is created even when enabled', () => {
+    const { stack, template } = synthSluice({ alertRules: [] });
+
+    expect(stack.alertProcessor).toBeUndefined();
+    expect(functionRoles(template)).toEqual(['all']);
+  });
+
+  test('by default, the alert processor reads with no batching window and the aggregate processor with 30 s', () => {
+    const { stack, template } = synthSluice();
+    const mapping = (p: StreamProcessor) =>
+      Object.values(
+        template.findResources('AWS::Lambda::EventSourceMapping', {
+          Properties: { FunctionName: { Ref: logicalId(p.function) } },
+        }),
+      )[0].Properties;
+
+    expect(mapping(stack.processor)).toMatchObject({ BatchSize: 10_000, MaximumBatchingWindowInSeconds: 30 });
+    expect(mapping(stack.alertProcessor!)).toMatchObject({
+      BatchSize: 500,
+      MaximumBatchingWindowInSeconds: 0,
+    });
   });
 });
 
@@ -244,6 +380,34 @@ describe('StreamProcessor props validation', () => {
     expect(() => new StreamProcessor(stack, 'Processor', p)).toThrow(
       /speedConfig must serialize to at most 3072 bytes/,
     );
+  });
+
+  test("fails if role 'alerts' is given a lake bucket (it quarantines nothing and gets no S3 grant)", () => {
+    const { stack, props: p } = props({ role: 'alerts' });
+
+    expect(() => new StreamProcessor(stack, 'Processor', p)).toThrow(
+      /lakeBucket must be left out with role 'alerts'/,
+    );
+  });
+
+  test('fails if the speed config has another parallelization factor than the mapping', () => {
+    const { stack, props: p } = props({ parallelizationFactor: 4 });
+
+    expect(() => new StreamProcessor(stack, 'Processor', p)).toThrow(
+      /speedConfig.parallelizationFactor must equal the event source's parallelizationFactor \(4\).*\(given 1\)/,
+    );
+  });
+
+  test("defaults role 'alerts' to the alertProcessor settings", () => {
+    const { stack, props: p } = props({ role: 'alerts', lakeBucket: undefined });
+
+    new StreamProcessor(stack, 'Processor', p);
+
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 500,
+      MaximumBatchingWindowInSeconds: 0,
+    });
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', { MemorySize: 512 });
   });
 
   test('accepts a batchSize only known at deploy time', () => {

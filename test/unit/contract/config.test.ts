@@ -8,6 +8,7 @@ import {
   resolveConfig,
   toSpeedConfig,
 } from '../../../contract/config';
+import { speedProcessors } from '../../../contract/speed-processors';
 
 const EXAMPLE_CONFIG = path.join(__dirname, '..', '..', '..', 'examples', 'sluice.config.json');
 
@@ -35,6 +36,27 @@ describe('config defaults', () => {
     const config = resolveConfig({ processor: { batchSize: 100 } });
 
     expect(config.processor).toEqual({ ...DEFAULT_CONFIG.processor, batchSize: 100 });
+  });
+
+  test('a partial alertProcessor keeps the defaults of the fields it leaves out', () => {
+    const config = resolveConfig({ alertProcessor: { enabled: false } });
+
+    expect(config.alertProcessor).toEqual({ ...DEFAULT_CONFIG.alertProcessor, enabled: false });
+    expect(config.processor).toEqual(DEFAULT_CONFIG.processor);
+  });
+
+  test('the aggregate processor batches for 30 s, up to 10000 records; the alert processor does not wait', () => {
+    expect(DEFAULT_CONFIG.processor).toMatchObject({ batchSize: 10_000, maxBatchingWindow: '30s' });
+    expect(DEFAULT_CONFIG.alertProcessor).toEqual({
+      enabled: true,
+      batchSize: 500,
+      maxBatchingWindow: '0s',
+      parallelizationFactor: 1,
+      retryAttempts: 5,
+      maxRecordAge: '1h',
+      memorySize: 512,
+      timeout: '60s',
+    });
   });
 
   test('a list replaces the default list instead of merging into it', () => {
@@ -101,6 +123,32 @@ describe('config validation', () => {
 
     expect(error.issues).toContain(
       'processor.maxBatchingWindow: got "1500ms"; must be a whole number of seconds (AWS takes this setting in seconds)',
+    );
+  });
+
+  test('checks alertProcessor against the same event source limits as processor', () => {
+    const error = configError({
+      alertProcessor: { batchSize: 0, maxBatchingWindow: '301s', memorySize: 64 },
+    });
+
+    expect(error.issues).toEqual([
+      'alertProcessor.batchSize: got 0; must be an integer between 1 and 10000 inclusive',
+      'alertProcessor.maxBatchingWindow: got "301s"; must be a duration like "30s", "5m" or "1h" between 0ms and 5m',
+      'alertProcessor.memorySize: got 64; must be an integer between 128 and 10240 inclusive',
+    ]);
+  });
+
+  test('rejects an alertProcessor.enabled that is not a boolean', () => {
+    const error = configError({ alertProcessor: { enabled: 'yes' } });
+
+    expect(error.issues).toEqual(['alertProcessor.enabled: got "yes"; must be one of true, false']);
+  });
+
+  test('rejects an unknown alertProcessor field, listing the known ones', () => {
+    const error = configError({ alertProcessor: { batchsize: 10 } });
+
+    expect(error.issues[0]).toMatch(
+      /^alertProcessor\.batchsize: unknown field; allowed fields are enabled, batchSize/,
     );
   });
 
@@ -197,11 +245,45 @@ describe('config files', () => {
 });
 
 describe('speed config', () => {
+  test("gives each processor its own mapping's parallelization factor", () => {
+    const config = resolveConfig({
+      processor: { parallelizationFactor: 4 },
+      alertProcessor: { parallelizationFactor: 2 },
+    });
+
+    expect(toSpeedConfig(config).parallelizationFactor).toBe(4);
+    expect(toSpeedConfig(config, 'alertProcessor').parallelizationFactor).toBe(2);
+  });
+
   test('carries durations in milliseconds and makes a window without hop tumbling', () => {
     const speed = toSpeedConfig(resolveConfig({ windows: [{ name: '10s', size: '10s' }], alertRules: [] }));
 
     expect(speed.windows).toEqual([{ name: '10s', sizeMs: 10_000, hopMs: 10_000 }]);
     expect(speed.latenessMs).toBe(86_400_000);
     expect(speed.aggregateTtlMs).toBe(7 * 86_400_000);
+  });
+});
+
+describe('speed processors', () => {
+  test('by default: the aggregate processor in role aggregates, and the alert processor', () => {
+    const plans = speedProcessors(resolveConfig({}));
+
+    expect(plans.map((p) => [p.section, p.role])).toEqual([
+      ['processor', 'aggregates'],
+      ['alertProcessor', 'alerts'],
+    ]);
+  });
+
+  test('alertProcessor.enabled false: the aggregate processor alone, in role all', () => {
+    const plans = speedProcessors(resolveConfig({ alertProcessor: { enabled: false } }));
+
+    expect(plans.map((p) => [p.section, p.role])).toEqual([['processor', 'all']]);
+  });
+
+  test('no value rules: no alert processor (it would have nothing to do), role all', () => {
+    const windowRule = rule({ id: 'avg', source: '5m', aggregate: 'avg' });
+    const plans = speedProcessors(resolveConfig({ alertRules: [windowRule] }));
+
+    expect(plans.map((p) => [p.section, p.role])).toEqual([['processor', 'all']]);
   });
 });

@@ -151,3 +151,119 @@ describe('processBatch', () => {
     expect(lanes.sort()).toEqual(['shardId-000000000000', 'shardId-000000000001']);
   });
 });
+
+describe('processBatch by processor role', () => {
+  const windowRule = {
+    ...CONFIG.alertRules[0],
+    id: 'minute-max',
+    source: '1m',
+    aggregate: 'max' as const,
+    threshold: 25,
+  };
+  const config: SpeedConfig = { ...CONFIG, alertRules: [CONFIG.alertRules[0], windowRule] };
+  // One hot valid event (breaches both rules), one invalid, one late, one cool valid event.
+  const event = kinesisEvent([
+    { data: sensorEvent({ sensorId: 'a', value: 30, timestamp: at(1) }) },
+    { data: 'not json' },
+    { data: sensorEvent({ sensorId: 'a', value: 31, timestamp: '2026-11-19T10:00:00Z' }) },
+    { data: sensorEvent({ sensorId: 'b', value: 20, timestamp: at(2) }) },
+  ]);
+
+  /** In-memory ports whose aggregate and quarantine calls are counted, even with nothing to write. */
+  function countingPorts() {
+    const memory = inMemoryPorts();
+    const touched = { aggregateCalls: 0, quarantineCalls: 0 };
+    const ports: typeof memory.ports = {
+      ...memory.ports,
+      aggregates: {
+        apply: (partials, eventsOf) => {
+          touched.aggregateCalls++;
+          return memory.ports.aggregates.apply(partials, eventsOf);
+        },
+      },
+      quarantine: {
+        write: (records, nowMs) => {
+          touched.quarantineCalls++;
+          return memory.ports.quarantine.write(records, nowMs);
+        },
+      },
+    };
+    return { ...memory, ports, touched };
+  }
+
+  test('alerts: makes no aggregate call and no quarantine write', async () => {
+    const { ports, touched } = countingPorts();
+
+    await processBatch(event.Records, ports, config, NOW, 'alerts');
+
+    expect(touched).toEqual({ aggregateCalls: 0, quarantineCalls: 0 });
+  });
+
+  test('alerts: raises the value-rule alerts only, and still classifies and counts every record', async () => {
+    const { ports, calls } = countingPorts();
+
+    const result = await processBatch(event.Records, ports, config, NOW, 'alerts');
+
+    expect(calls.groups).toEqual([`a|hot: ${Date.parse(at(1))}`]);
+    expect(result.outcomes).toEqual(['valid', 'invalid', 'late', 'valid']);
+    expect(result.stats).toMatchObject({
+      valid: 2,
+      invalid: 1,
+      late: 1,
+      itemsWritten: 0,
+      alertsPublished: 1,
+      invalidByReason: { not_json: 1 },
+    });
+  });
+
+  test('alerts: a batch without breaches touches no store at all', async () => {
+    const { ports, touched, calls } = countingPorts();
+    const cool = kinesisEvent([{ data: sensorEvent({ value: 20, timestamp: at(1) }) }]);
+
+    await processBatch(cool.Records, ports, config, NOW, 'alerts');
+
+    expect({ ...touched, alertGroups: calls.groups.length }).toEqual({
+      aggregateCalls: 0,
+      quarantineCalls: 0,
+      alertGroups: 0,
+    });
+  });
+
+  test('aggregates: raises no value-rule alert, but window-rule alerts, aggregates and quarantine', async () => {
+    const { ports, calls, counts } = countingPorts();
+
+    const result = await processBatch(event.Records, ports, config, NOW, 'aggregates');
+
+    expect(calls.groups).toEqual([`a|minute-max: ${Date.parse(at(1))}`]);
+    expect(calls.applied.length).toBeGreaterThan(0);
+    expect(counts.quarantined).toBe(1);
+    expect(result.stats.invalid).toBe(1);
+  });
+
+  test('all (the default): raises both kinds of alert, aggregates and quarantines', async () => {
+    const { ports, calls, counts } = countingPorts();
+
+    const result = await processBatch(event.Records, ports, config, NOW);
+
+    expect(calls.groups.sort()).toEqual(
+      [`a|hot: ${Date.parse(at(1))}`, `a|minute-max: ${Date.parse(at(1))}`].sort(),
+    );
+    expect(calls.applied.length).toBeGreaterThan(0);
+    expect(counts.quarantined).toBe(1);
+    expect(result.stats.alertsPublished).toBe(2);
+  });
+
+  test('aggregates and alerts together raise exactly the alerts all raises', async () => {
+    const split = countingPorts();
+    const single = countingPorts();
+
+    const aggregatePath = await processBatch(event.Records, split.ports, config, NOW, 'aggregates');
+    const alertPath = await processBatch(event.Records, split.ports, config, NOW, 'alerts');
+    const all = await processBatch(event.Records, single.ports, config, NOW, 'all');
+
+    const ids = (alerts: readonly { alertId: string }[]) => alerts.map((a) => a.alertId);
+    expect([...ids(aggregatePath.published), ...ids(alertPath.published)].sort()).toEqual(
+      ids(all.published).sort(),
+    );
+  });
+});
