@@ -16,6 +16,7 @@ import type {
   KinesisStreamRecord,
 } from 'aws-lambda';
 import { STAGE_ENV, STREAM_PROCESSOR_METRICS, STREAM_PROCESSOR_SERVICE } from '../../contract/metric-names';
+import { storagePlan } from '../../core/panes';
 import { SPEED_CONFIG_ENV, type SpeedConfig } from '../../core/speed-config';
 import { AggregateStore } from '../adapters/aggregate-store';
 import { AlertPublisher } from '../adapters/alert-publisher';
@@ -96,7 +97,7 @@ export function createHandler(deps: StreamProcessorDeps): StreamProcessorHandler
     aggregates: new AggregateStore({
       client: deps.dynamodb,
       tableName: deps.tableName,
-      windows: deps.config.windows,
+      plan: storagePlan(deps.config.windows),
       ttlSeconds,
     }),
     alerts: new AlertStore({ client: deps.dynamodb, tableName: deps.tableName, ttlSeconds }),

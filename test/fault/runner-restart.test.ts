@@ -110,7 +110,7 @@ beforeAll(async () => {
     mode: 'drain',
   });
   secondCounters = await second.finished;
-  endState = await readSpeedEndState(clients, resources, work);
+  endState = await readSpeedEndState(clients, resources, work, toSpeedConfig(DEFAULT_CONFIG).windows);
   journals = {
     first: readJournal(path.join(work, 'journal-1.ndjson')),
     second: readJournal(path.join(work, 'journal-2.ndjson')),

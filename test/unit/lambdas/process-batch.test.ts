@@ -145,6 +145,7 @@ describe('processBatch', () => {
           lanes = [...partials.values()].flatMap((p) => Object.keys(p.lanes));
           return ports.aggregates.apply(partials, () => []);
         },
+        read: ports.aggregates.read,
       },
     };
     await processBatch(event.Records, capturing, CONFIG, NOW);
