@@ -294,7 +294,11 @@ async function main(): Promise<number> {
 
   const kinds = produced.byKind;
   const expectedValid = kinds.normal + kinds.anomaly + kinds.duplicate;
-  const aggregates = await readAggregates(pipeline.clients.dynamodb, pipeline.resources.tableName);
+  const aggregates = await readAggregates(
+    pipeline.clients.dynamodb,
+    pipeline.resources.tableName,
+    toSpeedConfig(pipeline.config).windows,
+  );
   const aggregatedCount = aggregates
     .filter((a) => a.window === tumbling.name)
     .reduce((sum, a) => sum + a.count, 0);

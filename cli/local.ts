@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command, Option } from 'commander';
-import { durationMs, loadConfig, type SluiceConfig } from '../contract/config';
+import { durationMs, loadConfig, toSpeedConfig, type SluiceConfig } from '../contract/config';
 import { TrafficGenerator } from '../local/demo-producer';
 import { newSessionToken } from '../local/dashboard/access';
 import { startDashboardServer, type DashboardServer } from '../local/dashboard/server';
@@ -277,7 +277,11 @@ async function writeOutputs(
     // batch run sees every record the speed layer has, so every hour is compared.
     await pipeline.batch.run(days, { allLanded: true });
   }
-  const aggregates = await readAggregates(pipeline.clients.dynamodb, pipeline.resources.tableName);
+  const aggregates = await readAggregates(
+    pipeline.clients.dynamodb,
+    pipeline.resources.tableName,
+    toSpeedConfig(pipeline.config).windows,
+  );
   const alerts = toAlertLines(pipeline.alerts.received);
   const quarantine = toQuarantineLines(await pipeline.quarantine.records(), (shard, sequence) =>
     lineOf.get(`${shard}\n${sequence}`),

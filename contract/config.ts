@@ -9,7 +9,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatDuration, parseDuration } from '../core/duration';
-import { MAX_ALERT_TIMES, alertTimesBound, minimumCooldownMs } from './storage-limits';
+import { isHopping, paneMs } from '../core/panes';
+import { MAX_ALERT_TIMES, MAX_PANES_PER_WINDOW, alertTimesBound, minimumCooldownMs } from './storage-limits';
 import type { AlertAggregate, AlertOperator, AlertRule, SpeedConfig, WindowSpec } from '../core/speed-config';
 import { EVENT_SOURCE_LIMITS as ESM } from './event-source-limits';
 import { UserError } from './user-error';
@@ -352,6 +353,7 @@ function validateWindows(c: Checker, windows: unknown): void {
     c.fail('windows', windows, 'must be a non-empty list of {name, size, hop?}');
     return;
   }
+  const issuesBefore = c.issues.length;
   const seen = new Set<string>();
   windows.forEach((w: unknown, i) => {
     const f = `windows[${i}]`;
@@ -370,6 +372,22 @@ function validateWindows(c: Checker, windows: unknown): void {
     else if (size % hop !== 0) c.fail(`${f}.hop`, w.hop, `must divide size (${w.size as string}) exactly`);
     else if (size / hop > 60)
       c.fail(`${f}.hop`, w.hop, `size/hop must be at most 60 (an event joins size/hop windows)`);
+  });
+  if (c.issues.length > issuesBefore) return;
+  const specs = windows.map((w: Json) => ({
+    name: String(w.name),
+    sizeMs: parseDuration(w.size) as number,
+    hopMs: parseDuration(w.hop ?? w.size) as number,
+  }));
+  const pane = paneMs(specs.filter(isHopping));
+  specs.forEach((w, i) => {
+    if (pane === undefined || !isHopping(w) || w.sizeMs / pane <= MAX_PANES_PER_WINDOW) return;
+    c.fail(
+      `windows[${i}].size`,
+      (windows[i] as Json).size,
+      `is ${w.sizeMs / pane} panes of ${formatDuration(pane)} (the gcd of every hopping window's size and hop); ` +
+        `a hopping window is composed of at most ${MAX_PANES_PER_WINDOW} panes: use hops that share a larger divisor`,
+    );
   });
 }
 

@@ -111,3 +111,11 @@ export const MAX_LANE_ID_LENGTH = 128 + 9;
 export const LANE_MARK_BYTES = MAX_LANE_ID_LENGTH + SEQUENCE_WIDTH + 3;
 const AGGREGATE_ITEM_FIXED_BYTES = 1024;
 export const MAX_AGGREGATE_ITEM_BYTES = AGGREGATE_ITEM_FIXED_BYTES + MAX_LANES_PER_ITEM * LANE_MARK_BYTES;
+
+/**
+ * The most panes one instance of a hopping window is composed of (`core/panes.ts`): composing an
+ * instance reads its panes, and one BatchGetItem takes at most 100 keys. The pane is the gcd of
+ * every hopping window's size and hop, so two hopping windows with unrelated hops can make it small:
+ * `lib/config.ts` rejects a window whose size is more than this many panes.
+ */
+export const MAX_PANES_PER_WINDOW = 100;

@@ -22,6 +22,8 @@ import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/
 import type { Json } from '@duckdb/node-api';
 import { LAKE_PREFIXES } from '../contract/lake-layout';
 import { CURATED_TABLES, type LakeColumnType } from '../contract/lake-tables';
+import { storagePlan, windowsFromStored, type WindowValues } from '../core/panes';
+import type { WindowSpec } from '../core/speed-config';
 import { parseStoredAggregate, type StoredAggregate } from '../lambdas/adapters/aggregate-store';
 import type { QuarantinedRecord } from '../lambdas/adapters/quarantine-writer';
 import type { ReceivedAlert } from './alert-collector';
@@ -77,7 +79,7 @@ export function stable(x: number): number {
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-export function toAggregateLine(a: StoredAggregate): AggregateLine {
+export function toAggregateLine(a: WindowValues): AggregateLine {
   // The average comes from the rounded sum, so it is as stable as the sum.
   const sum = stable(a.sum);
   return {
@@ -94,8 +96,16 @@ export function toAggregateLine(a: StoredAggregate): AggregateLine {
   };
 }
 
-/** Every aggregate item of the speed-layer table, sorted by sensor, metric, window and start. */
-export async function readAggregates(dynamodb: DynamoDBClient, tableName: string): Promise<AggregateLine[]> {
+/**
+ * Every configured window's aggregates in the speed-layer table, sorted by sensor, metric, window
+ * and start: the stored windows' items, and the hopping windows composed from the pane items
+ * (`core/panes.ts`), so the file lists every window whatever is stored.
+ */
+export async function readAggregates(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  windows: readonly WindowSpec[],
+): Promise<AggregateLine[]> {
   const items: StoredAggregate[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
@@ -110,7 +120,7 @@ export async function readAggregates(dynamodb: DynamoDBClient, tableName: string
     for (const item of page.Items ?? []) items.push(parseStoredAggregate(item));
     start = page.LastEvaluatedKey;
   } while (start);
-  return items
+  return windowsFromStored(storagePlan(windows), items)
     .sort(
       (a, b) =>
         compare(a.sensorId, b.sensorId) ||

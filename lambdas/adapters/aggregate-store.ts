@@ -28,12 +28,13 @@ import {
   aggregateBatch,
   aggregateKeyId,
   mergeAggregates,
+  type AggregateKey,
   type PartialAggregate,
   type PositionedEvent,
 } from '../../core/aggregate';
 import { padSequence } from '../../core/sequence';
 import { MAX_LANES_PER_ITEM } from '../../contract/storage-limits';
-import type { WindowSpec } from '../../core/speed-config';
+import type { StoragePlan } from '../../core/panes';
 import { batchGetAll } from './batch-get';
 import { mapWithConcurrency } from './concurrency';
 
@@ -60,8 +61,9 @@ export interface ItemOutcome {
 export interface AggregateStoreOptions {
   readonly client: DynamoDBClient;
   readonly tableName: string;
-  readonly windows: readonly WindowSpec[];
-  /** Seconds after a window's end at which DynamoDB may expire its item. */
+  /** Which windows are items (`plan.stored`), and how long each outlives its window. */
+  readonly plan: StoragePlan;
+  /** Seconds after a window's end at which DynamoDB may expire its item (panes later: `plan.retainAfterEndMs`). */
   readonly ttlSeconds: number;
   /** Concurrent UpdateItem calls. @default 16 */
   readonly concurrency?: number;
@@ -155,7 +157,7 @@ export class AggregateStore {
     eventsOf: (partial: PartialAggregate) => readonly PositionedEvent[],
   ): Promise<ItemOutcome[]> {
     const ids = [...partials.keys()];
-    const stored = await this.readMany(ids.map((id) => partials.get(id) as PartialAggregate));
+    const stored = await this.read(ids.map((id) => partials.get(id) as PartialAggregate));
     return mapWithConcurrency(ids, this.concurrency, (id, i) =>
       this.applyOne(id, partials.get(id) as PartialAggregate, eventsOf, stored[i]),
     );
@@ -224,7 +226,7 @@ export class AggregateStore {
       return !mark || padSequence(e.sequenceNumber) > mark;
     });
     if (fresh.length === 0) return { count: 0 };
-    const window = this.options.windows.filter((w) => w.name === batchPartial.window);
+    const window = this.options.plan.stored.filter((w) => w.name === batchPartial.window);
     const partial = aggregateBatch(fresh, window).get(aggregateKeyId(batchPartial));
     return { partial, count: fresh.length };
   }
@@ -264,13 +266,19 @@ export class AggregateStore {
           ':last': n(next.lastEventTime),
           ':marks': { M: marks },
           ':version': n(next.version),
-          ':expiresAt': n(Math.floor(next.windowEnd / 1000) + this.options.ttlSeconds),
+          ':expiresAt': n(this.expiresAt(next)),
           ...(expectedVersion === undefined ? {} : { ':expected': n(expectedVersion) }),
         },
         ReturnValues: 'ALL_NEW',
       }),
     );
     return result.Attributes ? parseStoredAggregate(result.Attributes) : next;
+  }
+
+  /** Epoch seconds at which DynamoDB may delete the item: its window's end (a pane's last reader's) + the TTL. */
+  private expiresAt(item: StoredAggregate): number {
+    const end = item.windowEnd + this.options.plan.retainAfterEndMs(item.window);
+    return Math.floor(end / 1000) + this.options.ttlSeconds;
   }
 
   private async readOne(key: PartialAggregate): Promise<StoredAggregate | undefined> {
@@ -284,8 +292,11 @@ export class AggregateStore {
     return result.Item ? parseStoredAggregate(result.Item) : undefined;
   }
 
-  /** The stored state of each partial's item (undefined where it does not exist yet). */
-  private async readMany(keys: readonly PartialAggregate[]): Promise<(StoredAggregate | undefined)[]> {
+  /**
+   * The stored item of each key, consistently read (undefined where none exists yet): the items a
+   * batch folds into, and the panes a window rule composes a hopping window from.
+   */
+  async read(keys: readonly AggregateKey[]): Promise<(StoredAggregate | undefined)[]> {
     const keyId = (k: { pk: string; sk: string }) => `${k.pk}\n${k.sk}`;
     const items = await batchGetAll(
       this.options.client,

@@ -25,6 +25,7 @@ import {
   type ProcessorRole,
   type SpeedConfig,
 } from '../../core/speed-config';
+import { storagePlan } from '../../core/panes';
 import { AggregateStore } from '../adapters/aggregate-store';
 import { AlertPublisher } from '../adapters/alert-publisher';
 import { AlertStore } from '../adapters/alert-store';
@@ -118,7 +119,7 @@ export function createHandler(deps: StreamProcessorDeps): StreamProcessorHandler
     aggregates: new AggregateStore({
       client: deps.dynamodb,
       tableName: deps.tableName,
-      windows: deps.config.windows,
+      plan: storagePlan(deps.config.windows),
       ttlSeconds,
     }),
     alerts: new AlertStore({ client: deps.dynamodb, tableName: deps.tableName, ttlSeconds }),

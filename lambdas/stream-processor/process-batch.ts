@@ -11,14 +11,22 @@ import type { KinesisStreamRecord } from 'aws-lambda';
 import {
   BatchAggregator,
   aggregateKeyId,
+  type AggregateKey,
   type PartialAggregate,
   type PositionedEvent,
 } from '../../core/aggregate';
 import { valueBreach, windowBreaches, type Alert, type Breach } from '../../core/alerts';
 import { decodeEvent, isLate, type InvalidReason } from '../../core/event';
+import {
+  composeWindow,
+  instancesContaining,
+  panesOf,
+  storagePlan,
+  type WindowValues,
+} from '../../core/panes';
 import { laneId, lanesPerPartitionKey } from '../../core/sequence';
 import { MAX_PENDING_ALERTS } from '../../contract/storage-limits';
-import type { AlertRule, ProcessorRole, SpeedConfig } from '../../core/speed-config';
+import type { AlertRule, ProcessorRole, SpeedConfig, WindowSpec } from '../../core/speed-config';
 import type { AggregateStore, StoredAggregate } from '../adapters/aggregate-store';
 import type { AlertPublisher } from '../adapters/alert-publisher';
 import type { AlertGroup, AlertStore } from '../adapters/alert-store';
@@ -26,7 +34,7 @@ import type { QuarantineWriter, QuarantinedRecord } from '../adapters/quarantine
 
 /** What the batch needs from the outside world (adapters in production, fakes in unit tests). */
 export interface BatchPorts {
-  readonly aggregates: Pick<AggregateStore, 'apply'>;
+  readonly aggregates: Pick<AggregateStore, 'apply' | 'read'>;
   readonly alerts: Pick<AlertStore, 'record' | 'clearPending'>;
   readonly publisher: Pick<AlertPublisher, 'publish'>;
   readonly quarantine: Pick<QuarantineWriter, 'write'>;
@@ -285,7 +293,7 @@ function firstPass(batch: BatchRecords, config: SpeedConfig, nowMs: number, role
   const invalid: QuarantinedRecord[] = [];
   const invalidIndices: number[] = [];
   const invalidByReason: Record<string, number> = {};
-  const aggregator = new BatchAggregator(config.windows);
+  const aggregator = new BatchAggregator(storagePlan(config.windows).stored);
   const aggregates = role !== 'alerts';
   const valueRules = valueRulesByMetric(role === 'aggregates' ? [] : config.alertRules);
   const breaches = new BreachGroups();
@@ -374,21 +382,107 @@ function partialOf(partials: ReadonlyMap<string, PartialAggregate>, id: string):
   return partial;
 }
 
-/** Step 3: the window rules on the aggregates as they now stand. */
-function addWindowBreaches(
+/**
+ * Step 3: the window rules on the windows as they now stand. A stored window's instance is the item
+ * just written; a hopping window's instances that the batch's panes fall in are composed from the
+ * panes (those written now, the rest read). A failed read fails the records of those instances.
+ */
+async function addWindowBreaches(
   states: readonly StoredAggregate[],
-  partials: ReadonlyMap<string, PartialAggregate>,
-  rules: readonly AlertRule[],
-  breaches: BreachGroups,
-): void {
+  batch: BatchRecords,
+  pass: FirstPass,
+  ports: BatchPorts,
+  config: SpeedConfig,
+  failed: FailedRecords,
+): Promise<void> {
   if (states.length === 0) return;
-  for (const state of states) {
-    for (const breach of windowBreaches([state], rules)) {
+  const rules = config.alertRules;
+  const add = (values: WindowValues, source: PartialAggregate): void => {
+    for (const breach of windowBreaches([values], rules)) {
       const rule = rules.find((r) => r.id === breach.ruleId);
       if (rule === undefined) throw new Error(`window breach of unknown rule ${breach.ruleId}`);
-      breaches.add(breach, rule, partialOf(partials, aggregateKeyId(state)));
+      pass.breaches.add(breach, rule, source);
+    }
+  };
+  for (const state of states) add(state, partialOf(pass.partials, aggregateKeyId(state)));
+
+  const plan = storagePlan(config.windows);
+  const watched = plan.composed.filter((w) => rules.some((r) => r.source === w.name));
+  const pane = plan.pane;
+  if (watched.length === 0 || pane === undefined) return;
+  const compositions = composeTouched(states, watched, pane);
+  let read: (StoredAggregate | undefined)[];
+  try {
+    read = await ports.aggregates.read(compositions.missing);
+  } catch (error) {
+    for (const c of compositions.instances) failed.fail(batch.indicesOf(asSource(c)), error as Error);
+    return;
+  }
+  const panes = [...states.filter((s) => s.window === pane.name), ...read.filter((s) => s !== undefined)];
+  for (const { series, window, starts } of compositions.bySeriesAndWindow) {
+    const own = panes.filter((p) => seriesKey(p.sensorId, p.metric) === series);
+    for (const values of composeWindow(window, pane, own, starts)) add(values, asSource(values));
+  }
+}
+
+/** A composed instance as the breach source `indicesOf` understands: the batch's events in its span. */
+function asSource(values: WindowValues): PartialAggregate {
+  return { ...values, lanes: {} };
+}
+
+/**
+ * For each series whose panes the batch touched and each watched hopping window: the instances those
+ * panes are in, and the pane keys not among the batch's own items (to be read).
+ */
+function composeTouched(
+  states: readonly StoredAggregate[],
+  watched: readonly WindowSpec[],
+  pane: WindowSpec,
+): {
+  bySeriesAndWindow: { series: string; window: WindowSpec; starts: number[] }[];
+  instances: WindowValues[];
+  missing: AggregateKey[];
+} {
+  const written = new Set<string>();
+  const touched = new Map<string, { sensorId: string; metric: string; paneStarts: number[] }>();
+  for (const s of states) {
+    if (s.window !== pane.name) continue;
+    written.add(aggregateKeyId(s));
+    const series = seriesKey(s.sensorId, s.metric);
+    const entry = touched.get(series) ?? { sensorId: s.sensorId, metric: s.metric, paneStarts: [] };
+    entry.paneStarts.push(s.windowStart);
+    touched.set(series, entry);
+  }
+  const bySeriesAndWindow: { series: string; window: WindowSpec; starts: number[] }[] = [];
+  const instances: WindowValues[] = [];
+  const missing = new Map<string, AggregateKey>();
+  for (const [series, { sensorId, metric, paneStarts }] of touched) {
+    for (const window of watched) {
+      const starts = [...new Set(paneStarts.flatMap((p) => instancesContaining(window, p)))];
+      bySeriesAndWindow.push({ series, window, starts });
+      for (const start of starts) {
+        instances.push({
+          sensorId,
+          metric,
+          window: window.name,
+          windowStart: start,
+          windowEnd: start + window.sizeMs,
+          count: 0,
+          sum: 0,
+          min: Infinity,
+          max: -Infinity,
+          firstEventTime: start,
+          lastEventTime: start,
+        });
+        for (const windowStart of panesOf(window, pane, start)) {
+          const key: AggregateKey = { sensorId, metric, window: pane.name, windowStart };
+          const id = aggregateKeyId(key);
+          if (!written.has(id)) missing.set(id, key);
+        }
+      }
     }
   }
+  return { bySeriesAndWindow, instances, missing: [...missing.values()] };
 }
 
 /** A group's outbox kept handing back other writers' alerts instead of taking this group's. */
@@ -504,7 +598,7 @@ export async function processBatch(
     role === 'alerts'
       ? NOTHING_APPLIED
       : await writeQuarantineAndAggregates(batch, pass, ports, config, nowMs, failed);
-  addWindowBreaches(items.currentStates, pass.partials, config.alertRules, pass.breaches);
+  await addWindowBreaches(items.currentStates, batch, pass, ports, config, failed);
   const published = await recordAndPublishAlerts(batch, pass.breaches, ports, config, nowMs, failed);
   return {
     failures: failed.byEventId(records),

@@ -7,7 +7,12 @@
 import { BatchGetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { WindowSpec } from '../../core/speed-config';
 import { toSpeedConfig } from '../../contract/config';
-import { aggregateKey, parseStoredAggregate } from '../../lambdas/adapters/aggregate-store';
+import { composeWindow, panesOf, storagePlan, type StoragePlan } from '../../core/panes';
+import {
+  aggregateKey,
+  parseStoredAggregate,
+  type StoredAggregate,
+} from '../../lambdas/adapters/aggregate-store';
 import type { LocalPipeline } from '../pipeline';
 import type { DashboardSnapshot, DashboardSource, SensorReading } from './snapshot';
 
@@ -35,13 +40,16 @@ export function rollingWindowStart(window: WindowSpec, nowMs: number): number {
 
 export class PipelineDashboardSource implements DashboardSource {
   private readonly window: WindowSpec;
+  private readonly plan: StoragePlan;
   private readonly now: () => number;
 
   constructor(
     private readonly pipeline: LocalPipeline,
     private readonly options: PipelineSourceOptions = {},
   ) {
-    this.window = rollingWindow(toSpeedConfig(pipeline.config).windows);
+    const windows = toSpeedConfig(pipeline.config).windows;
+    this.window = rollingWindow(windows);
+    this.plan = storagePlan(windows);
     this.now = options.now ?? Date.now;
   }
 
@@ -107,16 +115,26 @@ export class PipelineDashboardSource implements DashboardSource {
     }));
   }
 
-  /** Averages of the aggregates starting at `windowStart`, by `sensorId\nmetric`. */
+  /**
+   * Averages of the window instances starting at `windowStart`, by `sensorId\nmetric`: a stored
+   * window's items, or a hopping window composed from its panes (`core/panes.ts`).
+   */
   private async rollingAverages(
     keys: ReadonlyArray<{ sensorId: string; metric: string }>,
     windowStart: number,
   ): Promise<Map<string, number>> {
-    const averages = new Map<string, number>();
+    const window = this.window;
+    const pane = this.plan.composed.includes(window) ? this.plan.pane : undefined;
+    const itemKeys = keys.flatMap((k) =>
+      pane
+        ? panesOf(window, pane, windowStart).map((start) => ({ ...k, window: pane.name, windowStart: start }))
+        : [{ ...k, window: window.name, windowStart }],
+    );
     const tableName = this.pipeline.resources.tableName;
-    for (let i = 0; i < keys.length; i += 100) {
-      let request: Record<string, AttributeValue>[] = keys.slice(i, i + 100).map((k) => {
-        const key = aggregateKey({ ...k, window: this.window.name, windowStart });
+    const bySeries = new Map<string, StoredAggregate[]>();
+    for (let i = 0; i < itemKeys.length; i += 100) {
+      let request: Record<string, AttributeValue>[] = itemKeys.slice(i, i + 100).map((k) => {
+        const key = aggregateKey(k);
         return { pk: { S: key.pk }, sk: { S: key.sk } };
       });
       while (request.length > 0) {
@@ -125,10 +143,16 @@ export class PipelineDashboardSource implements DashboardSource {
         );
         for (const item of response.Responses?.[tableName] ?? []) {
           const aggregate = parseStoredAggregate(item);
-          averages.set(`${aggregate.sensorId}\n${aggregate.metric}`, aggregate.sum / aggregate.count);
+          const series = `${aggregate.sensorId}\n${aggregate.metric}`;
+          bySeries.set(series, [...(bySeries.get(series) ?? []), aggregate]);
         }
         request = (response.UnprocessedKeys?.[tableName]?.Keys ?? []) as Record<string, AttributeValue>[];
       }
+    }
+    const averages = new Map<string, number>();
+    for (const [series, items] of bySeries) {
+      const [instance] = pane ? composeWindow(window, pane, items, [windowStart]) : items;
+      if (instance) averages.set(series, instance.sum / instance.count);
     }
     return averages;
   }

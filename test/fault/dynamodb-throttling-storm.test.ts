@@ -62,7 +62,7 @@ describe('a throttling storm shorter than the retry budget', () => {
             service: 'dynamodb',
             fromInvocation: 1,
             invocations: 40,
-            probability: 0.97,
+            probability: 0.8,
             lostResponseShare: 0.3,
             unprocessedKeysShare: 0.3,
           },

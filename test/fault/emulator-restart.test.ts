@@ -210,7 +210,7 @@ beforeAll(async () => {
     await runner.stop();
   }
   counters = runner.metrics().counters;
-  endState = await readSpeedEndState(clients, resources, work);
+  endState = await readSpeedEndState(clients, resources, work, toSpeedConfig(DEFAULT_CONFIG).windows);
 }, 120_000);
 
 afterAll(async () => {

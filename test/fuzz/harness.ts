@@ -5,6 +5,7 @@
  * state, published alerts and quarantine objects. The expectations are computed from the
  * contract oracle (oracle.ts), never from core/.
  */
+import { aggregatesOf } from '../helpers/fault-ledger';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { KinesisStreamBatchResponse, KinesisStreamRecord } from 'aws-lambda';
 import { STREAM_PROCESSOR_SERVICE } from '../../contract/metric-names';
@@ -118,20 +119,11 @@ export class FuzzRig {
   }
 
   observe(): Observed {
-    const aggregates = new Map<string, { count: number; sum: number; min: number; max: number }>();
+    const items = this.aws.allItems();
+    const aggregates = aggregatesOf(items, SPEED.windows);
     let pendingAlerts = 0;
-    for (const item of this.aws.allItems()) {
-      if (item.pk.S!.startsWith('AGG#')) {
-        const key = `${item.sensorId.S}|${item.metric.S}|${item.window.S}|${item.windowStart.N}`;
-        aggregates.set(key, {
-          count: Number(item.count.N),
-          sum: Number(item.sum.N),
-          min: Number(item.min.N),
-          max: Number(item.max.N),
-        });
-      } else {
-        pendingAlerts += Object.keys(item.pending?.M ?? {}).length;
-      }
+    for (const item of items) {
+      if (!item.pk.S!.startsWith('AGG#')) pendingAlerts += Object.keys(item.pending?.M ?? {}).length;
     }
     const quarantine = new Map<string, { reason: string; data: string; dataEncoding: string }>();
     let quarantineLines = 0;

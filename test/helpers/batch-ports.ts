@@ -94,6 +94,8 @@ export function inMemoryPorts(options: InMemoryPortsOptions = {}): {
                 },
               };
         }),
+      // Nothing is kept between batches: a hopping window is composed from the batch's own panes.
+      read: async (keys) => keys.map(() => undefined),
     },
     alerts: {
       record: async (groups, oldestPossibleBreach) =>

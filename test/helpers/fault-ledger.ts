@@ -10,6 +10,9 @@
  *   const observed = await scenario.observe();
  *   await scenario.stop();
  */
+import { storagePlan, windowsFromStored } from '../../core/panes';
+import type { WindowSpec } from '../../core/speed-config';
+import { parseStoredAggregate } from '../../lambdas/adapters/aggregate-store';
 import * as net from 'node:net';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import {
@@ -284,7 +287,7 @@ export async function startScenario(options: ScenarioOptions): Promise<Scenario>
     preloaded,
     put: (lines) => putLines(clients.kinesis, resources.streamName, lines),
     drain: (timeoutMs = 60_000) => runner.drain({ timeoutMs }),
-    observe: () => observe(clients, resources),
+    observe: () => observe(clients, resources, toSpeedConfig(config).windows),
     redrive: (documents) => redrive(clients.kinesis, resources, handler, documents),
     stop: async () => {
       await runner.stop();
@@ -362,25 +365,33 @@ export async function readQuarantine(clients: LocalClients, bucket: string): Pro
 }
 
 /** A window aggregate item of the table, keyed as `Observed['aggregates']` is. */
-export function aggregateEntry(item: Record<string, AttributeValue>): [string, Aggregate] {
-  return [
-    `${item.sensorId.S}|${item.metric.S}|${item.window.S}|${item.windowStart.N}`,
-    {
-      count: Number(item.count.N),
-      sum: Number(item.sum.N),
-      min: Number(item.min.N),
-      max: Number(item.max.N),
-    },
-  ];
+/**
+ * Every configured window's aggregates from scanned items, by `sensorId|metric|window|windowStart`:
+ * stored windows as written, hopping windows composed from their panes, as every reader sees them.
+ */
+export function aggregatesOf(
+  items: readonly Record<string, AttributeValue>[],
+  windows: readonly WindowSpec[],
+): Map<string, Aggregate> {
+  const stored = items.filter((i) => i.pk.S!.startsWith('AGG#')).map(parseStoredAggregate);
+  return new Map(
+    windowsFromStored(storagePlan(windows), stored).map((a) => [
+      `${a.sensorId}|${a.metric}|${a.window}|${a.windowStart}`,
+      { count: a.count, sum: a.sum, min: a.min, max: a.max },
+    ]),
+  );
 }
 
-async function observe(clients: LocalClients, resources: LocalResources): Promise<Observed> {
+async function observe(
+  clients: LocalClients,
+  resources: LocalResources,
+  windows: readonly WindowSpec[],
+): Promise<Observed> {
   const items = await scanAll(clients, resources.tableName);
-  const aggregates = new Map<string, Aggregate>();
+  const aggregates = aggregatesOf(items, windows);
   const pendingAlertIds: string[] = [];
   for (const item of items) {
-    if (item.pk.S!.startsWith('AGG#')) aggregates.set(...aggregateEntry(item));
-    else pendingAlertIds.push(...Object.keys(item.pending?.M ?? {}));
+    if (!item.pk.S!.startsWith('AGG#')) pendingAlertIds.push(...Object.keys(item.pending?.M ?? {}));
   }
   const deliveries = (await drainQueue(clients.sqs, resources.alertsQueueUrl)).map(
     (body) => JSON.parse((JSON.parse(body) as { Message: string }).Message) as AlertMessage,

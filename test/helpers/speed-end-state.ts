@@ -4,6 +4,7 @@
  * S3, the alerts topic's queue, the on-failure queue), so it can be compared with the independent
  * recomputation of test/helpers/recompute.ts.
  */
+import type { WindowSpec } from '../../core/speed-config';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
@@ -98,6 +99,7 @@ export async function readSpeedEndState(
   clients: LocalClients,
   resources: LocalResources,
   workDir: string,
+  windows: readonly WindowSpec[],
 ): Promise<SpeedEndState> {
   const lakeDir = path.join(workDir, 'quarantine-copy');
   const mirror = new QuarantineMirror({ s3: clients.s3, bucket: resources.lakeBucketName, lakeDir });
@@ -117,7 +119,7 @@ export async function readSpeedEndState(
     }),
   );
   return {
-    aggregates: await readAggregates(clients.dynamodb, resources.tableName),
+    aggregates: await readAggregates(clients.dynamodb, resources.tableName, windows),
     quarantine: quarantined.map((r) => ({
       shardId: r.shardId,
       sequenceNumber: r.sequenceNumber,

@@ -3,6 +3,7 @@
  * (issue 19): a device uploading buffered readings puts hundreds of alerts of one (sensor, rule) in
  * one batch. The real adapters run on DynamoDB Local; SNS is a recording stand-in that can fail.
  */
+import { storagePlan } from '../../core/panes';
 import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { applyCooldown, valueBreach } from '../../core/alerts';
@@ -84,7 +85,7 @@ describeOnDynamoDbLocal('alert outbox', () => {
     const ttlSeconds = CONFIG.aggregateTtlMs / 1000;
     const alerts = new AlertStore({ client, tableName, ttlSeconds });
     const ports: BatchPorts = {
-      aggregates: new AggregateStore({ client, tableName, windows: CONFIG.windows, ttlSeconds }),
+      aggregates: new AggregateStore({ client, tableName, plan: storagePlan(CONFIG.windows), ttlSeconds }),
       alerts,
       publisher: publisher.port,
       quarantine: { write: async () => 'key' },

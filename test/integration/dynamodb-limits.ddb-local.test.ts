@@ -4,6 +4,7 @@
  * edge works, and one past it is refused by the adapter with a typed error before DynamoDB sees it.
  * Also the one adapter read the end-to-end suite does not make: the reconciliation's Query.
  */
+import { storagePlan } from '../../core/panes';
 import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { PartialAggregate } from '../../core/aggregate';
 import type { Breach } from '../../core/alerts';
@@ -159,7 +160,7 @@ describeOnDynamoDbLocal('item and expression limits at their edges', () => {
     const store = new AggregateStore({
       client,
       tableName,
-      windows: [{ name: WINDOW, sizeMs: HOUR, hopMs: HOUR }],
+      plan: storagePlan([{ name: WINDOW, sizeMs: HOUR, hopMs: HOUR }]),
       ttlSeconds: TTL_SECONDS,
     });
     const atLimit = partialFromLanes(MAX_LANES_PER_ITEM, windowStart);
@@ -199,7 +200,7 @@ describeOnDynamoDbLocal('item and expression limits at their edges', () => {
     const store = new AggregateStore({
       client,
       tableName,
-      windows: [{ name: '1h', sizeMs: HOUR, hopMs: HOUR }],
+      plan: storagePlan([{ name: '1h', sizeMs: HOUR, hopMs: HOUR }]),
       ttlSeconds: TTL_SECONDS,
     });
     const hours = [0, 5, 23].map((h) => ({

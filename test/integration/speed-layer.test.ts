@@ -18,7 +18,7 @@ import { createLocalStreamProcessor } from '../../local/local-handler';
 import { recentNoon } from '../helpers/clock';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
 import {
-  aggregateEntry,
+  aggregatesOf,
   faultConfig,
   inRange,
   putLines,
@@ -255,7 +255,7 @@ async function runSpeedLayer(lines: readonly Line[], options: RunOptions, now: n
   destroyLocalClients(handlerClients);
 
   const items = await scanAll(clients, resources.tableName);
-  const aggregates = new Map(items.filter((i) => i.pk.S!.startsWith('AGG#')).map(aggregateEntry));
+  const aggregates = aggregatesOf(items, toSpeedConfig(config).windows);
   const deliveries = await drainQueue(clients.sqs, resources.alertsQueueUrl);
   const alerts = new Map<string, AlertMessage>();
   for (const body of deliveries) {

@@ -145,6 +145,7 @@ describe('processBatch', () => {
           lanes = [...partials.values()].flatMap((p) => Object.keys(p.lanes));
           return ports.aggregates.apply(partials, () => []);
         },
+        read: ports.aggregates.read,
       },
     };
     await processBatch(event.Records, capturing, CONFIG, NOW);
@@ -179,6 +180,10 @@ describe('processBatch by processor role', () => {
         apply: (partials, eventsOf) => {
           touched.aggregateCalls++;
           return memory.ports.aggregates.apply(partials, eventsOf);
+        },
+        read: (keys) => {
+          touched.aggregateCalls++;
+          return memory.ports.aggregates.read(keys);
         },
       },
       quarantine: {
