@@ -9,15 +9,28 @@ import type { CostLine, Prices } from './cost-model';
 const SECONDS_PER_MONTH = 30 * 86_400;
 const GB = 1024 ** 3;
 
-/** Per-event and per-invocation figures a bill is priced from (already scaled to the whole stream). */
-export interface MeasuredRates {
-  readonly eventsPerSecond: number;
+/** One function's invocations (already scaled to the whole stream). */
+export interface MeasuredFunction {
+  readonly name: string;
   readonly invocationsPerSecond: number;
   /** Billed Lambda milliseconds per invocation (each rounded up to 1 ms). */
   readonly billedMsPerInvocation: number;
   readonly memoryMiB: number;
+}
+
+export type MeasuredStream =
+  { readonly mode: 'on-demand' } | { readonly mode: 'provisioned'; readonly shards: number };
+
+/** Per-event and per-invocation figures a bill is priced from (already scaled to the whole stream). */
+export interface MeasuredRates {
+  readonly eventsPerSecond: number;
+  readonly functions: readonly MeasuredFunction[];
+  readonly stream: MeasuredStream;
+  /** On-demand: bytes billed per record, at least 1 KB. */
   readonly kinesisBilledBytesPerEvent: number;
-  /** Consumers reading the whole stream: the stream processor and Firehose. */
+  /** Provisioned: PUT payload units (25 KB) per record. */
+  readonly putPayloadUnitsPerEvent: number;
+  /** Consumers reading the whole stream: the stream processors and Firehose. */
   readonly kinesisReaders: number;
   readonly firehoseBilledBytesPerEvent: number;
   readonly writeUnitsPerEvent: number;
@@ -46,29 +59,47 @@ export function measuredBill(
   prices: Prices,
 ): MeasuredBill {
   const events = rates.eventsPerSecond * SECONDS_PER_MONTH;
-  const invocations = rates.invocationsPerSecond * SECONDS_PER_MONTH;
   const lines: CostLine[] = [];
   const add = (service: string, usage: string, usd: number) =>
     lines.push({ service, usage, monthlyUsd: money(usd) });
 
-  const kinesisGb = (events * rates.kinesisBilledBytesPerEvent) / GB;
-  add('Kinesis (on-demand)', `${fmt(kinesisGb)} GB in`, kinesisGb * prices.kinesisOnDemandIngestGb);
-  add(
-    'Kinesis (on-demand)',
-    `${rates.kinesisReaders} × ${fmt(kinesisGb)} GB out`,
-    rates.kinesisReaders * kinesisGb * prices.kinesisOnDemandRetrievalGb,
-  );
-  add(
-    'Lambda',
-    `${fmt(invocations / 1e6, 1)} M invocations`,
-    (invocations / 1e6) * prices.lambdaRequestsMillion,
-  );
-  const gbSeconds = (invocations * rates.billedMsPerInvocation * (rates.memoryMiB / 1024)) / 1000;
-  add(
-    'Lambda',
-    `${fmt(gbSeconds / 1e6, 2)} M GB-s (≈${fmt(rates.billedMsPerInvocation)} ms each)`,
-    gbSeconds * prices.lambdaArmGbSecond,
-  );
+  if (rates.stream.mode === 'on-demand') {
+    const kinesisGb = (events * rates.kinesisBilledBytesPerEvent) / GB;
+    add('Kinesis (on-demand)', 'stream-hours', (SECONDS_PER_MONTH / 3600) * prices.kinesisOnDemandStreamHour);
+    add('Kinesis (on-demand)', `${fmt(kinesisGb)} GB in`, kinesisGb * prices.kinesisOnDemandIngestGb);
+    add(
+      'Kinesis (on-demand)',
+      `${rates.kinesisReaders} × ${fmt(kinesisGb)} GB out`,
+      rates.kinesisReaders * kinesisGb * prices.kinesisOnDemandRetrievalGb,
+    );
+  } else {
+    const shards = rates.stream.shards;
+    add(
+      'Kinesis (provisioned)',
+      `${shards} shards`,
+      shards * (SECONDS_PER_MONTH / 3600) * prices.kinesisShardHour,
+    );
+    const units = events * rates.putPayloadUnitsPerEvent;
+    add(
+      'Kinesis (provisioned)',
+      `${fmt(units / 1e6)} M PUT payload units`,
+      (units / 1e6) * prices.kinesisPutPayloadUnitsMillion,
+    );
+  }
+  for (const fn of rates.functions) {
+    const invocations = fn.invocationsPerSecond * SECONDS_PER_MONTH;
+    add(
+      'Lambda',
+      `${fn.name}: ${fmt(invocations / 1e6, 1)} M invocations`,
+      (invocations / 1e6) * prices.lambdaRequestsMillion,
+    );
+    const gbSeconds = (invocations * fn.billedMsPerInvocation * (fn.memoryMiB / 1024)) / 1000;
+    add(
+      'Lambda',
+      `${fn.name}: ${fmt(gbSeconds / 1e6, 2)} M GB-s (≈${fmt(fn.billedMsPerInvocation)} ms each at ${fn.memoryMiB} MB)`,
+      gbSeconds * prices.lambdaArmGbSecond,
+    );
+  }
   const wru = events * rates.writeUnitsPerEvent;
   add(
     'DynamoDB',

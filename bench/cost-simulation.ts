@@ -1,31 +1,41 @@
 /**
  * Runs the deployed stream-processor handler (`createHandler`, its real adapters and SDK clients
- * over the in-memory AWS services) over the cost model's workload, on a virtual clock, with batches
- * formed as the event source mapping forms them (`LambdaBatcher`), and meters everything it asks of
- * AWS (`AwsMeter`). Returns the counts of the measured stretch; pricing is `bench/cost-bill.ts`.
+ * over the in-memory AWS services) over the cost model's workload, on a virtual clock: one handler
+ * per stream processor of the config (`contract/speed-processors.ts`: the aggregate processor and
+ * the alert processor, each with its role), each fed batches formed as its event source mapping
+ * forms them (`LambdaBatcher`), and meters everything they ask of AWS (`AwsMeter`), per processor.
+ * Returns the counts of the measured stretch; pricing is `bench/cost-bill.ts`.
  *
  * Only `simulatedShards` of the stream's shards are fed (the sensors whose partition keys hash to
  * them); every shard gets an even share of the keys, so the counts scale by shards ÷ simulatedShards.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { STREAM_PROCESSOR_SERVICE } from '../contract/metric-names';
-import type { SpeedConfig } from '../core/speed-config';
+import { processorService } from '../contract/metric-names';
+import type { ProcessorRole, SpeedConfig } from '../core/speed-config';
 import { pipelineMetrics } from '../lambdas/adapters/pipeline-metrics';
 import { createHandler } from '../lambdas/stream-processor/handler';
 import { kinesisRecord } from '../test/helpers/factories';
 import { InMemoryAws } from '../test/helpers/in-memory-aws';
-import { AwsMeter, type AwsUsage, type CallLatency } from './cost-meter';
+import { AwsMeter, emptyUsage, type AwsUsage, type CallLatency } from './cost-meter';
 import { SensorWorkload, type SensorWorkloadOptions, type StreamEvent } from './cost-workload';
 import { LambdaBatcher, shardOf } from './lambda-batching';
 
+/** One event source mapping and its function. */
+export interface SimulatedProcessor {
+  readonly role: ProcessorRole;
+  readonly batchSize: number;
+  readonly batchingWindowMs: number;
+  /** Its mapping's parallelization factor (the handler's exactly-once lanes follow it). */
+  readonly parallelizationFactor: number;
+}
+
 export interface SimulationOptions {
   readonly config: SpeedConfig;
+  readonly processors: readonly SimulatedProcessor[];
   readonly shards: number;
   /** Shards fed with their records (0 … simulatedShards − 1). */
   readonly simulatedShards: number;
-  readonly batchSize: number;
-  readonly batchingWindowMs: number;
   readonly workload: Omit<SensorWorkloadOptions, 'includeSensor' | 'startMs'>;
   /** Virtual time of the first report slot. */
   readonly startMs: number;
@@ -38,6 +48,8 @@ export interface SimulationOptions {
 
 /** One invocation of the measured stretch. */
 export interface InvocationSample {
+  /** Index of its processor in `SimulationOptions.processors`. */
+  readonly processor: number;
   readonly shard: number;
   readonly records: number;
   /** Wall time of the handler on this machine, over the in-memory services. */
@@ -56,15 +68,20 @@ export interface StreamUsage {
   readonly kinesisBilledBytes: number;
   /** Firehose: each record billed in 5 KB steps. */
   readonly firehoseBilledBytes: number;
+  /** Kinesis provisioned: PUT payload units, 25 KB each (a record takes at least one). */
+  readonly putPayloadUnits: number;
 }
 
 export interface SimulationResult {
   readonly measuredSeconds: number;
   /** Events that reached the simulated shards in the measured stretch. */
   readonly stream: StreamUsage;
-  /** Events the handler received in the measured stretch (== valid + invalid + late). */
+  /** Events the first processor received in the measured stretch (== valid + invalid + late). */
   readonly eventsProcessed: number;
+  /** Every processor's calls together. */
   readonly aws: AwsUsage;
+  /** Each processor's calls, in the order of `SimulationOptions.processors`. */
+  readonly awsByProcessor: readonly AwsUsage[];
   readonly invocations: readonly InvocationSample[];
   readonly alertsPublished: number;
 }
@@ -88,7 +105,22 @@ function countStream(
     into.bytes += bytes;
     into.kinesisBilledBytes += Math.max(1, Math.ceil(bytes / 1024)) * 1024;
     into.firehoseBilledBytes += Math.max(1, Math.ceil(data / 5120)) * 5120;
+    into.putPayloadUnits += Math.max(1, Math.ceil(bytes / 25_600));
   }
+}
+
+/** Adds what `after` counted beyond `before` into `into` (the largest item: the larger of the two). */
+function addUsage(into: AwsUsage, before: AwsUsage, after: AwsUsage): void {
+  for (const key of Object.keys(into) as (keyof AwsUsage)[]) {
+    into[key] =
+      key === 'maxItemBytes' ? Math.max(into[key], after[key]) : into[key] + after[key] - before[key];
+  }
+}
+
+/** A record as every mapping of the stream sees it: the same sequence number for all. */
+interface Sequenced {
+  readonly event: StreamEvent;
+  readonly sequence: number;
 }
 
 export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
@@ -103,39 +135,43 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   let counting = false;
   let eventsProcessed = 0;
   let alertsPublished = 0;
-  const handler = createHandler({
-    dynamodb: aws.dynamodb,
-    sns: aws.sns,
-    s3: aws.s3,
-    tableName: RESOURCES.tableName,
-    alertsTopicArn: RESOURCES.topicArn,
-    lakeBucket: RESOURCES.bucket,
-    config: options.config,
-    now: () => nowMs,
-    logger: new Logger({ serviceName: STREAM_PROCESSOR_SERVICE, logLevel: 'SILENT' }),
-    metrics: pipelineMetrics(STREAM_PROCESSOR_SERVICE, 'cost'),
-    onResult: (result) => {
-      if (!counting) return;
-      eventsProcessed += result.stats.records;
-      alertsPublished += result.stats.alertsPublished;
-    },
-  });
+  const processors = options.processors.map((processor, index) => ({
+    handler: createHandler({
+      dynamodb: aws.dynamodb,
+      sns: aws.sns,
+      s3: aws.s3,
+      tableName: RESOURCES.tableName,
+      alertsTopicArn: RESOURCES.topicArn,
+      lakeBucket: RESOURCES.bucket,
+      config: { ...options.config, parallelizationFactor: processor.parallelizationFactor },
+      role: processor.role,
+      now: () => nowMs,
+      logger: new Logger({ serviceName: processorService(processor.role), logLevel: 'SILENT' }),
+      metrics: pipelineMetrics(processorService(processor.role), 'cost'),
+      onResult: (result) => {
+        if (!counting) return;
+        if (index === 0) eventsProcessed += result.stats.records;
+        alertsPublished += result.stats.alertsPublished;
+      },
+    }),
+    batcher: new LambdaBatcher<Sequenced>({
+      shardCount: options.shards,
+      batchSize: processor.batchSize,
+      batchingWindowMs: processor.batchingWindowMs,
+      startMs: options.startMs,
+    }),
+    lastCloseMs: new Array<number>(options.shards).fill(Number.NaN),
+  }));
+  const awsByProcessor = processors.map(() => emptyUsage());
 
   const workload = new SensorWorkload({
     ...options.workload,
     startMs: options.startMs,
     includeSensor: (sensorId) => shardOf(sensorId, options.shards) < options.simulatedShards,
   });
-  const batcher = new LambdaBatcher<StreamEvent>({
-    shardCount: options.shards,
-    batchSize: options.batchSize,
-    batchingWindowMs: options.batchingWindowMs,
-    startMs: options.startMs,
-  });
   const shardOfSensor = new Map<string, number>();
   const sequences = new Array<number>(options.shards).fill(0);
-  const lastCloseMs = new Array<number>(options.shards).fill(Number.NaN);
-  const stream = { records: 0, bytes: 0, kinesisBilledBytes: 0, firehoseBilledBytes: 0 };
+  const stream = { records: 0, bytes: 0, kinesisBilledBytes: 0, firehoseBilledBytes: 0, putPayloadUnits: 0 };
   const invocations: InvocationSample[] = [];
   const measureFromMs = options.startMs + options.warmUpMs;
   const endMs = measureFromMs + options.measureMs;
@@ -146,6 +182,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       if (!counting && t >= measureFromMs) {
         counting = true;
         meter.reset();
+        awsByProcessor.forEach((_, i) => (awsByProcessor[i] = emptyUsage()));
       }
       // Everything arriving up to t, then every batch closing by t.
       const arrived = workload.takeUntil(t + 1);
@@ -156,38 +193,44 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
           shard = shardOf(event.sensorId, options.shards);
           shardOfSensor.set(event.sensorId, shard);
         }
-        batcher.add(shard, event.arrivalMs, event);
+        const sequenced = { event, sequence: ++sequences[shard] };
+        for (const p of processors) p.batcher.add(shard, event.arrivalMs, sequenced);
       }
-      for (const batch of batcher.closeUntil(t)) {
-        const shardId = shardIdOf(batch.shard);
-        const records: KinesisStreamRecord[] = batch.records.map((event) =>
-          kinesisRecord({
-            data: event.data,
-            partitionKey: event.sensorId,
-            shardId,
-            sequence: ++sequences[batch.shard],
-            arrivalMs: event.arrivalMs,
-          }),
-        );
-        // As the Lambda runtime hands them over: parsed from the invocation's JSON payload.
-        const invocation = JSON.parse(JSON.stringify({ Records: records })) as KinesisStreamEvent;
-        nowMs = batch.closedAtMs;
-        const waitedBefore = meter.clock.nowMs;
-        const began = process.hrtime.bigint();
-        const response = await handler(invocation);
-        const wallMs = Number(process.hrtime.bigint() - began) / 1e6;
-        if (response.batchItemFailures.length > 0)
-          throw new Error(`the handler failed ${response.batchItemFailures.length} records`);
-        if (counting) {
-          invocations.push({
-            shard: batch.shard,
-            records: records.length,
-            wallMs,
-            waitMs: meter.clock.nowMs - waitedBefore,
-            intervalMs: batch.closedAtMs - lastCloseMs[batch.shard],
-          });
+      for (const [index, p] of processors.entries()) {
+        for (const batch of p.batcher.closeUntil(t)) {
+          const shardId = shardIdOf(batch.shard);
+          const records: KinesisStreamRecord[] = batch.records.map(({ event, sequence }) =>
+            kinesisRecord({
+              data: event.data,
+              partitionKey: event.sensorId,
+              shardId,
+              sequence,
+              arrivalMs: event.arrivalMs,
+            }),
+          );
+          // As the Lambda runtime hands them over: parsed from the invocation's JSON payload.
+          const invocation = JSON.parse(JSON.stringify({ Records: records })) as KinesisStreamEvent;
+          nowMs = batch.closedAtMs;
+          const waitedBefore = meter.clock.nowMs;
+          const usageBefore = { ...meter.usage };
+          const began = process.hrtime.bigint();
+          const response = await p.handler(invocation);
+          const wallMs = Number(process.hrtime.bigint() - began) / 1e6;
+          if (response.batchItemFailures.length > 0)
+            throw new Error(`the handler failed ${response.batchItemFailures.length} records`);
+          if (counting) {
+            addUsage(awsByProcessor[index], usageBefore, meter.usage);
+            invocations.push({
+              processor: index,
+              shard: batch.shard,
+              records: records.length,
+              wallMs,
+              waitMs: meter.clock.nowMs - waitedBefore,
+              intervalMs: batch.closedAtMs - p.lastCloseMs[batch.shard],
+            });
+          }
+          p.lastCloseMs[batch.shard] = batch.closedAtMs;
         }
-        lastCloseMs[batch.shard] = batch.closedAtMs;
       }
     }
   } finally {
@@ -198,6 +241,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
     stream,
     eventsProcessed,
     aws: meter.usage,
+    awsByProcessor,
     invocations,
     alertsPublished,
   };

@@ -1,12 +1,13 @@
 /**
- * `npm run bench -- cost`: what the default deployment costs a month, measured from the code.
+ * `npm run bench -- cost`: what a deployment costs a month, measured from the code, for the default
+ * config and the fresh profile (`examples/fresh.config.json`).
  *
  * The deployed stream-processor handler (`createHandler`, real adapters, real SDK clients over the
- * in-memory AWS services) runs over the cost model's workload — 200-byte events, each (sensor,
+ * in-memory AWS services) runs, once per stream processor of the config and in its role
+ * (`contract/speed-processors.ts`), over the cost model's workload — 200-byte events, each (sensor,
  * metric) series reporting every 10 s with seeded jitter, so 10,000 series at 1,000 events/s and
- * 100,000 at 10,000 — in batches formed as the event source mapping forms them for the default
- * config (`processor.batchSize`, `processor.maxBatchingWindow`, the shards an on-demand stream runs
- * at that rate), on a virtual clock. Every DynamoDB, SNS and S3 call is metered as AWS bills it
+ * 100,000 at 10,000 — in batches formed as each event source mapping forms them (its `batchSize`
+ * and `maxBatchingWindow`, the stream's shards at that rate), on a virtual clock. Every DynamoDB, SNS and S3 call is metered as AWS bills it
  * (`bench/cost-meter.ts`) and priced at `PRICES` (`bench/cost-model.ts`).
  *
  * Simulated, then scaled: a warm-up (windows, items and alert state reach their steady state),
@@ -18,8 +19,11 @@
  *   npx tsx bench/cost.bench.ts --warm-up 360 --measure 300 --shards 2   (longer, to check the slice)
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_CONFIG, durationMs, toSpeedConfig } from '../contract/config';
-import { measuredBill, type MeasuredBill } from './cost-bill';
+import * as path from 'node:path';
+import { DEFAULT_CONFIG, durationMs, loadConfig, toSpeedConfig, type SluiceConfig } from '../contract/config';
+import { speedProcessors } from '../contract/speed-processors';
+import { storagePlan } from '../core/panes';
+import { measuredBill, type MeasuredBill, type MeasuredStream } from './cost-bill';
 import type { CallLatency } from './cost-meter';
 import {
   DEFAULT_SETTINGS,
@@ -45,16 +49,26 @@ const LATENCY: CallLatency = { dynamodbMs: DYNAMO_ROUND_TRIP_MS, snsMs: 20, s3Ms
 const FULL_VCPU_MIB = 1769;
 /** "Well under the batch interval": a shard's invocations may keep it busy at most this share of the time. */
 const KEEP_UP_UTILISATION = 0.7;
-/** Firehose is the stream's second reader besides the stream processor. */
-const KINESIS_READERS = 2;
+/** A provisioned shard takes 1,000 records/s; the bench keeps each under this share of it. */
+const PROVISIONED_SHARD_LOAD = 0.8;
+const FRESH_PROFILE = path.join(__dirname, '..', 'examples', 'fresh.config.json');
+
+interface Profile {
+  readonly name: string;
+  readonly config: SluiceConfig;
+}
 
 interface RateFigures {
+  readonly profile: string;
   readonly rate: number;
+  readonly streamMode: string;
   readonly shards: number;
   readonly simulatedShards: number;
   readonly result: SimulationResult;
   readonly bill: MeasuredBill;
   readonly lambdaMs: readonly number[];
+  /** The busiest simulated shard's busy share, per processor (in `speedProcessors` order). */
+  readonly utilisations: readonly { readonly role: string; readonly utilisation: number }[];
   readonly utilisation: number;
   readonly keepsUp: boolean;
   readonly perEvent: {
@@ -86,30 +100,58 @@ function busiestUtilisation(
   return Math.max(0, ...busy.values()) / (seconds * 1000);
 }
 
-/** The formula model's lines for what the handler does not exercise. */
-function modelledLines(rate: number): CostLine[] {
-  return estimate(workload(rate), DEFAULT_SETTINGS).lines.filter(
-    (l) => ['S3', 'Athena', 'CloudWatch', 'KMS'].includes(l.service) || /stream-hours|stored/.test(l.usage),
+/**
+ * The formula model's lines for what the handler does not exercise (storage, S3, Athena,
+ * CloudWatch, KMS), with the windows the speed layer stores (`core/panes.ts`).
+ */
+function modelledLines(rate: number, config: SluiceConfig): CostLine[] {
+  const stored = storagePlan(toSpeedConfig(config).windows).stored;
+  const settings = {
+    ...DEFAULT_SETTINGS,
+    windows: stored.map((w) => ({ sizeSeconds: w.sizeMs / 1000, hopSeconds: w.hopMs / 1000 })),
+  };
+  return estimate(workload(rate), settings).lines.filter(
+    (l) => ['S3', 'Athena', 'CloudWatch', 'KMS'].includes(l.service) || /stored/.test(l.usage),
   );
 }
 
-async function measureRate(rate: number, warmUpMs: number, measureMs: number, maxShards: number) {
-  const processor = DEFAULT_CONFIG.processor;
-  const stream = DEFAULT_CONFIG.stream;
-  const shards = shardsOf(workload(rate), {
-    ...DEFAULT_SETTINGS,
-    stream:
-      stream.mode === 'on-demand'
-        ? { mode: 'on-demand' }
-        : { mode: 'provisioned', shards: stream.shardCount ?? 1 },
-  });
+/**
+ * The stream at a rate: on-demand as Kinesis scales it; provisioned as configured, or, where that
+ * many shards cannot take the rate, the fewest that take it at 80 % (what the user would set).
+ */
+function streamAt(rate: number, config: SluiceConfig): MeasuredStream & { shards: number } {
+  if (config.stream.mode === 'on-demand')
+    return {
+      mode: 'on-demand',
+      shards: shardsOf(workload(rate), { ...DEFAULT_SETTINGS, stream: { mode: 'on-demand' } }),
+    };
+  const configured = config.stream.shardCount ?? 1;
+  const needed = Math.ceil(rate / (1000 * PROVISIONED_SHARD_LOAD));
+  return { mode: 'provisioned', shards: Math.max(configured, needed) };
+}
+
+async function measureRate(
+  profile: Profile,
+  rate: number,
+  warmUpMs: number,
+  measureMs: number,
+  maxShards: number,
+): Promise<RateFigures> {
+  const { config } = profile;
+  const plans = speedProcessors(config);
+  const stream = streamAt(rate, config);
+  const shards = stream.shards;
   const simulatedShards = Math.min(shards, maxShards);
   const result = await simulate({
-    config: toSpeedConfig(DEFAULT_CONFIG),
+    config: toSpeedConfig(config),
+    processors: plans.map((plan) => ({
+      role: plan.role,
+      batchSize: plan.settings.batchSize,
+      batchingWindowMs: durationMs(plan.settings.maxBatchingWindow),
+      parallelizationFactor: plan.settings.parallelizationFactor,
+    })),
     shards,
     simulatedShards,
-    batchSize: processor.batchSize,
-    batchingWindowMs: durationMs(processor.maxBatchingWindow),
     workload: {
       seriesCount: (rate * REPORT_INTERVAL_MS) / 1000,
       reportIntervalMs: REPORT_INTERVAL_MS,
@@ -127,7 +169,7 @@ async function measureRate(rate: number, warmUpMs: number, measureMs: number, ma
   const scale = shards / simulatedShards;
   const events = result.eventsProcessed;
   const aws = result.aws;
-  const lambdaMs = result.invocations.map((s) => lambdaMsOf(s, processor.memorySize));
+  const lambdaMs = result.invocations.map((s) => lambdaMsOf(s, plans[s.processor].settings.memorySize));
   const invocationsPerSecond = (result.invocations.length / result.measuredSeconds) * scale;
   const perEvent = {
     writes: (aws.updateItemCalls + aws.putItemCalls) / events,
@@ -136,35 +178,60 @@ async function measureRate(rate: number, warmUpMs: number, measureMs: number, ma
     readUnits: aws.readUnits / events,
     snsPublishes: aws.snsPublishes / events,
   };
+  const functions = plans.map((plan, index) => {
+    const ms = lambdaMs.filter((_, i) => result.invocations[i].processor === index);
+    return {
+      name: { alerts: 'alert processor', aggregates: 'aggregate processor', all: 'stream processor' }[plan.role],
+      invocationsPerSecond: (ms.length / result.measuredSeconds) * scale,
+      billedMsPerInvocation: ms.length ? ms.reduce((a, b) => a + b, 0) / ms.length : 0,
+      memoryMiB: plan.settings.memorySize,
+    };
+  });
   const bill = measuredBill(
     {
       eventsPerSecond: rate,
-      invocationsPerSecond,
-      billedMsPerInvocation: lambdaMs.reduce((a, b) => a + b, 0) / lambdaMs.length,
-      memoryMiB: processor.memorySize,
+      functions,
+      stream,
       kinesisBilledBytesPerEvent: result.stream.kinesisBilledBytes / result.stream.records,
-      kinesisReaders: KINESIS_READERS,
+      putPayloadUnitsPerEvent: result.stream.putPayloadUnits / result.stream.records,
+      kinesisReaders: plans.length + 1,
       firehoseBilledBytesPerEvent: result.stream.firehoseBilledBytes / result.stream.records,
       writeUnitsPerEvent: perEvent.writeUnits,
       readUnitsPerEvent: perEvent.readUnits,
       snsPublishesPerEvent: perEvent.snsPublishes,
     },
-    modelledLines(rate),
+    modelledLines(rate, config),
     PRICES,
   );
-  const utilisation = busiestUtilisation(result.invocations, lambdaMs, result.measuredSeconds);
+  const utilisations = plans.map((plan, index) => {
+    const picked = result.invocations
+      .map((s, i) => ({ s, ms: lambdaMs[i] }))
+      .filter((x) => x.s.processor === index);
+    return {
+      role: plan.role,
+      utilisation: busiestUtilisation(
+        picked.map((x) => x.s),
+        picked.map((x) => x.ms),
+        result.measuredSeconds,
+      ),
+    };
+  });
+  const utilisation = Math.max(...utilisations.map((u) => u.utilisation));
   return {
+    profile: profile.name,
     rate,
+    streamMode: stream.mode,
     shards,
     simulatedShards,
     result,
     bill,
     lambdaMs,
+    utilisations,
     utilisation,
     keepsUp: utilisation <= KEEP_UP_UTILISATION,
     perEvent,
     invocationsPerSecond,
-  } satisfies RateFigures;
+  };
 }
 
 function rateFigures(f: RateFigures): Figures {
@@ -203,6 +270,10 @@ function rateFigures(f: RateFigures): Figures {
     lambdaMsP50: percentile(lambdaMs, 50),
     lambdaMsP99: percentile(lambdaMs, 99),
     busiestShardUtilisation: round(f.utilisation),
+    busiestShardUtilisationByRole: Object.fromEntries(
+      f.utilisations.map((u) => [u.role, round(u.utilisation)]),
+    ),
+    streamMode: f.streamMode,
     keepsUp: f.keepsUp,
     monthlyUsd: Math.round(f.bill.totalUsd),
     byService: Object.fromEntries(Object.entries(f.bill.byService).map(([k, v]) => [k, Math.round(v)])),
@@ -213,7 +284,7 @@ function markdownBill(f: RateFigures): string {
   const usd = (n: number) =>
     `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
   return [
-    `**${f.rate.toLocaleString('en-US')} events/s, default config, measured** — ${f.shards} shards ` +
+    `**${f.rate.toLocaleString('en-US')} events/s, ${f.profile}, measured** — ${f.shards} ${f.streamMode} shards ` +
       `(${f.simulatedShards} simulated), ${f.perEvent.writes.toFixed(2)} DynamoDB writes and ` +
       `${f.perEvent.reads.toFixed(2)} reads per event`,
     '',
@@ -226,7 +297,8 @@ function markdownBill(f: RateFigures): string {
 
 function summary(all: readonly RateFigures[]): string {
   const rows: [string, (f: RateFigures) => string][] = [
-    ['shards (simulated)', (f) => `${f.shards} (${f.simulatedShards})`],
+    ['profile', (f) => f.profile],
+    ['shards (simulated)', (f) => `${f.shards} ${f.streamMode} (${f.simulatedShards})`],
     ['events measured', (f) => f.result.eventsProcessed.toLocaleString('en-US')],
     ['invocations/s (whole stream)', (f) => f.invocationsPerSecond.toFixed(1)],
     ['records per invocation', (f) => (f.result.eventsProcessed / f.result.invocations.length).toFixed(1)],
@@ -241,7 +313,10 @@ function summary(all: readonly RateFigures[]): string {
     ],
     ['waiting on AWS ms p50/p99', (f) => `${rateFigures(f).awsWaitMsP50} / ${rateFigures(f).awsWaitMsP99}`],
     ['Lambda ms p50/p99 (modelled)', (f) => `${rateFigures(f).lambdaMsP50} / ${rateFigures(f).lambdaMsP99}`],
-    ['busiest shard busy', (f) => `${(f.utilisation * 100).toFixed(0)} %`],
+    [
+      'busiest shard busy, per processor',
+      (f) => f.utilisations.map((u) => `${u.role} ${(u.utilisation * 100).toFixed(0)} %`).join(', '),
+    ],
     ['keeps up', (f) => (f.keepsUp ? 'yes' : 'NO')],
     ['USD per month', (f) => `$${Math.round(f.bill.totalUsd).toLocaleString('en-US')}`],
   ];
@@ -265,20 +340,36 @@ async function main(): Promise<void> {
   const measureMs = positiveNumber('--measure', values.measure, 150) * 1000;
   const maxShards = positiveNumber('--shards', values.shards, 1);
   const began = Date.now();
+  const defaults: Profile = { name: 'default config', config: DEFAULT_CONFIG };
+  const fresh: Profile = { name: 'fresh profile', config: loadConfig(FRESH_PROFILE) };
   const all: RateFigures[] = [];
-  for (const rate of RATES) all.push(await measureRate(rate, warmUpMs, measureMs, maxShards));
-  const [at1k, at10k] = all;
+  for (const rate of RATES) all.push(await measureRate(defaults, rate, warmUpMs, measureMs, maxShards));
+  all.push(await measureRate(fresh, RATES[0], warmUpMs, measureMs, maxShards));
+  const [at1k, at10k, fresh1k] = all;
 
   console.log(
-    `cost: the deployed handler over ${warmUpMs / 1000} s of warm-up and ${measureMs / 1000} s measured ` +
-      `per rate (virtual time), default config, prices ${PRICES.region} ${PRICES.date}; ` +
+    `cost: the deployed handler, once per stream processor, over ${warmUpMs / 1000} s of warm-up and ` +
+      `${measureMs / 1000} s measured per rate (virtual time), prices ${PRICES.region} ${PRICES.date}; ` +
       `AWS round trips assumed: DynamoDB ${LATENCY.dynamodbMs} ms, SNS ${LATENCY.snsMs} ms, S3 ${LATENCY.s3Ms} ms; ` +
-      `Lambda CPU scaled by ${FULL_VCPU_MIB}/${DEFAULT_CONFIG.processor.memorySize} MiB`,
+      `Lambda CPU scaled by ${FULL_VCPU_MIB} MiB / the function's memory`,
   );
   console.log(summary(all));
   for (const f of all) console.log(`\n${markdownBill(f)}`);
   console.log(`\n(${((Date.now() - began) / 1000).toFixed(1)} s)`);
 
+  const assumptions = {
+    eventBytes: EVENT_BYTES,
+    reportIntervalMs: REPORT_INTERVAL_MS,
+    seed: SEED,
+    warmUpSeconds: warmUpMs / 1000,
+    measuredSeconds: measureMs / 1000,
+    dynamodbCallMs: LATENCY.dynamodbMs,
+    snsCallMs: LATENCY.snsMs,
+    s3CallMs: LATENCY.s3Ms,
+    fullVcpuMiB: FULL_VCPU_MIB,
+    keepUpUtilisation: KEEP_UP_UTILISATION,
+    prices: `${PRICES.region} ${PRICES.date}`,
+  };
   recordResults({
     cost: {
       default: {
@@ -292,19 +383,14 @@ async function main(): Promise<void> {
         keepsUpAt10k: at10k.keepsUp,
         at1k: rateFigures(at1k),
         at10k: rateFigures(at10k),
-        assumptions: {
-          eventBytes: EVENT_BYTES,
-          reportIntervalMs: REPORT_INTERVAL_MS,
-          seed: SEED,
-          warmUpSeconds: warmUpMs / 1000,
-          measuredSeconds: measureMs / 1000,
-          dynamodbCallMs: LATENCY.dynamodbMs,
-          snsCallMs: LATENCY.snsMs,
-          s3CallMs: LATENCY.s3Ms,
-          lambdaCpuScale: round(Math.max(1, FULL_VCPU_MIB / DEFAULT_CONFIG.processor.memorySize)),
-          keepUpUtilisation: KEEP_UP_UTILISATION,
-          prices: `${PRICES.region} ${PRICES.date}`,
-        },
+        assumptions,
+      },
+      fresh: {
+        monthlyUsdAt1k: Math.round(fresh1k.bill.totalUsd),
+        dynamoWritesPerEvent: round(fresh1k.perEvent.writes),
+        keepsUpAt1k: fresh1k.keepsUp,
+        at1k: rateFigures(fresh1k),
+        assumptions,
       },
     },
   });

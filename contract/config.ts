@@ -168,7 +168,7 @@ export interface SluiceConfig {
 
 export const DEFAULT_CONFIG: SluiceConfig = {
   stage: 'dev',
-  stream: { mode: 'on-demand', retention: '24h' },
+  stream: { mode: 'provisioned', shardCount: 4, retention: '24h' },
   windows: [
     { name: '1m', size: '1m' },
     { name: '5m', size: '5m', hop: '1m' },
@@ -628,7 +628,18 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
 export function resolveConfig(partial: unknown, source = 'config'): SluiceConfig {
   if (!isObject(partial))
     throw new ConfigError([`(root): got ${JSON.stringify(partial)}; must be a JSON object`], source);
-  return validateConfig(mergeOver(DEFAULT_CONFIG, partial), source);
+  return validateConfig(mergeOver(defaultsFor(partial), partial), source);
+}
+
+/**
+ * The defaults a partial config merges over. The default shard count belongs to the default
+ * (provisioned) stream mode: a config that chooses on-demand does not inherit it.
+ */
+function defaultsFor(partial: Json): SluiceConfig {
+  const stream = partial.stream;
+  if (!isObject(stream) || stream.mode !== 'on-demand') return DEFAULT_CONFIG;
+  const { shardCount: _provisionedOnly, ...onDemand } = DEFAULT_CONFIG.stream;
+  return { ...DEFAULT_CONFIG, stream: { ...onDemand, mode: 'on-demand' } };
 }
 
 export const DEFAULT_CONFIG_FILE = 'sluice.config.json';

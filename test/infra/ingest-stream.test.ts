@@ -5,8 +5,17 @@ import { IngestStream } from '../../lib/ingest-stream';
 import { logicalId, newStack, synthSluice } from './synth';
 
 describe('ingest stream in the Sluice stack', () => {
-  test('is on-demand by default, without a shard count', () => {
+  test('is provisioned with 4 shards by default', () => {
     const { template } = synthSluice();
+
+    template.hasResourceProperties('AWS::Kinesis::Stream', {
+      StreamModeDetails: { StreamMode: 'PROVISIONED' },
+      ShardCount: 4,
+    });
+  });
+
+  test('is on-demand, without a shard count, when the config says so', () => {
+    const { template } = synthSluice({ stream: { mode: 'on-demand' } });
 
     template.hasResourceProperties('AWS::Kinesis::Stream', {
       StreamModeDetails: { StreamMode: 'ON_DEMAND' },

@@ -160,8 +160,17 @@ describe('config validation', () => {
     );
   });
 
-  test('rejects a shard count on an on-demand stream', () => {
-    const error = configError({ stream: { shardCount: 2 } });
+  test('the default stream is provisioned with 4 shards (cheapest for the cost workload: docs/cost.md)', () => {
+    expect(resolveConfig({}).stream).toEqual({ mode: 'provisioned', shardCount: 4, retention: '24h' });
+    expect(resolveConfig({ stream: { shardCount: 13 } }).stream.shardCount).toBe(13);
+  });
+
+  test('choosing on-demand drops the default shard count, and takes none of its own', () => {
+    expect(resolveConfig({ stream: { mode: 'on-demand' } }).stream).toEqual({
+      mode: 'on-demand',
+      retention: '24h',
+    });
+    const error = configError({ stream: { mode: 'on-demand', shardCount: 2 } });
 
     expect(error.issues).toContain(
       'stream.shardCount: got 2; is only allowed with stream.mode "provisioned"',
