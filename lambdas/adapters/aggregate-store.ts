@@ -3,13 +3,23 @@
  *
  * Each aggregate item stores, per lane (shard + partition key), the highest sequence number already
  * applied (`marks`) and a version number. Applying a batch:
- *   1. read the touched items (BatchGetItem, consistent);
+ *   1. read the touched items (BatchGetItem, consistent) — except those this store wrote last
+ *      (`known`, below): their state is the one it wrote;
  *   2. drop the records each item has already absorbed (sequence ≤ its lane mark) and fold the
  *      rest into the stored state (pure `core/` code);
  *   3. write the new state with ONE conditional UpdateItem per item, conditional on the version
  *      read; on a conflict (a concurrent or replayed writer got there first) re-read and redo 2–3.
  * Retries, bisections and replays therefore never count a record twice, and no transactions are
  * needed (dynalite has none).
+ *
+ * No read before the write where the write can carry the check: a shard is read by one invocation
+ * at a time, so the items a container wrote last are usually still as it wrote them. It keeps the
+ * states it wrote (at most `knownItems`, least recently used dropped) and writes conditionally on
+ * their version without reading them first. If someone else wrote since (a replay, another
+ * container, another lane), the condition fails and DynamoDB hands back the item as it now is
+ * (`ReturnValuesOnConditionCheckFailure`; where an emulator does not, it is read again), and the
+ * batch is folded into that. A failed or unacknowledged write forgets the item. An item cannot
+ * expire and come back with a cached version: TTL ≥ lateness, so no valid record recreates it.
  *
  * Size: the marks are the only part of an item that grows, one per lane that delivered records to
  * it. MAX_LANES_PER_ITEM (contract/storage-limits.ts, with its arithmetic) keeps an item under
@@ -69,6 +79,34 @@ export interface AggregateStoreOptions {
   readonly concurrency?: number;
   /** Conflicts tolerated per item before the item's records are reported as failed. @default 5 */
   readonly maxConflicts?: number;
+  /** Item states kept from this store's own writes, to write without reading first. @default 50,000 */
+  readonly knownItems?: number;
+}
+
+/** A Map that keeps its `limit` most recently used entries. */
+class RecentlyUsed<K, V> {
+  private readonly entries = new Map<K, V>();
+
+  constructor(private readonly limit: number) {}
+
+  get(key: K): V | undefined {
+    const value = this.entries.get(key);
+    if (value !== undefined) {
+      this.entries.delete(key);
+      this.entries.set(key, value);
+    }
+    return value;
+  }
+
+  set(key: K, value: V): void {
+    this.entries.delete(key);
+    this.entries.set(key, value);
+    if (this.entries.size > this.limit) this.entries.delete(this.entries.keys().next().value as K);
+  }
+
+  delete(key: K): void {
+    this.entries.delete(key);
+  }
 }
 
 export class ConflictRetriesExhaustedError extends Error {
@@ -141,10 +179,13 @@ function foldInto(stored: StoredAggregate | undefined, partial: PartialAggregate
 export class AggregateStore {
   private readonly concurrency: number;
   private readonly maxConflicts: number;
+  /** The states this store wrote last, by `aggregateKeyId`. */
+  private readonly known: RecentlyUsed<string, StoredAggregate>;
 
   constructor(private readonly options: AggregateStoreOptions) {
     this.concurrency = options.concurrency ?? 16;
     this.maxConflicts = options.maxConflicts ?? 5;
+    this.known = new RecentlyUsed(options.knownItems ?? 50_000);
   }
 
   /**
@@ -157,9 +198,12 @@ export class AggregateStore {
     eventsOf: (partial: PartialAggregate) => readonly PositionedEvent[],
   ): Promise<ItemOutcome[]> {
     const ids = [...partials.keys()];
-    const stored = await this.read(ids.map((id) => partials.get(id) as PartialAggregate));
+    const known = ids.map((id) => this.known.get(id));
+    const unknown = ids.filter((_, i) => known[i] === undefined);
+    const read = await this.read(unknown.map((id) => partials.get(id) as PartialAggregate));
+    const stored = new Map(unknown.map((id, i) => [id, read[i]]));
     return mapWithConcurrency(ids, this.concurrency, (id, i) =>
-      this.applyOne(id, partials.get(id) as PartialAggregate, eventsOf, stored[i]),
+      this.applyOne(id, partials.get(id) as PartialAggregate, eventsOf, known[i] ?? stored.get(id)),
     );
   }
 
@@ -185,8 +229,10 @@ export class AggregateStore {
       }
       try {
         const state = await this.write(next, current?.version);
+        this.known.set(id, state);
         return { id, state, alreadyApplied, written: true, conflicts };
       } catch (error) {
+        this.known.delete(id);
         if (!(error instanceof ConditionalCheckFailedException)) {
           return { id, alreadyApplied, written: false, conflicts, error: error as Error };
         }
@@ -202,7 +248,8 @@ export class AggregateStore {
           };
         }
         try {
-          current = await this.readOne(batchPartial);
+          // The item as it is now: handed back with the failed condition, or read.
+          current = error.Item ? parseStoredAggregate(error.Item) : await this.readOne(batchPartial);
         } catch (readError) {
           return { id, alreadyApplied, written: false, conflicts, error: readError as Error };
         }
@@ -270,6 +317,7 @@ export class AggregateStore {
           ...(expectedVersion === undefined ? {} : { ':expected': n(expectedVersion) }),
         },
         ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
     return result.Attributes ? parseStoredAggregate(result.Attributes) : next;

@@ -54,7 +54,7 @@ import { check } from '../helpers/contract-oracle';
 import type { Expected } from '../helpers/recompute';
 import { expectedOutputs } from '../helpers/replay-check';
 import { startRestartableEmulators, type RestartableEmulators } from '../helpers/restartable-emulators';
-import { faultTraffic, readSpeedEndState, type SpeedEndState } from '../helpers/speed-end-state';
+import { faultTraffic, readSpeedEndState, TWO_SHARDS, type SpeedEndState } from '../helpers/speed-end-state';
 
 const NOW = Date.parse('2026-11-21T12:00:00Z');
 const COUNT = 3_000;
@@ -164,7 +164,7 @@ beforeAll(async () => {
   };
   clients = createLocalClients(endpoints);
   handlerClients = createLocalClients(endpoints);
-  const config = resolveConfig({ stage: STAGE });
+  const config = resolveConfig({ stage: STAGE, stream: TWO_SHARDS });
   resources = await createLocalResources(clients, config);
   const writer = new RecordWriter({ kinesis: clients.kinesis, streamName: resources.streamName });
   const cut = Math.floor(COUNT * 0.6);

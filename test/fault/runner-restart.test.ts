@@ -37,7 +37,7 @@ import { check } from '../helpers/contract-oracle';
 import type { Expected } from '../helpers/recompute';
 import { expectedOutputs } from '../helpers/replay-check';
 import { readJournal, startRunnerProcess, type JournalEntry } from '../helpers/runner-process';
-import { faultTraffic, readSpeedEndState, type SpeedEndState } from '../helpers/speed-end-state';
+import { faultTraffic, readSpeedEndState, TWO_SHARDS, type SpeedEndState } from '../helpers/speed-end-state';
 
 const NOW = Date.parse('2026-11-21T12:00:00Z');
 const COUNT = 3_000;
@@ -68,7 +68,7 @@ beforeAll(async () => {
   expected = expectedOutputs(lines, NOW);
   emulators = await startEmulatorProcess();
   clients = createLocalClients(emulators.endpoints);
-  resources = await createLocalResources(clients, resolveConfig({ stage: STAGE }));
+  resources = await createLocalResources(clients, resolveConfig({ stage: STAGE, stream: TWO_SHARDS }));
   const writer = new RecordWriter({ kinesis: clients.kinesis, streamName: resources.streamName });
   const checkpointDir = path.join(work, 'checkpoints');
   const base = {

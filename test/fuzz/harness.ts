@@ -85,12 +85,17 @@ export interface Observed {
 export class FuzzRig {
   readonly aws = new InMemoryAws(RESOURCES);
   readonly results: BatchResult[] = [];
-  readonly handler: StreamProcessorHandler;
+  private handler: StreamProcessorHandler;
 
   constructor() {
     // Powertools Metrics would print an EMF document per batch; it reads this when constructed.
     process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-    this.handler = createHandler({
+    this.handler = this.newHandler();
+  }
+
+  /** A fresh container: the aggregate store remembers the items it wrote, so a reset table needs one. */
+  private newHandler(): StreamProcessorHandler {
+    return createHandler({
       dynamodb: this.aws.dynamodb,
       sns: this.aws.sns,
       s3: this.aws.s3,
@@ -108,6 +113,7 @@ export class FuzzRig {
   reset(): void {
     this.aws.reset();
     this.results.length = 0;
+    this.handler = this.newHandler();
   }
 
   destroy(): void {

@@ -10,6 +10,7 @@
  *   const observed = await scenario.observe();
  *   await scenario.stop();
  */
+import { TWO_SHARDS } from './speed-end-state';
 import { storagePlan, windowsFromStored } from '../../core/panes';
 import type { WindowSpec } from '../../core/speed-config';
 import { parseStoredAggregate } from '../../lambdas/adapters/aggregate-store';
@@ -55,10 +56,14 @@ export const NOW = recentNoon();
 export const VALUE_RULE = { id: 'temperature-high', threshold: 28, cooldownMs: 5 * MINUTE };
 export const WINDOW_RULE = { id: 'minute-spike', window: '1m', threshold: 31, cooldownMs: 2 * MINUTE };
 
-/** The test config: default windows, a per-event and a window alert rule. */
+/**
+ * The test config: default windows, a per-event and a window alert rule, on the two-shard stream the
+ * fault scenarios' storms and outages are sized for.
+ */
 export function faultConfig(stage: string, parallelizationFactor = 1): SluiceConfig {
   return resolveConfig({
     stage,
+    stream: TWO_SHARDS,
     processor: { parallelizationFactor },
     alertRules: [
       {

@@ -22,6 +22,7 @@ import { eventSourceSettingsFromConfig } from '../../local/event-source/settings
 import type { KinesisHandler } from '../../local/event-source/types';
 import { createLocalResources } from '../../local/resources';
 import { createLocalStreamProcessor } from '../../local/local-handler';
+import { TWO_SHARDS } from './speed-end-state';
 
 export interface RunnerProcessConfig {
   readonly endpoints: LocalEndpoints;
@@ -53,7 +54,7 @@ const OUTCOME_LETTER = { valid: 'v', invalid: 'i', late: 'l' } as const;
 
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2]) as RunnerProcessConfig;
-  const sluiceConfig = resolveConfig({ stage: config.stage });
+  const sluiceConfig = resolveConfig({ stage: config.stage, stream: TWO_SHARDS });
   const clients = createLocalClients(config.endpoints);
   const resources = await createLocalResources(clients, sluiceConfig);
 

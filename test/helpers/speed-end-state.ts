@@ -135,3 +135,6 @@ export async function readSpeedEndState(
     ),
   };
 }
+
+/** The stream the restart fault tests are built on: two shards, each with a checkpoint to resume from. */
+export const TWO_SHARDS = { mode: 'provisioned', shardCount: 2 } as const;
