@@ -116,8 +116,11 @@ function modelledLines(rate: number, config: SluiceConfig): CostLine[] {
 }
 
 /**
- * The stream at a rate: on-demand as Kinesis scales it; provisioned as configured, or, where that
- * many shards cannot take the rate, the fewest that take it at 80 % (what the user would set).
+ * The stream at a rate: on-demand as Kinesis scales it; provisioned as configured, or, where that is
+ * too few, as docs/cost.md tells the user to size it: enough shards to take the rate at 80 % of a
+ * shard's 1,000 records/s, and that a batching window of one shard's records fits one batch
+ * (shards ≥ rate × window ÷ batchSize), or a full batch cuts the window short and each write
+ * absorbs fewer events.
  */
 function streamAt(rate: number, config: SluiceConfig): MeasuredStream & { shards: number } {
   if (config.stream.mode === 'on-demand')
@@ -126,8 +129,10 @@ function streamAt(rate: number, config: SluiceConfig): MeasuredStream & { shards
       shards: shardsOf(workload(rate), { ...DEFAULT_SETTINGS, stream: { mode: 'on-demand' } }),
     };
   const configured = config.stream.shardCount ?? 1;
-  const needed = Math.ceil(rate / (1000 * PROVISIONED_SHARD_LOAD));
-  return { mode: 'provisioned', shards: Math.max(configured, needed) };
+  const { settings } = speedProcessors(config)[0];
+  const byRecords = Math.ceil(rate / (1000 * PROVISIONED_SHARD_LOAD));
+  const byWindow = Math.ceil((rate * durationMs(settings.maxBatchingWindow)) / 1000 / settings.batchSize);
+  return { mode: 'provisioned', shards: Math.max(configured, byRecords, byWindow) };
 }
 
 async function measureRate(
@@ -181,7 +186,9 @@ async function measureRate(
   const functions = plans.map((plan, index) => {
     const ms = lambdaMs.filter((_, i) => result.invocations[i].processor === index);
     return {
-      name: { alerts: 'alert processor', aggregates: 'aggregate processor', all: 'stream processor' }[plan.role],
+      name: { alerts: 'alert processor', aggregates: 'aggregate processor', all: 'stream processor' }[
+        plan.role
+      ],
       invocationsPerSecond: (ms.length / result.measuredSeconds) * scale,
       billedMsPerInvocation: ms.length ? ms.reduce((a, b) => a + b, 0) / ms.length : 0,
       memoryMiB: plan.settings.memorySize,
@@ -334,13 +341,17 @@ async function main(): Promise<void> {
       'warm-up': { type: 'string' },
       measure: { type: 'string' },
       shards: { type: 'string' },
+      config: { type: 'string' },
     },
   });
   const warmUpMs = positiveNumber('--warm-up', values['warm-up'], 90) * 1000;
   const measureMs = positiveNumber('--measure', values.measure, 150) * 1000;
   const maxShards = positiveNumber('--shards', values.shards, 1);
   const began = Date.now();
-  const defaults: Profile = { name: 'default config', config: DEFAULT_CONFIG };
+  // --config FILE measures that config in the default's place (and records nothing).
+  const defaults: Profile = values.config
+    ? { name: path.basename(values.config), config: loadConfig(values.config) }
+    : { name: 'default config', config: DEFAULT_CONFIG };
   const fresh: Profile = { name: 'fresh profile', config: loadConfig(FRESH_PROFILE) };
   const all: RateFigures[] = [];
   for (const rate of RATES) all.push(await measureRate(defaults, rate, warmUpMs, measureMs, maxShards));
@@ -370,6 +381,7 @@ async function main(): Promise<void> {
     keepUpUtilisation: KEEP_UP_UTILISATION,
     prices: `${PRICES.region} ${PRICES.date}`,
   };
+  if (values.config) return;
   recordResults({
     cost: {
       default: {
