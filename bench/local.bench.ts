@@ -473,7 +473,8 @@ async function main(): Promise<void> {
           maxSustainedLagLimitMs: lagLimitMs,
           dynamoWritesPerEvent: Math.round((atFirstRate?.writesPerEvent ?? Number.NaN) * 1000) / 1000,
           dynamoWritesPerEventAtEventsPerSec: FIRST_STEP_RATE,
-          dynamoWritesPerEventAtMax: Math.round((atMax?.writesPerEvent ?? Number.NaN) * 1000) / 1000,
+          // No sustained step, no rate to give it at.
+          ...(atMax ? { dynamoWritesPerEventAtMax: Math.round(atMax.writesPerEvent * 1000) / 1000 } : {}),
           sensors,
           series,
           steps: steps
