@@ -14,6 +14,7 @@ import { DEFAULT_CONFIG, durationMs, type SluiceConfig } from '../contract/confi
 import type { ChaosOptions } from '../local/chaos/options';
 import { TrafficGenerator, type TrafficOptions } from '../local/demo-producer';
 import { LocalPipeline, type EmulatorPlacement, type PipelineLogEntry } from '../local/pipeline';
+import { ArrivalLog } from './alert-latency';
 import { CommitTracker } from './commit-tracker';
 
 export interface HarnessOptions {
@@ -104,12 +105,15 @@ export class LocalHarness {
     readonly pipeline: LocalPipeline,
     /** Records the speed layer applied, and their end-to-end latencies when recording. */
     readonly commits: CommitTracker,
+    /** Arrival times of the records applied when recording, by eventId: what value alerts are timed from. */
+    readonly arrivals: ArrivalLog,
     readonly stateDir: string,
   ) {}
 
   static async start(options: HarnessOptions): Promise<LocalHarness> {
     const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-bench-'));
     const commits = new CommitTracker();
+    const arrivals = new ArrivalLog();
     let pipeline: LocalPipeline;
     try {
       pipeline = await LocalPipeline.start({
@@ -124,13 +128,16 @@ export class LocalHarness {
           commits.noteLog(entry);
           (options.onLog ?? defaultLog)(entry);
         },
-        onBatchResult: commits.observe,
+        onBatchResult: (result, event) => {
+          commits.observe(result, event);
+          arrivals.observe(result, event);
+        },
       });
     } catch (error) {
       fs.rmSync(stateDir, { recursive: true, force: true });
       throw error;
     }
-    return new LocalHarness(pipeline, commits, stateDir);
+    return new LocalHarness(pipeline, commits, arrivals, stateDir);
   }
 
   /** The emulators' process id when they run in a child process. */

@@ -50,6 +50,17 @@ describe('summary table', () => {
     expect(table).toMatch(/handler\.ratio\s+0\.55\s+>= 0\.5\s+met/);
     expect(table).toMatch(/dynamo \/ naive updates\s+3 %\s+<= 2 %\s+MISSED/);
     expect(table).toMatch(/batch \/ naiveBatch\s+5 x\s+>= 10x\s+MISSED/);
-    expect(table).toMatch(/local\.e2eLatencyMs\.p99\s+not measured/);
+    expect(table).toMatch(/local\.fresh\.aggregateStalenessMs\.p99\s+not measured/);
+  });
+});
+
+describe('recording in replace mode', () => {
+  test('drops the figures a benchmark no longer records under its name, and keeps the others', () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-results-')), 'results.json');
+    recordResults({ local: { old: 1, kept: 2 }, batch: { eventsPerSec: 9 } }, file);
+
+    const { figures } = recordResults({ local: { kept: 3 } }, file, new Date(), 'replace');
+
+    expect(figures).toEqual({ local: { kept: 3 }, batch: { eventsPerSec: 9 } });
   });
 });
