@@ -18,6 +18,17 @@ export interface MeasuredFunction {
   readonly memoryMiB: number;
 }
 
+/** How the aggregates table is billed (`aggregatesTable` of the config). */
+export type MeasuredTableBilling =
+  | { readonly mode: 'on-demand' }
+  | {
+      readonly mode: 'provisioned';
+      /** Auto scaling keeps consumed ÷ provisioned at this; capacity is priced at average ÷ target. */
+      readonly targetUtilization: number;
+      readonly minWriteCapacity: number;
+      readonly minReadCapacity: number;
+    };
+
 export type MeasuredStream =
   { readonly mode: 'on-demand' } | { readonly mode: 'provisioned'; readonly shards: number };
 
@@ -26,6 +37,7 @@ export interface MeasuredRates {
   readonly eventsPerSecond: number;
   readonly functions: readonly MeasuredFunction[];
   readonly stream: MeasuredStream;
+  readonly table: MeasuredTableBilling;
   /** On-demand: bytes billed per record, at least 1 KB. */
   readonly kinesisBilledBytesPerEvent: number;
   /** Provisioned: PUT payload units (25 KB) per record. */
@@ -100,18 +112,41 @@ export function measuredBill(
       gbSeconds * prices.lambdaArmGbSecond,
     );
   }
-  const wru = events * rates.writeUnitsPerEvent;
-  add(
-    'DynamoDB',
-    `${fmt(wru / 1e9, 2)} G write request units (${fmt(rates.writeUnitsPerEvent, 2)} per event)`,
-    (wru / 1e6) * prices.dynamoWriteRequestUnitsMillion,
-  );
-  const rru = events * rates.readUnitsPerEvent;
-  add(
-    'DynamoDB',
-    `${fmt(rru / 1e9, 2)} G read request units (${fmt(rates.readUnitsPerEvent, 2)} per event)`,
-    (rru / 1e6) * prices.dynamoReadRequestUnitsMillion,
-  );
+  if (rates.table.mode === 'on-demand') {
+    const wru = events * rates.writeUnitsPerEvent;
+    add(
+      'DynamoDB',
+      `${fmt(wru / 1e9, 2)} G write request units (${fmt(rates.writeUnitsPerEvent, 2)} per event)`,
+      (wru / 1e6) * prices.dynamoWriteRequestUnitsMillion,
+    );
+    const rru = events * rates.readUnitsPerEvent;
+    add(
+      'DynamoDB',
+      `${fmt(rru / 1e9, 2)} G read request units (${fmt(rates.readUnitsPerEvent, 2)} per event)`,
+      (rru / 1e6) * prices.dynamoReadRequestUnitsMillion,
+    );
+  } else {
+    const { targetUtilization } = rates.table;
+    const hours = SECONDS_PER_MONTH / 3600;
+    const wcu = Math.max(
+      rates.table.minWriteCapacity,
+      Math.ceil((rates.eventsPerSecond * rates.writeUnitsPerEvent) / targetUtilization),
+    );
+    add(
+      'DynamoDB',
+      `${fmt(wcu)} write capacity units (${fmt(rates.writeUnitsPerEvent, 2)} per event at ${fmt(targetUtilization * 100)} %)`,
+      wcu * hours * prices.dynamoWriteCapacityUnitHour,
+    );
+    const rcu = Math.max(
+      rates.table.minReadCapacity,
+      Math.ceil((rates.eventsPerSecond * rates.readUnitsPerEvent) / targetUtilization),
+    );
+    add(
+      'DynamoDB',
+      `${fmt(rcu)} read capacity units (${fmt(rates.readUnitsPerEvent, 2)} per event at ${fmt(targetUtilization * 100)} %)`,
+      rcu * hours * prices.dynamoReadCapacityUnitHour,
+    );
+  }
   const firehoseGb = (events * rates.firehoseBilledBytesPerEvent) / GB;
   add('Firehose', `${fmt(firehoseGb)} GB billed`, firehoseGb * prices.firehoseIngestGb);
   const publishes = events * rates.snsPublishesPerEvent;

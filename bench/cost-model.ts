@@ -19,6 +19,7 @@ export const PRICES = {
     kinesis: 'https://aws.amazon.com/kinesis/data-streams/pricing/',
     lambda: 'https://aws.amazon.com/lambda/pricing/',
     dynamodb: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
+    dynamodbProvisioned: 'https://aws.amazon.com/dynamodb/pricing/provisioned/',
     firehose: 'https://aws.amazon.com/kinesis/data-firehose/pricing/',
     sns: 'https://aws.amazon.com/sns/pricing/',
     s3: 'https://aws.amazon.com/s3/pricing/',
@@ -39,6 +40,10 @@ export const PRICES = {
   lambdaRequestsMillion: 0.2,
   dynamoWriteRequestUnitsMillion: 0.625,
   dynamoReadRequestUnitsMillion: 0.125,
+  /** Provisioned capacity: per write capacity unit-hour (one 1 KB write per second). */
+  dynamoWriteCapacityUnitHour: 0.00065,
+  /** Provisioned capacity: per read capacity unit-hour (one strongly consistent 4 KB read per second). */
+  dynamoReadCapacityUnitHour: 0.00013,
   dynamoStorageGbMonth: 0.25,
   dynamoPitrGbMonth: 0.2,
   /** Per GB ingested; each record is billed in 5 KB increments. */

@@ -199,6 +199,15 @@ async function measureRate(
       eventsPerSecond: rate,
       functions,
       stream,
+      table:
+        config.aggregatesTable.billingMode === 'on-demand'
+          ? { mode: 'on-demand' }
+          : {
+              mode: 'provisioned',
+              targetUtilization: config.aggregatesTable.targetUtilization,
+              minWriteCapacity: config.aggregatesTable.writeCapacity.min,
+              minReadCapacity: config.aggregatesTable.readCapacity.min,
+            },
       kinesisBilledBytesPerEvent: result.stream.kinesisBilledBytes / result.stream.records,
       putPayloadUnitsPerEvent: result.stream.putPayloadUnits / result.stream.records,
       kinesisReaders: plans.length + 1,

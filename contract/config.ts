@@ -81,6 +81,28 @@ export interface AlertProcessorConfig extends ProcessorConfig {
   readonly enabled: boolean;
 }
 
+/** Auto scaling range of one kind of provisioned capacity, in units per second. */
+export interface CapacityRange {
+  /** 1–40000. */
+  readonly min: number;
+  /** min–40000 (DynamoDB's default per-table quota): the most this table can cost per hour. */
+  readonly max: number;
+}
+
+/** How the aggregates table (aggregates and alert state) is billed. */
+export interface AggregatesTableConfig {
+  /**
+   * `provisioned`: capacity that auto scaling keeps at `targetUtilization` of what is consumed,
+   * about 2.5× cheaper than `on-demand` for the speed layer's steady writes (docs/cost.md);
+   * `on-demand`: pay per request, no capacity to size, for spiky or unknown traffic.
+   */
+  readonly billingMode: 'provisioned' | 'on-demand';
+  readonly writeCapacity: CapacityRange;
+  readonly readCapacity: CapacityRange;
+  /** Auto scaling's target consumed / provisioned, 0.2–0.9. */
+  readonly targetUtilization: number;
+}
+
 export interface LakeConfig {
   /** Days before raw objects move to S3 Infrequent Access (≥ 30). */
   readonly rawInfrequentAccessAfterDays: number;
@@ -157,6 +179,7 @@ export interface SluiceConfig {
   readonly processor: ProcessorConfig;
   /** The alert processor (per-event rules), beside the aggregate processor on the same stream. */
   readonly alertProcessor: AlertProcessorConfig;
+  readonly aggregatesTable: AggregatesTableConfig;
   readonly lake: LakeConfig;
   readonly firehose: FirehoseConfig;
   readonly batch: BatchConfig;
@@ -168,7 +191,7 @@ export interface SluiceConfig {
 
 export const DEFAULT_CONFIG: SluiceConfig = {
   stage: 'dev',
-  stream: { mode: 'provisioned', shardCount: 4, retention: '24h' },
+  stream: { mode: 'provisioned', shardCount: 5, retention: '24h' },
   windows: [
     { name: '1m', size: '1m' },
     { name: '5m', size: '5m', hop: '1m' },
@@ -191,7 +214,7 @@ export const DEFAULT_CONFIG: SluiceConfig = {
   aggregateTtl: '7d',
   processor: {
     batchSize: 10_000,
-    maxBatchingWindow: '30s',
+    maxBatchingWindow: '45s',
     parallelizationFactor: 1,
     retryAttempts: 5,
     maxRecordAge: '1h',
@@ -207,6 +230,12 @@ export const DEFAULT_CONFIG: SluiceConfig = {
     maxRecordAge: '1h',
     memorySize: 512,
     timeout: '60s',
+  },
+  aggregatesTable: {
+    billingMode: 'provisioned',
+    writeCapacity: { min: 5, max: 40_000 },
+    readCapacity: { min: 5, max: 40_000 },
+    targetUtilization: 0.7,
   },
   lake: {
     rawInfrequentAccessAfterDays: 30,
@@ -457,6 +486,31 @@ function validateAlertMemory(
   });
 }
 
+function validateAggregatesTable(c: Checker, table: Json): void {
+  c.unknownKeys('aggregatesTable', table, DEFAULT_CONFIG.aggregatesTable);
+  c.oneOf('aggregatesTable.billingMode', table.billingMode, ['provisioned', 'on-demand'] as const);
+  for (const kind of ['writeCapacity', 'readCapacity'] as const) {
+    const field = `aggregatesTable.${kind}`;
+    const range = table[kind];
+    if (!isObject(range)) {
+      c.fail(field, range, 'must be an object {min, max}');
+      continue;
+    }
+    c.unknownKeys(field, range, DEFAULT_CONFIG.aggregatesTable[kind]);
+    if (c.integer(`${field}.min`, range.min, 1, 40_000))
+      c.integer(`${field}.max`, range.max, range.min as number, 40_000);
+  }
+  c.number(
+    'aggregatesTable.targetUtilization',
+    table.targetUtilization,
+    0.2,
+    0.9,
+    'from 0.2 to 0.9',
+    false,
+    false,
+  );
+}
+
 function validateAlarms(c: Checker, alarms: Json, bufferInterval: unknown): void {
   c.unknownKeys('alarms', alarms, DEFAULT_CONFIG.alarms);
   c.string('alarms.runbookUrl', alarms.runbookUrl, /^(|https?:\/\/\S+)$/, 'must be "" or an http(s) URL');
@@ -571,6 +625,8 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
   c.unknownKeys('alertProcessor', alertProcessor, DEFAULT_CONFIG.alertProcessor);
   c.oneOf('alertProcessor.enabled', alertProcessor.enabled, [true, false]);
   validateProcessor(c, 'alertProcessor', alertProcessor);
+
+  validateAggregatesTable(c, section(c, raw, 'aggregatesTable'));
 
   const lake = section(c, raw, 'lake');
   c.unknownKeys('lake', lake, DEFAULT_CONFIG.lake);

@@ -83,7 +83,7 @@ export class SluiceStack extends Stack {
       retention: seconds(config.stream.retention),
     });
     this.lake = new DataLake(this, 'DataLake', config.lake);
-    this.aggregates = new AggregatesTable(this, 'AggregatesTable');
+    this.aggregates = new AggregatesTable(this, 'AggregatesTable', { billing: config.aggregatesTable });
     this.alerts = new AlertsTopic(this, 'AlertsTopic');
     this.ops = new OpsTopic(this, 'OpsTopic');
 

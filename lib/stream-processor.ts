@@ -85,7 +85,7 @@ export interface StreamProcessorProps {
   /**
    * How long Lambda gathers records before invoking, whole seconds, 0s–300s. AWS reads each shard
    * about once a second, so batches hold about a second of records even at 0s.
-   * @default Duration.seconds(30) (Duration.seconds(0) for role 'alerts')
+   * @default Duration.seconds(45) (Duration.seconds(0) for role 'alerts')
    */
   readonly maxBatchingWindow?: Duration;
   /**

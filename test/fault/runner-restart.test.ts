@@ -42,8 +42,8 @@ import { faultTraffic, readSpeedEndState, TWO_SHARDS, type SpeedEndState } from 
 const NOW = Date.parse('2026-11-21T12:00:00Z');
 const COUNT = 3_000;
 const BATCH_SIZE = 250;
-/** About 40% of the UpdateItem calls of the whole run (about 1,300, panes and 1h items): the kill falls mid-stream. */
-const STALL_AFTER_UPDATES = 500;
+/** Mid-stream: after both shards have saved a checkpoint, with records still to come (the tests below check both). */
+const STALL_AFTER_UPDATES = 800;
 const STAGE = 'runner-restart';
 const CONSUMER = 'stream-processor';
 

@@ -5,12 +5,12 @@ import { IngestStream } from '../../lib/ingest-stream';
 import { logicalId, newStack, synthSluice } from './synth';
 
 describe('ingest stream in the Sluice stack', () => {
-  test('is provisioned with 4 shards by default', () => {
+  test('is provisioned with 5 shards by default', () => {
     const { template } = synthSluice();
 
     template.hasResourceProperties('AWS::Kinesis::Stream', {
       StreamModeDetails: { StreamMode: 'PROVISIONED' },
-      ShardCount: 4,
+      ShardCount: 5,
     });
   });
 

@@ -292,7 +292,7 @@ describe('stream processors by alertProcessor setting', () => {
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       BatchSize: 10_000,
-      MaximumBatchingWindowInSeconds: 30,
+      MaximumBatchingWindowInSeconds: 45,
     });
   });
 
@@ -303,7 +303,7 @@ describe('stream processors by alertProcessor setting', () => {
     expect(functionRoles(template)).toEqual(['all']);
   });
 
-  test('by default, the alert processor reads with no batching window and the aggregate processor with 30 s', () => {
+  test('by default, the alert processor reads with no batching window and the aggregate processor with 45 s', () => {
     const { stack, template } = synthSluice();
     const mapping = (p: StreamProcessor) =>
       Object.values(
@@ -312,7 +312,7 @@ describe('stream processors by alertProcessor setting', () => {
         }),
       )[0].Properties;
 
-    expect(mapping(stack.processor)).toMatchObject({ BatchSize: 10_000, MaximumBatchingWindowInSeconds: 30 });
+    expect(mapping(stack.processor)).toMatchObject({ BatchSize: 10_000, MaximumBatchingWindowInSeconds: 45 });
     expect(mapping(stack.alertProcessor!)).toMatchObject({
       BatchSize: 500,
       MaximumBatchingWindowInSeconds: 0,

@@ -52,7 +52,7 @@ async function runPipeline(partialConfig: object): Promise<{
     );
     const started = Date.now();
     await pipeline.settle({ timeoutMs: 20_000 });
-    // The aggregate processor's 30 s batching window does not hold up a settle.
+    // The aggregate processor's 45 s batching window does not hold up a settle.
     expect(Date.now() - started).toBeLessThan(20_000);
     return {
       alerts: pipeline.alerts.received.length,

@@ -45,8 +45,8 @@ describe('config defaults', () => {
     expect(config.processor).toEqual(DEFAULT_CONFIG.processor);
   });
 
-  test('the aggregate processor batches for 30 s, up to 10000 records; the alert processor does not wait', () => {
-    expect(DEFAULT_CONFIG.processor).toMatchObject({ batchSize: 10_000, maxBatchingWindow: '30s' });
+  test('the aggregate processor batches for 45 s, up to 10000 records; the alert processor does not wait', () => {
+    expect(DEFAULT_CONFIG.processor).toMatchObject({ batchSize: 10_000, maxBatchingWindow: '45s' });
     expect(DEFAULT_CONFIG.alertProcessor).toEqual({
       enabled: true,
       batchSize: 500,
@@ -160,9 +160,36 @@ describe('config validation', () => {
     );
   });
 
-  test('the default stream is provisioned with 4 shards (cheapest for the cost workload: docs/cost.md)', () => {
-    expect(resolveConfig({}).stream).toEqual({ mode: 'provisioned', shardCount: 4, retention: '24h' });
+  test('the default stream is provisioned with 5 shards (cheapest for the cost workload: docs/cost.md)', () => {
+    expect(resolveConfig({}).stream).toEqual({ mode: 'provisioned', shardCount: 5, retention: '24h' });
     expect(resolveConfig({ stream: { shardCount: 13 } }).stream.shardCount).toBe(13);
+  });
+
+  test('the aggregates table is provisioned under auto scaling by default; bad capacity settings name the field', () => {
+    expect(resolveConfig({}).aggregatesTable).toEqual({
+      billingMode: 'provisioned',
+      writeCapacity: { min: 5, max: 40_000 },
+      readCapacity: { min: 5, max: 40_000 },
+      targetUtilization: 0.7,
+    });
+    expect(resolveConfig({ aggregatesTable: { billingMode: 'on-demand' } }).aggregatesTable.billingMode).toBe(
+      'on-demand',
+    );
+    const error = configError({
+      aggregatesTable: {
+        billingMode: 'reserved',
+        writeCapacity: { min: 100, max: 50 },
+        readCapacity: 5,
+        targetUtilization: 0.95,
+      },
+    });
+
+    expect(error.issues).toEqual([
+      'aggregatesTable.billingMode: got "reserved"; must be one of "provisioned", "on-demand"',
+      'aggregatesTable.writeCapacity.max: got 50; must be an integer between 100 and 40000 inclusive',
+      'aggregatesTable.readCapacity: got 5; must be an object {min, max}',
+      'aggregatesTable.targetUtilization: got 0.95; must be a number from 0.2 to 0.9',
+    ]);
   });
 
   test('choosing on-demand drops the default shard count, and takes none of its own', () => {
