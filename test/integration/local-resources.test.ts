@@ -53,11 +53,11 @@ test('creates a provisioned stream with the configured shard count and retention
 });
 
 test('gives an on-demand stream the local shard count', async () => {
-  const config = resolveConfig({ stage: 'ondemand' });
+  const config = resolveConfig({ stage: 'ondemand', stream: { mode: 'on-demand' } });
 
-  const resources = await createLocalResources(clients, config, {}, { onDemandShardCount: 4 });
+  const resources = await createLocalResources(clients, config, {}, { onDemandShardCount: 3 });
 
-  expect(resources.shardCount).toBe(4);
+  expect(resources.shardCount).toBe(3);
 });
 
 test('creates the table with pk and sk string keys', async () => {
