@@ -31,7 +31,7 @@
  * Batching window and drain: a slot holds a batch open until it is full or `maxBatchingWindow` has
  * passed since its first record was read, as Lambda does. While `drain()` waits (`sluice local
  * --once`, `settle()`), a slot whose shard has been read to its tip closes its batch at once: nothing
- * more would join it, and a replay should not wait out a 30 s window per batch. On AWS that last
+ * more would join it, and a replay should not wait out a 45 s window per batch. On AWS that last
  * batch would be invoked when its window ends, at most `maxBatchingWindow` later; with the stream
  * still arriving (drain not called) the window is honoured locally as on AWS.
  *
