@@ -119,8 +119,11 @@ test('the page loads and connects to the live stream', async () => {
 });
 
 test('the sensor charts render current values and rolling averages from the speed layer', async () => {
+  // Rolling averages are read from the aggregates table: they appear once the aggregate processor's
+  // first batch lands, up to its batching window (45 s by default) after the traffic.
   const { datasets } = await waitForState(
     (s) => hasNumbers(s.datasets.current) && hasNumbers(s.datasets.rolling),
+    90_000,
   );
   expect(datasets.current.length).toBeGreaterThan(0);
   const values = datasets.current.flat().filter((v): v is number => typeof v === 'number');
