@@ -22,6 +22,7 @@ import {
   instancesContaining,
   panesOf,
   storagePlan,
+  type StoragePlan,
   type WindowValues,
 } from '../../core/panes';
 import { laneId, lanesPerPartitionKey } from '../../core/sequence';
@@ -288,12 +289,18 @@ interface FirstPass {
  * Step 1, one pass: decode and classify every record, fold the valid into the batch's partials,
  * and check each against the per-event alert rules (each as the role says).
  */
-function firstPass(batch: BatchRecords, config: SpeedConfig, nowMs: number, role: ProcessorRole): FirstPass {
+function firstPass(
+  batch: BatchRecords,
+  config: SpeedConfig,
+  plan: StoragePlan,
+  nowMs: number,
+  role: ProcessorRole,
+): FirstPass {
   const { records, outcomes } = batch;
   const invalid: QuarantinedRecord[] = [];
   const invalidIndices: number[] = [];
   const invalidByReason: Record<string, number> = {};
-  const aggregator = new BatchAggregator(storagePlan(config.windows).stored);
+  const aggregator = new BatchAggregator(plan.stored);
   const aggregates = role !== 'alerts';
   const valueRules = valueRulesByMetric(role === 'aggregates' ? [] : config.alertRules);
   const breaches = new BreachGroups();
@@ -393,6 +400,7 @@ async function addWindowBreaches(
   pass: FirstPass,
   ports: BatchPorts,
   config: SpeedConfig,
+  plan: StoragePlan,
   failed: FailedRecords,
 ): Promise<void> {
   if (states.length === 0) return;
@@ -406,41 +414,68 @@ async function addWindowBreaches(
   };
   for (const state of states) add(state, partialOf(pass.partials, aggregateKeyId(state)));
 
-  const plan = storagePlan(config.windows);
   const watched = plan.composed.filter((w) => rules.some((r) => r.source === w.name));
   const pane = plan.pane;
   if (watched.length === 0 || pane === undefined) return;
-  const compositions = composeTouched(states, watched, pane);
+  const { compositions, missing } = composeTouched(states, watched, rules, pane);
   let read: (StoredAggregate | undefined)[];
   try {
-    read = await ports.aggregates.read(compositions.missing);
+    read = await ports.aggregates.read(missing);
   } catch (error) {
-    for (const c of compositions.instances) failed.fail(batch.indicesOf(asSource(c)), error as Error);
+    for (const { sensorId, metric, window, starts } of compositions)
+      for (const start of starts)
+        failed.fail(batch.indicesOf(spanOf(sensorId, metric, window, start)), error as Error);
     return;
   }
-  const panes = [...states.filter((s) => s.window === pane.name), ...read.filter((s) => s !== undefined)];
-  for (const { series, window, starts } of compositions.bySeriesAndWindow) {
-    const own = panes.filter((p) => seriesKey(p.sensorId, p.metric) === series);
-    for (const values of composeWindow(window, pane, own, starts)) add(values, asSource(values));
+  const panesBySeries = new Map<string, StoredAggregate[]>();
+  for (const p of [...states, ...read]) {
+    if (p === undefined || p.window !== pane.name) continue;
+    const series = seriesKey(p.sensorId, p.metric);
+    const list = panesBySeries.get(series);
+    if (list) list.push(p);
+    else panesBySeries.set(series, [p]);
   }
-}
-
-/** A composed instance as the breach source `indicesOf` understands: the batch's events in its span. */
-function asSource(values: WindowValues): PartialAggregate {
-  return { ...values, lanes: {} };
+  for (const { sensorId, metric, window, starts } of compositions) {
+    const panes = panesBySeries.get(seriesKey(sensorId, metric)) ?? [];
+    for (const values of composeWindow(window, pane, panes, starts)) {
+      add(values, spanOf(sensorId, metric, window, values.windowStart));
+    }
+  }
 }
 
 /**
- * For each series whose panes the batch touched and each watched hopping window: the instances those
- * panes are in, and the pane keys not among the batch's own items (to be read).
+ * An instance of `window` as the breach source `indicesOf` understands: the batch's events of the
+ * series in its span (a breach's source is only read if its group fails).
+ */
+function spanOf(sensorId: string, metric: string, window: WindowSpec, start: number): PartialAggregate {
+  return {
+    sensorId,
+    metric,
+    window: window.name,
+    windowStart: start,
+    windowEnd: start + window.sizeMs,
+    count: 0,
+    sum: 0,
+    min: Infinity,
+    max: -Infinity,
+    firstEventTime: start,
+    lastEventTime: start,
+    lanes: {},
+  };
+}
+
+/**
+ * For each series whose panes the batch touched and each hopping window a rule on its metric
+ * watches: the instances those panes are in, and the pane keys not among the batch's own items (to
+ * be read).
  */
 function composeTouched(
   states: readonly StoredAggregate[],
   watched: readonly WindowSpec[],
+  rules: readonly AlertRule[],
   pane: WindowSpec,
 ): {
-  bySeriesAndWindow: { series: string; window: WindowSpec; starts: number[] }[];
-  instances: WindowValues[];
+  compositions: { sensorId: string; metric: string; window: WindowSpec; starts: number[] }[];
   missing: AggregateKey[];
 } {
   const written = new Set<string>();
@@ -453,27 +488,14 @@ function composeTouched(
     entry.paneStarts.push(s.windowStart);
     touched.set(series, entry);
   }
-  const bySeriesAndWindow: { series: string; window: WindowSpec; starts: number[] }[] = [];
-  const instances: WindowValues[] = [];
+  const compositions: { sensorId: string; metric: string; window: WindowSpec; starts: number[] }[] = [];
   const missing = new Map<string, AggregateKey>();
-  for (const [series, { sensorId, metric, paneStarts }] of touched) {
+  for (const { sensorId, metric, paneStarts } of touched.values()) {
     for (const window of watched) {
+      if (!rules.some((r) => r.source === window.name && r.metric === metric)) continue;
       const starts = [...new Set(paneStarts.flatMap((p) => instancesContaining(window, p)))];
-      bySeriesAndWindow.push({ series, window, starts });
+      compositions.push({ sensorId, metric, window, starts });
       for (const start of starts) {
-        instances.push({
-          sensorId,
-          metric,
-          window: window.name,
-          windowStart: start,
-          windowEnd: start + window.sizeMs,
-          count: 0,
-          sum: 0,
-          min: Infinity,
-          max: -Infinity,
-          firstEventTime: start,
-          lastEventTime: start,
-        });
         for (const windowStart of panesOf(window, pane, start)) {
           const key: AggregateKey = { sensorId, metric, window: pane.name, windowStart };
           const id = aggregateKeyId(key);
@@ -482,7 +504,7 @@ function composeTouched(
       }
     }
   }
-  return { bySeriesAndWindow, instances, missing: [...missing.values()] };
+  return { compositions, missing: [...missing.values()] };
 }
 
 /** A group's outbox kept handing back other writers' alerts instead of taking this group's. */
@@ -593,12 +615,14 @@ export async function processBatch(
   // Records are tracked by their index in the batch; eventIDs are only looked up for failures.
   const batch = new BatchRecords(records, config, nowMs);
   const failed = new FailedRecords();
-  const pass = firstPass(batch, config, nowMs, role);
+  // Which windows are items: derived from the config once per batch, for both steps that need it.
+  const plan = storagePlan(config.windows);
+  const pass = firstPass(batch, config, plan, nowMs, role);
   const items =
     role === 'alerts'
       ? NOTHING_APPLIED
       : await writeQuarantineAndAggregates(batch, pass, ports, config, nowMs, failed);
-  await addWindowBreaches(items.currentStates, batch, pass, ports, config, failed);
+  await addWindowBreaches(items.currentStates, batch, pass, ports, config, plan, failed);
   const published = await recordAndPublishAlerts(batch, pass.breaches, ports, config, nowMs, failed);
   return {
     failures: failed.byEventId(records),

@@ -1,3 +1,4 @@
+import type { AggregateKey } from '../../../core/aggregate';
 import { processBatch } from '../../../lambdas/stream-processor/process-batch';
 import type { SpeedConfig } from '../../../core/speed-config';
 import { inMemoryPorts } from '../../helpers/batch-ports';
@@ -270,5 +271,103 @@ describe('processBatch by processor role', () => {
     expect([...ids(aggregatePath.published), ...ids(alertPath.published)].sort()).toEqual(
       ids(all.published).sort(),
     );
+  });
+});
+
+describe('window rules on a hopping window (composed from panes)', () => {
+  const MINUTE = 60_000;
+  const HOPPING: SpeedConfig = {
+    ...CONFIG,
+    windows: [
+      { name: '1m', sizeMs: MINUTE, hopMs: MINUTE },
+      { name: '5m', sizeMs: 5 * MINUTE, hopMs: MINUTE },
+    ],
+    alertRules: [
+      {
+        id: 'busy-5m',
+        metric: 'temperature',
+        source: '5m',
+        aggregate: 'count',
+        op: '>=',
+        threshold: 2,
+        cooldownMs: 300_000,
+        severity: 'warning',
+      },
+    ],
+  };
+  const minuteStart = (minute: number) => Date.parse('2026-11-21T10:00:00Z') + minute * MINUTE;
+  /** The 1m pane of minute 1 as stored by an earlier batch: one event. */
+  const earlierPane = {
+    sensorId: 'sensor-1',
+    metric: 'temperature',
+    window: '1m',
+    windowStart: minuteStart(1),
+    windowEnd: minuteStart(2),
+    count: 1,
+    sum: 21.5,
+    min: 21.5,
+    max: 21.5,
+    firstEventTime: minuteStart(1),
+    lastEventTime: minuteStart(1),
+    marks: {},
+    version: 1,
+  };
+
+  function withStoredPanes(read: (keys: readonly AggregateKey[]) => Promise<unknown[]>) {
+    const { ports } = inMemoryPorts();
+    const asked: string[] = [];
+    return {
+      asked,
+      ports: {
+        ...ports,
+        aggregates: {
+          apply: ports.aggregates.apply,
+          read: async (keys: readonly AggregateKey[]) => {
+            asked.push(...keys.map((k) => `${k.window}@${(k.windowStart - minuteStart(0)) / MINUTE}`));
+            return (await read(keys)) as Awaited<ReturnType<typeof ports.aggregates.read>>;
+          },
+        },
+      } satisfies typeof ports,
+    };
+  }
+
+  test("fires when a stored pane and the batch's pane together breach an instance", async () => {
+    const event = kinesisEvent([{ data: sensorEvent({ timestamp: at(3) }) }]);
+    const { ports, asked } = withStoredPanes(async (keys) =>
+      keys.map((k) => (k.windowStart === earlierPane.windowStart ? earlierPane : undefined)),
+    );
+
+    const result = await processBatch(event.Records, ports, HOPPING, NOW);
+
+    // The instances holding minute 3 start at minutes -1 … 3; their panes are -1 … 7, minus 3 (written).
+    expect(asked.sort()).toEqual(['1m@-1', '1m@0', '1m@1', '1m@2', '1m@4', '1m@5', '1m@6', '1m@7'].sort());
+    // Instances starting at -1, 0 and 1 hold minutes 1 and 3: count 2.
+    expect(result.published.map((a) => a.windowStart).sort()).toEqual(
+      [minuteStart(-1), minuteStart(0), minuteStart(1)].sort(),
+    );
+  });
+
+  test('stays quiet when no stored pane adds to the batch', async () => {
+    const event = kinesisEvent([{ data: sensorEvent({ timestamp: at(3) }) }]);
+    const { ports } = withStoredPanes(async (keys) => keys.map(() => undefined));
+
+    const result = await processBatch(event.Records, ports, HOPPING, NOW);
+
+    expect(result.published).toEqual([]);
+  });
+
+  test('a failed pane read fails the records of the instances it was for', async () => {
+    const event = kinesisEvent([
+      { data: sensorEvent({ timestamp: at(3) }) },
+      { data: sensorEvent({ metric: 'humidity', timestamp: at(3) }) },
+    ]);
+    const { ports } = withStoredPanes(async () => {
+      throw new Error('throttled');
+    });
+
+    const result = await processBatch(event.Records, ports, HOPPING, NOW);
+
+    // Only temperature has a rule on the hopping window.
+    expect([...result.failures.keys()]).toEqual([event.Records[0].eventID]);
   });
 });
