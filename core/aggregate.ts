@@ -30,7 +30,8 @@ export interface LaneRange {
   readonly last: string;
 }
 
-export interface PartialAggregate extends AggregateKey {
+/** A window's values over an event-time range of one series: what a stored item or a composition holds. */
+export interface WindowValues extends AggregateKey {
   readonly windowEnd: number;
   readonly count: number;
   readonly sum: number;
@@ -38,6 +39,9 @@ export interface PartialAggregate extends AggregateKey {
   readonly max: number;
   readonly firstEventTime: number;
   readonly lastEventTime: number;
+}
+
+export interface PartialAggregate extends WindowValues {
   readonly lanes: Readonly<Record<string, LaneRange>>;
 }
 
@@ -66,13 +70,11 @@ function mergeLanes(
   return lanes;
 }
 
-/** Merges two partials of the same key. Associative and commutative (sum up to float rounding). */
-export function mergeAggregates(a: PartialAggregate, b: PartialAggregate): PartialAggregate {
-  if (aggregateKeyId(a) !== aggregateKeyId(b)) {
-    throw new RangeError(
-      `Cannot merge aggregates of different keys: ${aggregateKeyId(a)} and ${aggregateKeyId(b)}`,
-    );
-  }
+/**
+ * `a`'s key and span with the statistics of `a` and `b` together: two partials of one item, or the
+ * panes of a composed window (`core/panes.ts`). Associative and commutative (sum up to float rounding).
+ */
+export function mergeValues(a: WindowValues, b: WindowValues): WindowValues {
   return {
     sensorId: a.sensorId,
     metric: a.metric,
@@ -85,8 +87,17 @@ export function mergeAggregates(a: PartialAggregate, b: PartialAggregate): Parti
     max: Math.max(a.max, b.max),
     firstEventTime: Math.min(a.firstEventTime, b.firstEventTime),
     lastEventTime: Math.max(a.lastEventTime, b.lastEventTime),
-    lanes: mergeLanes(a.lanes, b.lanes),
   };
+}
+
+/** Merges two partials of the same key. Associative and commutative (sum up to float rounding). */
+export function mergeAggregates(a: PartialAggregate, b: PartialAggregate): PartialAggregate {
+  if (aggregateKeyId(a) !== aggregateKeyId(b)) {
+    throw new RangeError(
+      `Cannot merge aggregates of different keys: ${aggregateKeyId(a)} and ${aggregateKeyId(b)}`,
+    );
+  }
+  return { ...mergeValues(a, b), lanes: mergeLanes(a.lanes, b.lanes) };
 }
 
 /** Mutable while folding: one window instance, or a run of consecutive events of one series. */

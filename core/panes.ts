@@ -9,26 +9,12 @@
  * the tumbling window of its size when one is configured, else a window of its own (`PANE_WINDOW`)
  * that no reader outside the speed layer lists.
  */
+import { mergeValues, type WindowValues } from './aggregate';
 import type { WindowSpec } from './speed-config';
 import { latestWindowStart } from './windows';
 
 /** Name of the pane series when no configured tumbling window has the pane's size. Not a valid window name (`~`). */
 export const PANE_WINDOW = '~pane';
-
-/** A window's values over an event-time range of one series: what a stored item or a composition holds. */
-export interface WindowValues {
-  readonly sensorId: string;
-  readonly metric: string;
-  readonly window: string;
-  readonly windowStart: number;
-  readonly windowEnd: number;
-  readonly count: number;
-  readonly sum: number;
-  readonly min: number;
-  readonly max: number;
-  readonly firstEventTime: number;
-  readonly lastEventTime: number;
-}
 
 export interface StoragePlan {
   /** The windows written as items: every tumbling window, and the pane if it is not one of them. */
@@ -115,15 +101,7 @@ export function composeWindow(
       const p = byStart.get(paneStart);
       if (p === undefined || p.count === 0) continue;
       instance = instance
-        ? {
-            ...instance,
-            count: instance.count + p.count,
-            sum: instance.sum + p.sum,
-            min: Math.min(instance.min, p.min),
-            max: Math.max(instance.max, p.max),
-            firstEventTime: Math.min(instance.firstEventTime, p.firstEventTime),
-            lastEventTime: Math.max(instance.lastEventTime, p.lastEventTime),
-          }
+        ? mergeValues(instance, p)
         : {
             sensorId: p.sensorId,
             metric: p.metric,

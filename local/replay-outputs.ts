@@ -22,7 +22,8 @@ import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/
 import type { Json } from '@duckdb/node-api';
 import { LAKE_PREFIXES } from '../contract/lake-layout';
 import { CURATED_TABLES, type LakeColumnType } from '../contract/lake-tables';
-import { storagePlan, windowsFromStored, type WindowValues } from '../core/panes';
+import type { WindowValues } from '../core/aggregate';
+import { storagePlan, windowsFromStored } from '../core/panes';
 import type { WindowSpec } from '../core/speed-config';
 import { parseStoredAggregate, type StoredAggregate } from '../lambdas/adapters/aggregate-store';
 import type { QuarantinedRecord } from '../lambdas/adapters/quarantine-writer';

@@ -14,17 +14,11 @@ import {
   type AggregateKey,
   type PartialAggregate,
   type PositionedEvent,
+  type WindowValues,
 } from '../../core/aggregate';
 import { valueBreach, windowBreaches, type Alert, type Breach } from '../../core/alerts';
 import { decodeEvent, isLate, type InvalidReason } from '../../core/event';
-import {
-  composeWindow,
-  instancesContaining,
-  panesOf,
-  storagePlan,
-  type StoragePlan,
-  type WindowValues,
-} from '../../core/panes';
+import { composeWindow, instancesContaining, panesOf, storagePlan, type StoragePlan } from '../../core/panes';
 import { laneId, lanesPerPartitionKey } from '../../core/sequence';
 import { MAX_PENDING_ALERTS } from '../../contract/storage-limits';
 import type { AlertRule, ProcessorRole, SpeedConfig, WindowSpec } from '../../core/speed-config';

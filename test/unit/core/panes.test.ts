@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { aggregateBatch, type PositionedEvent } from '../../../core/aggregate';
+import { aggregateBatch, type PositionedEvent, type WindowValues } from '../../../core/aggregate';
 import {
   PANE_WINDOW,
   composeWindow,
@@ -8,7 +8,6 @@ import {
   panesOf,
   storagePlan,
   windowsFromStored,
-  type WindowValues,
 } from '../../../core/panes';
 import type { WindowSpec } from '../../../core/speed-config';
 
