@@ -126,26 +126,18 @@ export function measuredBill(
       (rru / 1e6) * prices.dynamoReadRequestUnitsMillion,
     );
   } else {
-    const { targetUtilization } = rates.table;
-    const hours = SECONDS_PER_MONTH / 3600;
-    const wcu = Math.max(
-      rates.table.minWriteCapacity,
-      Math.ceil((rates.eventsPerSecond * rates.writeUnitsPerEvent) / targetUtilization),
-    );
-    add(
-      'DynamoDB',
-      `${fmt(wcu)} write capacity units (${fmt(rates.writeUnitsPerEvent, 2)} per event at ${fmt(targetUtilization * 100)} %)`,
-      wcu * hours * prices.dynamoWriteCapacityUnitHour,
-    );
-    const rcu = Math.max(
-      rates.table.minReadCapacity,
-      Math.ceil((rates.eventsPerSecond * rates.readUnitsPerEvent) / targetUtilization),
-    );
-    add(
-      'DynamoDB',
-      `${fmt(rcu)} read capacity units (${fmt(rates.readUnitsPerEvent, 2)} per event at ${fmt(targetUtilization * 100)} %)`,
-      rcu * hours * prices.dynamoReadCapacityUnitHour,
-    );
+    const { targetUtilization, minWriteCapacity, minReadCapacity } = rates.table;
+    // Auto scaling keeps consumed ÷ provisioned at the target: capacity = average units/s ÷ target.
+    const capacity = (kind: string, unitsPerEvent: number, minimum: number, unitHour: number) => {
+      const units = Math.max(minimum, Math.ceil((rates.eventsPerSecond * unitsPerEvent) / targetUtilization));
+      add(
+        'DynamoDB',
+        `${fmt(units)} ${kind} capacity units (${fmt(unitsPerEvent, 2)} per event at ${fmt(targetUtilization * 100)} %)`,
+        units * (SECONDS_PER_MONTH / 3600) * unitHour,
+      );
+    };
+    capacity('write', rates.writeUnitsPerEvent, minWriteCapacity, prices.dynamoWriteCapacityUnitHour);
+    capacity('read', rates.readUnitsPerEvent, minReadCapacity, prices.dynamoReadCapacityUnitHour);
   }
   const firehoseGb = (events * rates.firehoseBilledBytesPerEvent) / GB;
   add('Firehose', `${fmt(firehoseGb)} GB billed`, firehoseGb * prices.firehoseIngestGb);

@@ -4,7 +4,6 @@
  * averages read back from the speed layer's table (the serving layer, as a user would read it) and
  * the batch scheduler's status and table previews.
  */
-import { BatchGetItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { WindowSpec } from '../../core/speed-config';
 import { toSpeedConfig } from '../../contract/config';
 import { composeWindow, panesOf, storagePlan, type StoragePlan } from '../../core/panes';
@@ -13,6 +12,7 @@ import {
   parseStoredAggregate,
   type StoredAggregate,
 } from '../../lambdas/adapters/aggregate-store';
+import { batchGetAll } from '../../lambdas/adapters/batch-get';
 import type { LocalPipeline } from '../pipeline';
 import type { DashboardSnapshot, DashboardSource, SensorReading } from './snapshot';
 
@@ -130,24 +130,20 @@ export class PipelineDashboardSource implements DashboardSource {
         ? panesOf(window, pane, windowStart).map((start) => ({ ...k, window: pane.name, windowStart: start }))
         : [{ ...k, window: window.name, windowStart }],
     );
-    const tableName = this.pipeline.resources.tableName;
-    const bySeries = new Map<string, StoredAggregate[]>();
-    for (let i = 0; i < itemKeys.length; i += 100) {
-      let request: Record<string, AttributeValue>[] = itemKeys.slice(i, i + 100).map((k) => {
+    const items = await batchGetAll(
+      this.pipeline.clients.dynamodb,
+      this.pipeline.resources.tableName,
+      itemKeys.map((k) => {
         const key = aggregateKey(k);
         return { pk: { S: key.pk }, sk: { S: key.sk } };
-      });
-      while (request.length > 0) {
-        const response = await this.pipeline.clients.dynamodb.send(
-          new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: request } } }),
-        );
-        for (const item of response.Responses?.[tableName] ?? []) {
-          const aggregate = parseStoredAggregate(item);
-          const series = `${aggregate.sensorId}\n${aggregate.metric}`;
-          bySeries.set(series, [...(bySeries.get(series) ?? []), aggregate]);
-        }
-        request = (response.UnprocessedKeys?.[tableName]?.Keys ?? []) as Record<string, AttributeValue>[];
-      }
+      }),
+    );
+    const bySeries = new Map<string, StoredAggregate[]>();
+    for (const aggregate of items.map(parseStoredAggregate)) {
+      const series = `${aggregate.sensorId}\n${aggregate.metric}`;
+      const list = bySeries.get(series);
+      if (list) list.push(aggregate);
+      else bySeries.set(series, [aggregate]);
     }
     const averages = new Map<string, number>();
     for (const [series, items] of bySeries) {
