@@ -2,6 +2,7 @@
  * Command-line options of the benchmark scripts, and how they end: a bad option is one line naming
  * the flag, the value and what is allowed (exit 2), not a stack trace.
  */
+import { UserError } from '../contract/user-error';
 import { EMULATOR_PLACEMENTS, type EmulatorPlacement } from '../local/pipeline';
 
 /** A benchmark's option is wrong; its message is all the user needs. */
@@ -30,16 +31,19 @@ export function emulatorPlacement(value: string | undefined): EmulatorPlacement 
   return value as EmulatorPlacement;
 }
 
-/** parseArgs' own errors (an unknown flag, a missing value) are option errors too. */
+/**
+ * parseArgs' own errors (an unknown flag, a missing value) are option errors too, and so is a user
+ * error (`UserError`: a config given with `--config` that does not exist or does not validate).
+ */
 function isOptionError(error: unknown): error is Error {
-  if (error instanceof BenchOptionError) return true;
+  if (error instanceof BenchOptionError || error instanceof UserError) return true;
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_');
 }
 
 /**
- * Runs a benchmark's `main`: exits with the code it returns (if any); a bad option prints its one
- * line and exits 2; any other error prints with its stack and exits `errorExitCode`.
+ * Runs a benchmark's `main`: exits with the code it returns (if any); a bad option or config prints
+ * its message and exits 2; any other error prints with its stack and exits `errorExitCode`.
  */
 export function runBench(main: () => Promise<number | void>, errorExitCode = 1): void {
   main().then(

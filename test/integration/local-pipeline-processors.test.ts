@@ -50,10 +50,9 @@ async function runPipeline(partialConfig: object): Promise<{
         })),
       }),
     );
-    const started = Date.now();
+    // The aggregate processor's 45 s batching window does not hold up a settle: the drain closes the
+    // open batch at the shard's tip, or this rejects with DrainTimeoutError.
     await pipeline.settle({ timeoutMs: 20_000 });
-    // The aggregate processor's 45 s batching window does not hold up a settle.
-    expect(Date.now() - started).toBeLessThan(20_000);
     return {
       alerts: pipeline.alerts.received.length,
       ingested: pipeline.accounting.totals.ingested,
