@@ -122,7 +122,7 @@ export function composeWindow(
 }
 
 /**
- * Every configured window's instances from one series' stored items: stored windows as they are
+ * Every configured window's instances from stored items of any series: stored windows as they are
  * (the pane too only when it is a configured window), hopping ones composed from the panes.
  */
 export function windowsFromStored(plan: StoragePlan, items: readonly WindowValues[]): WindowValues[] {
