@@ -108,11 +108,13 @@ test('the page loads and connects to the live stream', async () => {
   await page.waitForFunction("document.getElementById('status-text').textContent === 'live'", null, {
     timeout: 20_000,
   });
+  // The counters are the aggregate processor's books: they move when its first batch lands, up to
+  // its batching window (45 s by default) after the traffic.
   await page.waitForFunction(
     "Number(document.getElementById('kpi-ingested').textContent.replace(/,/g, '')) > 0",
     null,
     {
-      timeout: 30_000,
+      timeout: 90_000,
     },
   );
   expect(await page.title()).toBe('Sluice · local dashboard');
