@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { printError } from './errors';
+import { aggregatesCommand } from './aggregates';
 import { backfillCommand } from './backfill';
 import { localCommand } from './local';
 import { produceCommand } from './produce';
@@ -16,7 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(`sluice: ${text.replace(/^error: /, '')}`) })
     .exitOverride();
-  for (const command of [localCommand(), produceCommand(), queryCommand(), backfillCommand()]) {
+  for (const command of [localCommand(), produceCommand(), queryCommand(), backfillCommand(), aggregatesCommand()]) {
     program.addCommand(
       command
         .exitOverride()

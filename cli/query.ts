@@ -1,6 +1,6 @@
 /**
  * `sluice query "SQL"`: SQL over the lake's tables (raw_events, events, sensor_stats_hourly,
- * sensor_stats_daily, quarantine). On AWS through Athena in the Sluice workgroup; with `--local`
+ * sensor_stats_daily, quarantine, speed_hourly) and views (sensor_stats_hourly_live). On AWS through Athena in the Sluice workgroup; with `--local`
  * through DuckDB over the local lake (the running `sluice local`, or the lake directory directly),
  * read-only: one SELECT that may read files of the lake only (local/batch/read-only.ts).
  */
@@ -50,9 +50,11 @@ export function queryCommand(): Command {
     .addHelpText(
       'after',
       `
-Tables: raw_events, events, sensor_stats_hourly, sensor_stats_daily, quarantine.
+Tables: raw_events, events, sensor_stats_hourly, sensor_stats_daily, quarantine, speed_hourly.
+View: sensor_stats_hourly_live (batch rows where the day is built, speed rows elsewhere; column source).
 Examples:
   npx sluice query --local "SELECT sensor_id, avg_value FROM sensor_stats_daily ORDER BY avg_value DESC LIMIT 5"
+  npx sluice query --local "SELECT * FROM sensor_stats_hourly_live WHERE dt = '2026-01-02' ORDER BY hour_start"
   npx sluice query --format csv "SELECT reason, count(*) AS n FROM quarantine GROUP BY reason"`,
     )
     .action(async (sql: string, options: QueryOptions) => runQuery(sql, options));

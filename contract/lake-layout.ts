@@ -11,6 +11,12 @@ export const LAKE_PREFIXES = {
   rawErrors: 'raw-errors/',
   /** Invalid events from the speed layer, with their reason: `quarantine/dt=YYYY-MM-DD/` by processing day. */
   quarantine: 'quarantine/',
+  /**
+   * The speed layer's hourly windows, exported on a schedule: gzip NDJSON,
+   * `speed/hourly/dt=YYYY-MM-DD/HH.json.gz` by the window's start (one object per hour, replaced
+   * whole by each export).
+   */
+  speed: 'speed/',
   /** Parquet tables built by the batch job, `curated/<table>/dt=YYYY-MM-DD/` by event day. */
   curated: 'curated/',
   /** Athena query results. */

@@ -169,7 +169,75 @@ export const QUARANTINE: LakeTableSpec = {
   partitionKeys: [dt('Processing')],
 };
 
+export const SPEED_HOURLY: LakeTableSpec = {
+  name: 'speed_hourly',
+  description:
+    "The speed layer's tumbling one-hour windows, exported from DynamoDB on a schedule (the hours that can still change, each object replaced whole).",
+  prefix: `${LAKE_PREFIXES.speed}hourly/`,
+  format: 'ndjson',
+  columns: [
+    { name: 'sensor_id', type: 'string', comment: 'Sensor', jsonKey: 'sensorId' },
+    { name: 'metric', type: 'string', comment: 'Metric' },
+    {
+      name: 'hour_start',
+      type: 'timestamp',
+      comment: 'Start of the event-time hour (UTC)',
+      jsonKey: 'hourStart',
+    },
+    {
+      name: 'event_count',
+      type: 'bigint',
+      comment: 'Events the speed layer counted (not late, not deduplicated)',
+      jsonKey: 'eventCount',
+    },
+    { name: 'sum_value', type: 'double', comment: 'Sum of the values', jsonKey: 'sumValue' },
+    { name: 'avg_value', type: 'double', comment: 'Mean value', jsonKey: 'avgValue' },
+    { name: 'min_value', type: 'double', comment: 'Smallest value', jsonKey: 'minValue' },
+    { name: 'max_value', type: 'double', comment: 'Largest value', jsonKey: 'maxValue' },
+  ],
+  partitionKeys: [dt('Event')],
+};
+
 /** The tables the batch job builds, in dependency order (stats read `events`). */
 export const CURATED_TABLES: readonly CuratedTableSpec[] = [EVENTS, SENSOR_STATS_HOURLY, SENSOR_STATS_DAILY];
 
-export const LAKE_TABLES: readonly LakeTableSpec[] = [RAW_EVENTS, ...CURATED_TABLES, QUARANTINE];
+export const LAKE_TABLES: readonly LakeTableSpec[] = [
+  RAW_EVENTS,
+  ...CURATED_TABLES,
+  QUARANTINE,
+  SPEED_HOURLY,
+];
+
+/** Column types of a view as Athena (Trino) reports them, for the view's Glue definition. */
+export type ViewColumnType = 'varchar' | 'bigint' | 'double' | 'timestamp(3)';
+
+/** A view over lake tables: an Athena view in Glue (`lib/catalog.ts`) and a DuckDB view, from one SQL file. */
+export interface LakeViewSpec {
+  readonly name: string;
+  readonly description: string;
+  /** `sql/<file>`: the view's SELECT, run unchanged by Athena and DuckDB. */
+  readonly sqlFile: string;
+  /** The SELECT's columns, in order, with the type Athena gives each (a mismatch makes the view stale). */
+  readonly columns: readonly { readonly name: string; readonly type: ViewColumnType }[];
+}
+
+export const SENSOR_STATS_HOURLY_LIVE: LakeViewSpec = {
+  name: 'sensor_stats_hourly_live',
+  description:
+    'Per sensor, metric and hour: the batch row where the batch layer has built the day, else the speed row (column source).',
+  sqlFile: 'views/sensor_stats_hourly_live.sql',
+  columns: [
+    { name: 'sensor_id', type: 'varchar' },
+    { name: 'metric', type: 'varchar' },
+    { name: 'hour_start', type: 'timestamp(3)' },
+    { name: 'event_count', type: 'bigint' },
+    { name: 'avg_value', type: 'double' },
+    { name: 'min_value', type: 'double' },
+    { name: 'max_value', type: 'double' },
+    { name: 'source', type: 'varchar' },
+    { name: 'dt', type: 'varchar' },
+  ],
+};
+
+/** Views, created after every table they read. */
+export const LAKE_VIEWS: readonly LakeViewSpec[] = [SENSOR_STATS_HOURLY_LIVE];

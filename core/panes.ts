@@ -10,6 +10,7 @@
  * that no reader outside the speed layer lists.
  */
 import { mergeValues, type WindowValues } from './aggregate';
+import { findHourlyWindow } from './reconcile';
 import type { WindowSpec } from './speed-config';
 import { latestWindowStart } from './windows';
 
@@ -28,6 +29,11 @@ export interface StoragePlan {
    * composed instance it belongs to ends, up to (longest composed size - pane size) later.
    */
   readonly retainAfterEndMs: (window: string) => number;
+  /**
+   * The stored window listed in the window index (`WINDOW_INDEX` of contract/table-keys.ts): the
+   * tumbling hour, which the speed export and top-N reads list series by. Undefined without one.
+   */
+  readonly indexed?: string;
 }
 
 function gcd(a: number, b: number): number {
@@ -48,7 +54,8 @@ export function storagePlan(windows: readonly WindowSpec[]): StoragePlan {
   const composed = windows.filter(isHopping);
   const tumbling = windows.filter((w) => !isHopping(w));
   const size = paneMs(composed);
-  if (size === undefined) return { stored: tumbling, composed, retainAfterEndMs: () => 0 };
+  const indexed = findHourlyWindow(tumbling)?.name;
+  if (size === undefined) return { stored: tumbling, composed, retainAfterEndMs: () => 0, indexed };
   const pane = tumbling.find((w) => w.sizeMs === size) ?? { name: PANE_WINDOW, sizeMs: size, hopMs: size };
   const stored = tumbling.includes(pane) ? tumbling : [...tumbling, pane];
   const extra = Math.max(...composed.map((w) => w.sizeMs)) - size;
@@ -57,6 +64,7 @@ export function storagePlan(windows: readonly WindowSpec[]): StoragePlan {
     composed,
     pane,
     retainAfterEndMs: (window) => (window === pane.name ? extra : 0),
+    indexed,
   };
 }
 

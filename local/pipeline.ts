@@ -46,6 +46,7 @@ import type { ExternalEndpoints } from './external-endpoints';
 import { FileCheckpointStore } from './event-source/checkpoint-store';
 import { LocalFirehose } from './firehose';
 import { QuarantineMirror } from './quarantine-mirror';
+import { LocalSpeedExport } from './speed-export';
 import { LocalReconciliation, settledBeforeOf } from './reconcile';
 import { createLocalResources, type LocalResources } from './resources';
 import { SpeedAccounting } from './speed-accounting';
@@ -192,6 +193,7 @@ type LocalPipelineParts = Pick<
   | 'batch'
   | 'accounting'
   | 'reconciliation'
+  | 'speedExport'
   | 'chaos'
 > & {
   readonly emulators: RunningEmulators;
@@ -220,6 +222,8 @@ export class LocalPipeline {
   readonly accounting: SpeedAccounting;
   /** Speed-vs-batch drift, measured after every batch run. */
   readonly reconciliation: LocalReconciliation;
+  /** The speed layer's hourly windows copied to the lake (`speed_hourly`) before every batch run. */
+  readonly speedExport: LocalSpeedExport;
   readonly chaos: Chaos | undefined;
   private readonly log: (entry: PipelineLogEntry) => void;
   /** The running parts, in start order. */
@@ -240,6 +244,7 @@ export class LocalPipeline {
     this.batch = parts.batch;
     this.accounting = parts.accounting;
     this.reconciliation = parts.reconciliation;
+    this.speedExport = parts.speedExport;
     this.chaos = parts.chaos;
     this.log = parts.log;
     this.components = parts.components;
@@ -391,6 +396,15 @@ export class LocalPipeline {
         onError: (error) =>
           log({ level: 'error', component: 'batch', message: `reconciliation: ${String(error)}` }),
       });
+      const speedExport = new LocalSpeedExport({
+        dynamodb: clients.dynamodb,
+        tableName: resources.tableName,
+        lakeDir,
+        windows: speedConfig.windows,
+        latenessMs: speedConfig.latenessMs,
+        // Without a schedule (a replay), runs on request export the days they build (`days`).
+        intervalMs: options.batchIntervalMs ?? 3_600_000,
+      });
       const batch = new BatchScheduler({
         lakeDir,
         maxClockSkewMs: speedConfig.maxClockSkewMs,
@@ -399,6 +413,12 @@ export class LocalPipeline {
         scheduledDays: () => accounting.eventDates,
         beforeRun: async () => {
           await quarantine.sync();
+          // The view sensor_stats_hourly_live reads the export beside the tables the run builds.
+          await speedExport
+            .run(Date.now())
+            .catch((error: unknown) =>
+              log({ level: 'warn', component: 'batch', message: `speed export: ${String(error)}` }),
+            );
         },
         // What is not drift (core/reconcile.ts): hours that ended too recently for the run to
         // have seen all their records (unless the pipeline was settled first, as in a --once
@@ -428,6 +448,7 @@ export class LocalPipeline {
         batch,
         accounting,
         reconciliation,
+        speedExport,
         chaos,
         log,
         components,

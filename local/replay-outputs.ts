@@ -21,6 +21,7 @@ import * as zlib from 'node:zlib';
 import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Json } from '@duckdb/node-api';
 import { LAKE_PREFIXES } from '../contract/lake-layout';
+import { AGGREGATE_KEY_PREFIX } from '../contract/table-keys';
 import { CURATED_TABLES, type LakeColumnType } from '../contract/lake-tables';
 import type { WindowValues } from '../core/aggregate';
 import { storagePlan, windowsFromStored } from '../core/panes';
@@ -115,7 +116,7 @@ export async function readAggregates(
         TableName: tableName,
         ExclusiveStartKey: start,
         FilterExpression: 'begins_with(pk, :agg)',
-        ExpressionAttributeValues: { ':agg': { S: 'AGG#' } },
+        ExpressionAttributeValues: { ':agg': { S: AGGREGATE_KEY_PREFIX } },
       }),
     );
     for (const item of page.Items ?? []) items.push(parseStoredAggregate(item));

@@ -21,6 +21,7 @@ import {
 import { CreateTopicCommand, ListSubscriptionsByTopicCommand, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { durationMs, type SluiceConfig } from '../contract/config';
+import { WINDOW_INDEX } from '../contract/table-keys';
 import type { LocalClients } from './endpoints';
 
 /** Names of the local resources; `localResourceNames` derives them from the stage. */
@@ -186,10 +187,22 @@ export async function createAggregatesTable(
         AttributeDefinitions: [
           { AttributeName: 'pk', AttributeType: 'S' },
           { AttributeName: 'sk', AttributeType: 'S' },
+          { AttributeName: WINDOW_INDEX.partitionKey, AttributeType: 'S' },
         ],
         KeySchema: [
           { AttributeName: 'pk', KeyType: 'HASH' },
           { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        // As lib/aggregates-table.ts deploys it.
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: WINDOW_INDEX.indexName,
+            KeySchema: [
+              { AttributeName: WINDOW_INDEX.partitionKey, KeyType: 'HASH' },
+              { AttributeName: WINDOW_INDEX.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
         ],
       }),
     );

@@ -44,6 +44,7 @@ import {
 } from '../../core/aggregate';
 import { padSequence } from '../../core/sequence';
 import { MAX_LANES_PER_ITEM } from '../../contract/storage-limits';
+import { aggregatePartitionKey, aggregateSortKey, WINDOW_INDEX } from '../../contract/table-keys';
 import type { StoragePlan } from '../../core/panes';
 import { batchGetAll } from './batch-get';
 import { mapWithConcurrency } from './concurrency';
@@ -122,7 +123,7 @@ export function aggregateKey(a: Pick<StoredAggregate, 'sensorId' | 'metric' | 'w
   pk: string;
   sk: string;
 } {
-  return { pk: `AGG#${a.sensorId}#${a.metric}`, sk: `${a.window}#${new Date(a.windowStart).toISOString()}` };
+  return { pk: aggregatePartitionKey(a.sensorId, a.metric), sk: aggregateSortKey(a.window, a.windowStart) };
 }
 
 function keyAttributes(key: { pk: string; sk: string }): Record<string, AttributeValue> {
@@ -282,14 +283,18 @@ export class AggregateStore {
     const marks: Record<string, AttributeValue> = {};
     for (const [lane, seq] of Object.entries(next.marks)) marks[lane] = { S: seq };
     const n = (v: number): AttributeValue => ({ N: String(v) });
+    const key = aggregateKey(next);
+    // Items of the indexed window carry their sort key in the window index's key (same value at every write).
+    const indexed = next.window === this.options.plan.indexed;
     const result = await this.options.client.send(
       new UpdateItemCommand({
         TableName: this.options.tableName,
-        Key: keyAttributes(aggregateKey(next)),
+        Key: keyAttributes(key),
         UpdateExpression:
           'SET sensorId = :sensorId, metric = :metric, #window = :window, windowStart = :windowStart, ' +
           'windowEnd = :windowEnd, #count = :count, #sum = :sum, #min = :min, #max = :max, ' +
-          'firstEventTime = :first, lastEventTime = :last, marks = :marks, version = :version, expiresAt = :expiresAt',
+          'firstEventTime = :first, lastEventTime = :last, marks = :marks, version = :version, expiresAt = :expiresAt' +
+          (indexed ? `, ${WINDOW_INDEX.partitionKey} = :windowKey` : ''),
         ConditionExpression:
           expectedVersion === undefined ? 'attribute_not_exists(pk)' : 'version = :expected',
         ExpressionAttributeNames: {
@@ -315,6 +320,7 @@ export class AggregateStore {
           ':version': n(next.version),
           ':expiresAt': n(this.expiresAt(next)),
           ...(expectedVersion === undefined ? {} : { ':expected': n(expectedVersion) }),
+          ...(indexed ? { ':windowKey': { S: key.sk } } : {}),
         },
         ReturnValues: 'ALL_NEW',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',

@@ -9,6 +9,7 @@
  * ones. The cost of that choice: a sensor the batch layer never saw that day is not looked up.
  */
 import { type AttributeValue, type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { aggregatePartitionKey, aggregateSortKey } from '../../contract/table-keys';
 import { dayRange, type HourlyStats } from '../../core/reconcile';
 import { mapWithConcurrency } from './concurrency';
 
@@ -45,8 +46,8 @@ export class SpeedHourlyReader {
   async read(day: string, pairs: readonly SensorMetric[]): Promise<HourlyStats[]> {
     const { start, end } = dayRange(day);
     const window = this.options.window;
-    const from = `${window}#${new Date(start).toISOString()}`;
-    const to = `${window}#${new Date(end - HOUR_MS).toISOString()}`;
+    const from = aggregateSortKey(window, start);
+    const to = aggregateSortKey(window, end - HOUR_MS);
     const perPair = await mapWithConcurrency(pairs, this.options.concurrency ?? 16, (pair) =>
       this.readPair(pair, from, to),
     );
@@ -64,7 +65,7 @@ export class SpeedHourlyReader {
           ProjectionExpression: 'windowStart, #count, #sum, #min, #max',
           ExpressionAttributeNames: { '#count': 'count', '#sum': 'sum', '#min': 'min', '#max': 'max' },
           ExpressionAttributeValues: {
-            ':pk': { S: `AGG#${pair.sensorId}#${pair.metric}` },
+            ':pk': { S: aggregatePartitionKey(pair.sensorId, pair.metric) },
             ':from': { S: from },
             ':to': { S: to },
           },

@@ -21,6 +21,7 @@ import {
   CURATED_TABLES,
   type CuratedTableSpec,
   LAKE_TABLES,
+  LAKE_VIEWS,
   type LakeColumnType,
   type LakeTableSpec,
 } from '../../contract/lake-tables';
@@ -256,9 +257,17 @@ export class LocalLake {
     return rows;
   }
 
-  /** (Re)creates one view per lake table; a table without files yet is an empty view of the right shape. */
+  /**
+   * (Re)creates one view per lake table (a table without files yet is an empty view of the right
+   * shape), then the lake's views (`sql/views/`) over them, from the SQL Athena's views hold.
+   */
   private async refreshViews(): Promise<void> {
     for (const table of LAKE_TABLES) await this.refreshView(table);
+    for (const view of LAKE_VIEWS) {
+      await this.connection.run(
+        `CREATE OR REPLACE TEMP VIEW ${ident(view.name)} AS ${readSql(view.sqlFile)}`,
+      );
+    }
   }
 
   private async refreshView(table: LakeTableSpec): Promise<void> {

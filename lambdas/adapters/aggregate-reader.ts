@@ -1,0 +1,318 @@
+/**
+ * Reads the speed layer's aggregates back, by key only (no Scan): what `sluice aggregates`, the
+ * dashboard widget and the speed export read.
+ *
+ * - A series' windows over a time range: one Query on its partition (`pk`), `sk BETWEEN` the first
+ *   and last instance; a hopping window's instances are composed from the pane items the same Query
+ *   reads (`core/panes.ts`). Cost: the items in the range, nothing else.
+ * - The series active in an hour: a Query of the window index (`WINDOW_INDEX`, keys only) for that
+ *   hour's instance of the indexed (tumbling one-hour) window. That is how a sensor's metrics are
+ *   found, how the export lists an hour's items and where top-N takes its candidates.
+ * - Top-N by a window aggregate: the candidates' items of one instance, read with BatchGetItem
+ *   (one key per series for a stored window, one per pane for a composed one). Cost: series ×
+ *   keys per instance reads (1 RCU each for items up to 4 KB), 100 keys a request. Bounded:
+ *   `MAX_TOP_KEYS` keys a read, a clear error beyond.
+ */
+import { type AttributeValue, type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import {
+  aggregatePartitionKey,
+  aggregateSortKey,
+  sensorKeyPrefix,
+  seriesOfPartitionKey,
+  WINDOW_INDEX,
+} from '../../contract/table-keys';
+import { UserError } from '../../contract/user-error';
+import type { WindowValues } from '../../core/aggregate';
+import { composeWindow, isHopping, panesOf, storagePlan, type StoragePlan } from '../../core/panes';
+import type { WindowSpec } from '../../core/speed-config';
+import { latestWindowStart } from '../../core/windows';
+import { parseStoredAggregate } from './aggregate-store';
+import { batchGetAll } from './batch-get';
+import { mapWithConcurrency } from './concurrency';
+
+const HOUR_MS = 3_600_000;
+
+/** At most this many window instances per series read (a `--from`/`--to` range). */
+export const MAX_INSTANCES = 10_000;
+/** At most this many item keys per top-N read (candidate series × keys per instance). */
+export const MAX_TOP_KEYS = 50_000;
+
+export const TOP_AGGREGATES = ['avg', 'max', 'min', 'sum', 'count'] as const;
+export type TopAggregate = (typeof TOP_AGGREGATES)[number];
+
+/** A read that cannot be done as asked (unknown window, too wide a range, no index). */
+export class AggregateReadError extends UserError {
+  public override readonly name = 'AggregateReadError';
+}
+
+export interface Series {
+  readonly sensorId: string;
+  readonly metric: string;
+}
+
+export interface AggregateReaderOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** The configured windows (config `windows`): which are stored and which composed. */
+  readonly windows: readonly WindowSpec[];
+  /** Queries in flight at once. @default 8 */
+  readonly concurrency?: number;
+}
+
+export interface RangeRead {
+  readonly sensorId: string;
+  /** @default - every metric of the sensor active in the range (found through the window index) */
+  readonly metric?: string;
+  readonly window: string;
+  /** Instances starting at or after this, epoch ms. */
+  readonly from: number;
+  /** Instances starting at or before this, epoch ms. */
+  readonly to: number;
+}
+
+export interface TopRead {
+  readonly metric: string;
+  readonly window: string;
+  /** The instance of `window` holding this instant is ranked, epoch ms. */
+  readonly at: number;
+  readonly n: number;
+  readonly by: TopAggregate;
+}
+
+export interface TopResult {
+  readonly windowStart: number;
+  readonly windowEnd: number;
+  /** Candidate series read. */
+  readonly series: number;
+  readonly rows: readonly WindowValues[];
+}
+
+/** The value of `by` for one window. */
+export function aggregateOf(values: WindowValues, by: TopAggregate): number {
+  return by === 'avg' ? values.sum / values.count : values[by];
+}
+
+const byTime = (a: WindowValues, b: WindowValues): number =>
+  a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : a.windowStart - b.windowStart;
+
+const PROJECTION =
+  'sensorId, metric, #window, windowStart, windowEnd, #count, #sum, #min, #max, firstEventTime, lastEventTime';
+const PROJECTION_NAMES = {
+  '#window': 'window',
+  '#count': 'count',
+  '#sum': 'sum',
+  '#min': 'min',
+  '#max': 'max',
+};
+
+export class AggregateReader {
+  public readonly plan: StoragePlan;
+  private readonly concurrency: number;
+
+  constructor(private readonly options: AggregateReaderOptions) {
+    this.plan = storagePlan(options.windows);
+    this.concurrency = options.concurrency ?? 8;
+  }
+
+  /** The configured window of that name; a read error naming the configured ones otherwise. */
+  window(name: string): WindowSpec {
+    const found = this.options.windows.find((w) => w.name === name);
+    if (!found) {
+      throw new AggregateReadError(
+        `window ${JSON.stringify(name)} is not configured; the windows are ${this.options.windows.map((w) => w.name).join(', ')}`,
+      );
+    }
+    return found;
+  }
+
+  /** A series' instances of one window starting in [from, to], oldest first (per metric). */
+  async range(read: RangeRead): Promise<WindowValues[]> {
+    const window = this.window(read.window);
+    if (read.to < read.from) throw new AggregateReadError('--to must not be before --from');
+    const first = Math.ceil(read.from / window.hopMs) * window.hopMs;
+    const last = latestWindowStart(read.to, window);
+    const instances = Math.max(0, Math.floor((last - first) / window.hopMs) + 1);
+    if (instances > MAX_INSTANCES) {
+      throw new AggregateReadError(
+        `the range holds ${instances} instances of window ${window.name}; at most ${MAX_INSTANCES} are read at once: narrow --from/--to or pick a longer window`,
+      );
+    }
+    if (instances === 0) return [];
+    const metrics = read.metric
+      ? [read.metric]
+      : await this.metricsOf(read.sensorId, first, last + window.sizeMs);
+    const perMetric = await mapWithConcurrency(metrics, this.concurrency, (metric) =>
+      this.rangeOfSeries({ sensorId: read.sensorId, metric }, window, first, last),
+    );
+    return perMetric.flat().sort(byTime);
+  }
+
+  /** The series whose indexed (one-hour) window has an item for the hour starting at `hourStart`. */
+  async seriesInHour(hourStart: number, sensorId?: string): Promise<Series[]> {
+    const indexed = this.indexedWindow();
+    const series: Series[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.options.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          IndexName: WINDOW_INDEX.indexName,
+          KeyConditionExpression:
+            sensorId === undefined ? '#wk = :wk' : '#wk = :wk AND begins_with(#pk, :prefix)',
+          ExpressionAttributeNames: {
+            '#wk': WINDOW_INDEX.partitionKey,
+            ...(sensorId === undefined ? {} : { '#pk': WINDOW_INDEX.sortKey }),
+          },
+          ExpressionAttributeValues: {
+            ':wk': { S: aggregateSortKey(indexed, hourStart) },
+            ...(sensorId === undefined ? {} : { ':prefix': { S: sensorKeyPrefix(sensorId) } }),
+          },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const found = seriesOfPartitionKey(item[WINDOW_INDEX.sortKey]?.S ?? '');
+        if (found) series.push(found);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return series;
+  }
+
+  /** Every series' item of the indexed window for the hour starting at `hourStart` (the speed export). */
+  async hour(hourStart: number): Promise<WindowValues[]> {
+    const indexed = this.indexedWindow();
+    const series = await this.seriesInHour(hourStart);
+    return this.readItems(series.map((s) => ({ ...s, window: indexed, windowStart: hourStart })));
+  }
+
+  /** The `n` series of `metric` with the largest `by` in the instance of `window` holding `at`. */
+  async top(read: TopRead): Promise<TopResult> {
+    const window = this.window(read.window);
+    const start = latestWindowStart(read.at, window);
+    const end = start + window.sizeMs;
+    const hours: number[] = [];
+    for (let h = Math.floor(start / HOUR_MS) * HOUR_MS; h < end; h += HOUR_MS) hours.push(h);
+    const found = await mapWithConcurrency(hours, this.concurrency, (h) => this.seriesInHour(h));
+    const candidates = new Map<string, Series>();
+    for (const s of found.flat()) if (s.metric === read.metric) candidates.set(s.sensorId, s);
+    const parts = this.storedItemsOf(window, start);
+    const keys = candidates.size * parts.starts.length;
+    if (keys > MAX_TOP_KEYS) {
+      throw new AggregateReadError(
+        `ranking window ${window.name} reads ${keys} items (${candidates.size} sensors); at most ${MAX_TOP_KEYS}: rank a stored window (${this.plan.stored.map((w) => w.name).join(', ')}) or query the lake (sensor_stats_hourly_live)`,
+      );
+    }
+    const stored = await this.readItems(
+      [...candidates.values()].flatMap((s) =>
+        parts.starts.map((windowStart) => ({ ...s, window: parts.window, windowStart })),
+      ),
+    );
+    const instances = this.composeInstances(window, stored, [start]);
+    const rows = instances
+      .sort(
+        (a, b) =>
+          aggregateOf(b, read.by) - aggregateOf(a, read.by) ||
+          (a.sensorId < b.sensorId ? -1 : a.sensorId > b.sensorId ? 1 : 0),
+      )
+      .slice(0, read.n);
+    return { windowStart: start, windowEnd: end, series: candidates.size, rows };
+  }
+
+  private indexedWindow(): string {
+    if (this.plan.indexed === undefined) {
+      throw new AggregateReadError(
+        'no tumbling 1h window is configured (config windows): the window index lists series by their hourly window',
+      );
+    }
+    return this.plan.indexed;
+  }
+
+  /** The sensor's metrics with an hourly item in [from, to). */
+  private async metricsOf(sensorId: string, from: number, to: number): Promise<string[]> {
+    const hours: number[] = [];
+    for (let h = Math.floor(from / HOUR_MS) * HOUR_MS; h < to; h += HOUR_MS) hours.push(h);
+    if (hours.length > MAX_INSTANCES) {
+      throw new AggregateReadError(
+        `the range spans ${hours.length} hours; pass --metric to read a longer range (at most ${MAX_INSTANCES} hours without it)`,
+      );
+    }
+    const found = await mapWithConcurrency(hours, this.concurrency, (h) => this.seriesInHour(h, sensorId));
+    return [...new Set(found.flat().map((s) => s.metric))].sort();
+  }
+
+  /** The stored items one instance of `window` is made of: their window and starts, earliest first. */
+  private storedItemsOf(window: WindowSpec, start: number): { window: string; starts: number[] } {
+    const pane = this.plan.pane;
+    if (isHopping(window) && pane) return { window: pane.name, starts: panesOf(window, pane, start) };
+    return { window: window.name, starts: [start] };
+  }
+
+  private composeInstances(
+    window: WindowSpec,
+    stored: readonly WindowValues[],
+    only: readonly number[],
+  ): WindowValues[] {
+    const pane = this.plan.pane;
+    if (!isHopping(window) || !pane) return stored.filter((s) => only.includes(s.windowStart));
+    const bySeries = new Map<string, WindowValues[]>();
+    for (const item of stored) {
+      const key = `${item.sensorId}\n${item.metric}`;
+      bySeries.set(key, [...(bySeries.get(key) ?? []), item]);
+    }
+    return [...bySeries.values()].flatMap((panes) => composeWindow(window, pane, panes, only));
+  }
+
+  private async rangeOfSeries(
+    series: Series,
+    window: WindowSpec,
+    first: number,
+    last: number,
+  ): Promise<WindowValues[]> {
+    const firstParts = this.storedItemsOf(window, first);
+    const lastParts = this.storedItemsOf(window, last);
+    const items = await this.queryRange(
+      aggregatePartitionKey(series.sensorId, series.metric),
+      aggregateSortKey(firstParts.window, firstParts.starts[0]),
+      aggregateSortKey(lastParts.window, lastParts.starts[lastParts.starts.length - 1]),
+    );
+    if (!isHopping(window) || !this.plan.pane) return items;
+    const starts: number[] = [];
+    for (let s = first; s <= last; s += window.hopMs) starts.push(s);
+    return composeWindow(window, this.plan.pane, items, starts);
+  }
+
+  private async queryRange(pk: string, from: string, to: string): Promise<WindowValues[]> {
+    const items: WindowValues[] = [];
+    let startKey: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await this.options.client.send(
+        new QueryCommand({
+          TableName: this.options.tableName,
+          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+          ProjectionExpression: PROJECTION,
+          ExpressionAttributeNames: PROJECTION_NAMES,
+          ExpressionAttributeValues: { ':pk': { S: pk }, ':from': { S: from }, ':to': { S: to } },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) items.push(parseStoredAggregate(item));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+
+  private async readItems(
+    keys: readonly (Series & { window: string; windowStart: number })[],
+  ): Promise<WindowValues[]> {
+    const items = await batchGetAll(
+      this.options.client,
+      this.options.tableName,
+      keys.map((k) => ({
+        pk: { S: aggregatePartitionKey(k.sensorId, k.metric) },
+        sk: { S: aggregateSortKey(k.window, k.windowStart) },
+      })),
+    );
+    return items.map(parseStoredAggregate);
+  }
+}
