@@ -49,6 +49,9 @@ export interface SpeedConfig {
 
 export const SPEED_CONFIG_ENV = 'SLUICE_SPEED_CONFIG';
 
+/** The environment variable that hands the configured windows (JSON `WindowSpec[]`) to a reader of the aggregates table. */
+export const WINDOWS_ENV = 'SLUICE_WINDOWS';
+
 /**
  * What one stream processor does with a batch. `all`: everything (validate and quarantine,
  * aggregate, every alert rule). `alerts`: only the per-event (`source: "value"`) rules, no

@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { DEFAULT_CONFIG, type AggregatesTableConfig } from '../contract/config';
+import { WINDOW_INDEX } from '../contract/table-keys';
 
 /** Key schema shared with the speed layer's DynamoDB adapter and the local emulator setup. */
 export const AGGREGATES_TABLE_SCHEMA = {
@@ -46,6 +47,11 @@ export interface AggregatesTableProps {
  * burst capacity (up to 300 s of unused capacity) absorbs it, and a throttled write is retried by
  * the SDK, then by the event source mapping, never lost (alarm `dynamodb-throttles`). The maximum is
  * the spending cap.
+ *
+ * One global secondary index, `WINDOW_INDEX` (contract/table-keys.ts): sparse, keys only, listing
+ * the hourly items by hour, so the serving layer finds an hour's series without a Scan. It is
+ * written once per series and hour (an item's index key never changes), so its write capacity is a
+ * small fraction of the table's; it scales with the same settings.
  */
 export class AggregatesTable extends Construct {
   public readonly table: dynamodb.ITable;
@@ -69,6 +75,15 @@ export class AggregatesTable extends Construct {
       encryptionKey: props.encryptionKey,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
+    table.addGlobalSecondaryIndex({
+      indexName: WINDOW_INDEX.indexName,
+      partitionKey: { name: WINDOW_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: WINDOW_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+      ...(provisioned
+        ? { readCapacity: billing.readCapacity.min, writeCapacity: billing.writeCapacity.min }
+        : {}),
+    });
     if (provisioned) {
       const targetUtilizationPercent = Math.round(billing.targetUtilization * 100);
       table
@@ -79,6 +94,18 @@ export class AggregatesTable extends Construct {
         .scaleOnUtilization({ targetUtilizationPercent });
       table
         .autoScaleReadCapacity({
+          minCapacity: billing.readCapacity.min,
+          maxCapacity: billing.readCapacity.max,
+        })
+        .scaleOnUtilization({ targetUtilizationPercent });
+      table
+        .autoScaleGlobalSecondaryIndexWriteCapacity(WINDOW_INDEX.indexName, {
+          minCapacity: billing.writeCapacity.min,
+          maxCapacity: billing.writeCapacity.max,
+        })
+        .scaleOnUtilization({ targetUtilizationPercent });
+      table
+        .autoScaleGlobalSecondaryIndexReadCapacity(WINDOW_INDEX.indexName, {
           minCapacity: billing.readCapacity.min,
           maxCapacity: billing.readCapacity.max,
         })

@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { Fn, Stack, Token } from 'aws-cdk-lib';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -7,8 +7,12 @@ import {
   type LakeColumn,
   type LakeColumnType,
   type LakeTableSpec,
+  type LakeViewSpec,
+  type ViewColumnType,
   LAKE_TABLES,
+  LAKE_VIEWS,
 } from '../contract/lake-tables';
+import { readSql } from '../contract/sql-template';
 import { PARTITION_PROJECTION_START } from '../contract/lake-layout';
 import { SluicePropsError } from './validation';
 
@@ -33,6 +37,14 @@ const NDJSON_FORMAT = new glue.DataFormat({
   serializationLibrary: glue.SerializationLibrary.OPENX_JSON,
   classificationString: glue.ClassificationString.JSON,
 });
+
+/** The Hive type Glue records for a view column of each Athena type. */
+const VIEW_COLUMN_HIVE_TYPES: Record<ViewColumnType, string> = {
+  varchar: 'string',
+  bigint: 'bigint',
+  double: 'double',
+  'timestamp(3)': 'timestamp',
+};
 
 const GLUE_READ = [
   'glue:GetDatabase',
@@ -78,6 +90,8 @@ export interface LakeCatalogProps {
 export class LakeCatalog extends Construct implements ILakeCatalog {
   public readonly database: glue.Database;
   public readonly tables: ReadonlyMap<string, glue.S3Table>;
+  /** The Athena views of `LAKE_VIEWS`, by name. */
+  public readonly views: ReadonlyMap<string, glue.CfnTable>;
 
   constructor(scope: Construct, id: string, props: LakeCatalogProps) {
     super(scope, id);
@@ -102,6 +116,7 @@ export class LakeCatalog extends Construct implements ILakeCatalog {
     const tables = new Map<string, glue.S3Table>();
     for (const spec of LAKE_TABLES) tables.set(spec.name, this.addTable(spec, props.bucket, start));
     this.tables = tables;
+    this.views = new Map(LAKE_VIEWS.map((spec) => [spec.name, this.addView(spec, databaseName)]));
   }
 
   /** The table built from `spec`; throws for a name that is not in `LAKE_TABLES`. */
@@ -126,6 +141,27 @@ export class LakeCatalog extends Construct implements ILakeCatalog {
     // Glue authorizes table and partition actions against the catalog and the database as well as
     // the table; S3Table's grants name the table only.
     table.grantToUnderlyingResources(grantee, write ? [...GLUE_READ, ...GLUE_WRITE] : GLUE_READ);
+  }
+
+  private addView(spec: LakeViewSpec, databaseName: string): glue.CfnTable {
+    const view = new glue.CfnTable(this, tableId(spec.name), {
+      catalogId: Stack.of(this).account,
+      databaseName: this.database.databaseName,
+      tableInput: {
+        name: spec.name,
+        description: spec.description,
+        tableType: 'VIRTUAL_VIEW',
+        parameters: { presto_view: 'true', comment: 'Presto View' },
+        viewOriginalText: prestoViewText(spec, databaseName),
+        viewExpandedText: '/* Presto View */',
+        storageDescriptor: {
+          columns: spec.columns.map((c) => ({ name: c.name, type: VIEW_COLUMN_HIVE_TYPES[c.type] })),
+          serdeInfo: {},
+        },
+      },
+    });
+    for (const table of this.tables.values()) view.node.addDependency(table);
+    return view;
   }
 
   private addTable(spec: LakeTableSpec, bucket: s3.IBucket, start: string): glue.S3Table {
@@ -169,6 +205,27 @@ export class LakeCatalog extends Construct implements ILakeCatalog {
     }
     return table;
   }
+}
+
+/**
+ * The text Athena stores for a view it created (`CREATE VIEW`), so the view is declared here like
+ * the tables instead of created by a query: `/* Presto View: <base64 of the JSON> *\/`, holding the
+ * SQL of `sql/<file>` (whole-line comments left out) and the column types Athena derives from it.
+ */
+export function prestoViewText(spec: LakeViewSpec, databaseName: string): string {
+  const originalSql = readSql(spec.sqlFile)
+    .split('\n')
+    .filter((line) => !line.trimStart().startsWith('--'))
+    .join('\n')
+    .trim();
+  const view = JSON.stringify({
+    originalSql,
+    catalog: 'awsdatacatalog',
+    schema: databaseName,
+    columns: spec.columns.map((c) => ({ name: c.name, type: c.type })),
+  });
+  if (Token.isUnresolved(databaseName)) return Fn.join('', ['/* Presto View: ', Fn.base64(view), ' */']);
+  return `/* Presto View: ${Buffer.from(view, 'utf8').toString('base64')} */`;
 }
 
 function column(c: LakeColumn): glue.Column {

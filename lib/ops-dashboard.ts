@@ -2,6 +2,7 @@ import { Duration, Stack, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -45,6 +46,16 @@ export interface OpsDashboardProps {
    * @default - text widgets name the sections as `docs/runbook.md#<section>`
    */
   readonly runbookUrl?: string;
+  /**
+   * The sensors widget's function (lib/sensors-widget.ts): a row with the top-N sensors of its
+   * metric and a form to show one sensor's windows (CloudWatch custom widgets).
+   * @default - no sensors row
+   */
+  readonly sensors?: {
+    readonly function: lambda.IFunction;
+    readonly metric: string;
+    readonly window: string;
+  };
   /**
    * Dashboard name: letters, digits and `-_`, at most 255.
    * @default - the stack name (`Sluice-<stage>`)
@@ -237,6 +248,41 @@ export class OpsDashboard extends Construct {
         table.metricConditionalCheckFailedRequests({ ...sum, label: 'Conditional check failed' }),
       ]),
     );
+
+    if (props.sensors) {
+      const sensors = props.sensors;
+      const custom = (title: string, params: Record<string, unknown>): cloudwatch.CustomWidget =>
+        new cloudwatch.CustomWidget({
+          functionArn: sensors.function.functionArn,
+          title,
+          params,
+          width: 9,
+          height: HEIGHT,
+          updateOnRefresh: true,
+          updateOnResize: false,
+          updateOnTimeRangeChange: true,
+        });
+      this.dashboard.addWidgets(
+        text(
+          "## Sensors\nThe speed layer's aggregates, read from the table by key (a custom widget backed by a " +
+            'read-only Lambda): the top sensors in the window holding the end of the time range, and one ' +
+            "sensor's windows over the time range (type its id in the form). The batch layer's hours: Athena " +
+            'view `sensor_stats_hourly_live`.',
+        ),
+        custom(`Top sensors by max ${sensors.metric} (${sensors.window})`, {
+          metric: sensors.metric,
+          window: sensors.window,
+          top: 10,
+          by: 'max',
+        }),
+        custom(`Top sensors by mean ${sensors.metric} (${sensors.window})`, {
+          metric: sensors.metric,
+          window: sensors.window,
+          top: 10,
+          by: 'avg',
+        }),
+      );
+    }
 
     const delivery = props.deliveryStream;
     this.dashboard.addWidgets(

@@ -197,6 +197,13 @@ export class Reconciliation extends Construct implements IReconciliationMetrics 
     });
 
     this.acknowledgeFindings(role, props.bucket, reportObjects);
+    const policy = role.node.tryFindChild('DefaultPolicy');
+    if (policy) {
+      acknowledgeWildcards(policy, {
+        [wildcardResourceFinding(this, `${props.table.tableArn}/index/*`)]:
+          "From ITable.grant (dynamodb:Query), which covers the table's indexes: the one index is the window index (keys only, lib/aggregates-table.ts); the function queries the table's partitions.",
+      });
+    }
   }
 
   /** Hours compared per reconciled day. @default Maximum over 1 day */

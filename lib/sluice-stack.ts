@@ -16,6 +16,8 @@ import { OpsDashboard } from './ops-dashboard';
 import { OpsTopic } from './ops-topic';
 import { RawLanding } from './raw-landing';
 import { Reconciliation } from './reconciliation';
+import { SensorsWidget } from './sensors-widget';
+import { SpeedExport } from './speed-export';
 import { StreamProcessor } from './stream-processor';
 
 export interface SluiceStackProps extends StackProps {
@@ -60,6 +62,13 @@ export class SluiceStack extends Stack {
   public readonly batchJob: BatchJob;
   /** Batch run succeeded ──► reconciliation λ: speed-vs-batch drift (metrics, S3 report) */
   public readonly reconciliation: Reconciliation;
+  /**
+   * Scheduler ──► speed export λ: DynamoDB hourly windows ──► S3 speed/hourly/ (Glue `speed_hourly`,
+   * read with the batch tables by the view `sensor_stats_hourly_live`). Absent without a 1h window.
+   */
+  public readonly speedExport: SpeedExport | undefined;
+  /** Dashboard ──► sensors widget λ ──► DynamoDB (read by key). Absent without a 1h window. */
+  public readonly sensorsWidget: SensorsWidget | undefined;
   /** CloudWatch alarms ──► ops topic */
   public readonly alarms: OpsAlarms;
   /** CloudWatch dashboard `Sluice-<stage>` */
@@ -151,6 +160,29 @@ export class SluiceStack extends Stack {
       logRetention: config.logRetentionDays as logs.RetentionDays,
     });
 
+    // ── serving layer ───────────────────────────────────────────────────────────────────────────
+    // Both read the speed layer's table through its window index, which lists the 1h window's items.
+    const windows = toSpeedConfig(config).windows;
+    const indexed = findHourlyWindow(windows) !== undefined;
+    this.speedExport = indexed
+      ? new SpeedExport(this, 'SpeedExport', {
+          table: this.aggregates.table,
+          bucket: this.lake.bucket,
+          windows,
+          lateness: seconds(config.lateness),
+          logRetention: config.logRetentionDays as logs.RetentionDays,
+        })
+      : undefined;
+    this.sensorsWidget = indexed
+      ? new SensorsWidget(this, 'SensorsWidget', {
+          table: this.aggregates.table,
+          windows,
+          // The metric the alert rules watch, else the contract's example metric.
+          metric: config.alertRules[0]?.metric ?? 'temperature',
+          logRetention: config.logRetentionDays as logs.RetentionDays,
+        })
+      : undefined;
+
     // ── observability ───────────────────────────────────────────────────────────────────────────
     // Batch run succeeded ──► reconciliation λ (Athena + DynamoDB) ──► drift metrics, S3 report.
     this.reconciliation = new Reconciliation(this, 'Reconciliation', {
@@ -160,7 +192,7 @@ export class SluiceStack extends Stack {
       workgroup: this.analytics,
       batchJob: this.batchJob.stateMachine,
       stage: config.stage,
-      hourlyWindow: findHourlyWindow(toSpeedConfig(config).windows)?.name,
+      hourlyWindow: findHourlyWindow(windows)?.name,
       aggregateTtl: seconds(config.aggregateTtl),
       lateness: seconds(config.lateness),
       tolerance: config.reconciliation.tolerance,
@@ -200,6 +232,7 @@ export class SluiceStack extends Stack {
       workGroupName: this.analytics.workGroupName,
       alarms: [...Object.values(this.alarms.alarms), this.batchJob.timedOutAlarm],
       runbookUrl,
+      sensors: this.sensorsWidget,
     });
 
     this.addOutputs();

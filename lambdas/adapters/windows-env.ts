@@ -1,8 +1,6 @@
 /** The configured windows handed to a function as JSON in `SLUICE_WINDOWS` (readers of the aggregates table). */
-import type { WindowSpec } from '../../core/speed-config';
+import { WINDOWS_ENV, type WindowSpec } from '../../core/speed-config';
 import { MissingEnvironmentError, requiredEnv } from './environment';
-
-export const WINDOWS_ENV = 'SLUICE_WINDOWS';
 
 export function windowsEnv(who: string): WindowSpec[] {
   const text = requiredEnv(WINDOWS_ENV, who);

@@ -61,6 +61,8 @@ describe('LakeCatalog', () => {
       'raw_events',
       'sensor_stats_daily',
       'sensor_stats_hourly',
+      'sensor_stats_hourly_live',
+      'speed_hourly',
     ]);
     template.allResourcesProperties('AWS::Glue::Table', {
       DatabaseName: { Ref: Match.stringLikeRegexp('^CatalogDatabase') },

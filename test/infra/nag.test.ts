@@ -165,6 +165,9 @@ describe('cdk-nag AwsSolutions checks', () => {
       'Reconciliation/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:GetObject*]',
       'Reconciliation/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:List*]',
       expect.stringMatching(
+        /^Reconciliation\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<AggregatesTable[0-9A-F]{8}\.Arn>\/index\/\*\]$/,
+      ),
+      expect.stringMatching(
         /^Reconciliation\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/athena-results\/\*\]$/,
       ),
       expect.stringMatching(
@@ -173,10 +176,22 @@ describe('cdk-nag AwsSolutions checks', () => {
       expect.stringMatching(
         /^Reconciliation\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/reports\/reconciliation\/\*\]$/,
       ),
+      'SpeedExport/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      'SpeedExport/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+      'SpeedExport/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:Abort*]',
+      expect.stringMatching(
+        /^SpeedExport\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/speed\/hourly\/\*\]$/,
+      ),
+      expect.stringMatching(
+        /^SpeedExport\/SchedulerRole\/DefaultPolicy AwsSolutions-IAM5\[Resource::<SpeedExportFunction[0-9A-F]{8}\.Arn>:\*\]$/,
+      ),
       'StreamProcessor/DeadLetterQueue AwsSolutions-SQS3',
       'StreamProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       'StreamProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
       'StreamProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:Abort*]',
+      expect.stringMatching(
+        /^StreamProcessor\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<AggregatesTable[0-9A-F]{8}\.Arn>\/index\/\*\]$/,
+      ),
       expect.stringMatching(
         /^StreamProcessor\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/quarantine\/\*\]$/,
       ),
