@@ -15,6 +15,8 @@ describe('aggregates table in the Sluice stack', () => {
       AttributeDefinitions: [
         { AttributeName: 'pk', AttributeType: 'S' },
         { AttributeName: 'sk', AttributeType: 'S' },
+        // The window index's key (test/infra/serving-layer.test.ts).
+        { AttributeName: 'windowKey', AttributeType: 'S' },
       ],
     });
   });
@@ -35,7 +37,10 @@ describe('aggregates table in the Sluice stack', () => {
     expect(
       targets.map((t) => [t.PredefinedMetricSpecification.PredefinedMetricType, t.TargetValue]).sort(),
     ).toEqual([
+      // The table's, then the window index's.
       ['DynamoDBReadCapacityUtilization', 70],
+      ['DynamoDBReadCapacityUtilization', 70],
+      ['DynamoDBWriteCapacityUtilization', 70],
       ['DynamoDBWriteCapacityUtilization', 70],
     ]);
   });

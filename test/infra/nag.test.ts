@@ -165,9 +165,6 @@ describe('cdk-nag AwsSolutions checks', () => {
       'Reconciliation/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:GetObject*]',
       'Reconciliation/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:List*]',
       expect.stringMatching(
-        /^Reconciliation\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<AggregatesTable[0-9A-F]{8}\.Arn>\/index\/\*\]$/,
-      ),
-      expect.stringMatching(
         /^Reconciliation\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/athena-results\/\*\]$/,
       ),
       expect.stringMatching(
@@ -189,9 +186,6 @@ describe('cdk-nag AwsSolutions checks', () => {
       'StreamProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       'StreamProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
       'StreamProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:Abort*]',
-      expect.stringMatching(
-        /^StreamProcessor\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<AggregatesTable[0-9A-F]{8}\.Arn>\/index\/\*\]$/,
-      ),
       expect.stringMatching(
         /^StreamProcessor\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/quarantine\/\*\]$/,
       ),
