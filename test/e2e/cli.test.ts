@@ -25,7 +25,7 @@ function expectOneLineError(result: CliResult, pattern: RegExp): void {
   expect(result.stderr).not.toMatch(/\n\s+at /);
 }
 
-test.each(['local', 'produce', 'query', 'backfill'])(
+test.each(['local', 'produce', 'query', 'backfill', 'aggregates'])(
   '`sluice %s --help` describes the command and exits 0',
   async (command) => {
     const result = await runCli([command, '--help']);
@@ -38,7 +38,7 @@ test.each(['local', 'produce', 'query', 'backfill'])(
 test('`sluice --help` lists every command', async () => {
   const result = await runCli(['--help']);
   expect(result.code).toBe(0);
-  for (const command of ['local', 'produce', 'query', 'backfill'])
+  for (const command of ['local', 'produce', 'query', 'backfill', 'aggregates'])
     expect(result.stdout).toMatch(new RegExp(`\\n  ${command} `));
 });
 
