@@ -13,7 +13,7 @@
  *   keys per instance reads (1 RCU each for items up to 4 KB), 100 keys a request. Bounded:
  *   `MAX_TOP_KEYS` keys a read, a clear error beyond.
  */
-import { type AttributeValue, type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   aggregatePartitionKey,
   aggregateSortKey,
@@ -29,6 +29,7 @@ import { latestWindowStart } from '../../core/windows';
 import { parseStoredAggregate } from './aggregate-store';
 import { batchGetAll } from './batch-get';
 import { mapWithConcurrency } from './concurrency';
+import { queryAll } from './query-all';
 
 const HOUR_MS = 3_600_000;
 
@@ -149,34 +150,21 @@ export class AggregateReader {
 
   /** The series whose indexed (one-hour) window has an item for the hour starting at `hourStart`. */
   async seriesInHour(hourStart: number, sensorId?: string): Promise<Series[]> {
-    const indexed = this.indexedWindow();
-    const series: Series[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.options.client.send(
-        new QueryCommand({
-          TableName: this.options.tableName,
-          IndexName: WINDOW_INDEX.indexName,
-          KeyConditionExpression:
-            sensorId === undefined ? '#wk = :wk' : '#wk = :wk AND begins_with(#pk, :prefix)',
-          ExpressionAttributeNames: {
-            '#wk': WINDOW_INDEX.partitionKey,
-            ...(sensorId === undefined ? {} : { '#pk': WINDOW_INDEX.sortKey }),
-          },
-          ExpressionAttributeValues: {
-            ':wk': { S: aggregateSortKey(indexed, hourStart) },
-            ...(sensorId === undefined ? {} : { ':prefix': { S: sensorKeyPrefix(sensorId) } }),
-          },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const found = seriesOfPartitionKey(item[WINDOW_INDEX.sortKey]?.S ?? '');
-        if (found) series.push(found);
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return series;
+    const bySensor = sensorId !== undefined;
+    const items = await queryAll(this.options.client, {
+      TableName: this.options.tableName,
+      IndexName: WINDOW_INDEX.indexName,
+      KeyConditionExpression: bySensor ? '#wk = :wk AND begins_with(#pk, :prefix)' : '#wk = :wk',
+      ExpressionAttributeNames: {
+        '#wk': WINDOW_INDEX.partitionKey,
+        ...(bySensor ? { '#pk': WINDOW_INDEX.sortKey } : {}),
+      },
+      ExpressionAttributeValues: {
+        ':wk': { S: aggregateSortKey(this.indexedWindow(), hourStart) },
+        ...(bySensor ? { ':prefix': { S: sensorKeyPrefix(sensorId) } } : {}),
+      },
+    });
+    return items.flatMap((item) => seriesOfPartitionKey(item[WINDOW_INDEX.sortKey]?.S ?? '') ?? []);
   }
 
   /** Every series' item of the indexed window for the hour starting at `hourStart` (the speed export). */
@@ -283,23 +271,14 @@ export class AggregateReader {
   }
 
   private async queryRange(pk: string, from: string, to: string): Promise<WindowValues[]> {
-    const items: WindowValues[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.options.client.send(
-        new QueryCommand({
-          TableName: this.options.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ProjectionExpression: PROJECTION,
-          ExpressionAttributeNames: PROJECTION_NAMES,
-          ExpressionAttributeValues: { ':pk': { S: pk }, ':from': { S: from }, ':to': { S: to } },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) items.push(parseStoredAggregate(item));
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return items;
+    const items = await queryAll(this.options.client, {
+      TableName: this.options.tableName,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ProjectionExpression: PROJECTION,
+      ExpressionAttributeNames: PROJECTION_NAMES,
+      ExpressionAttributeValues: { ':pk': { S: pk }, ':from': { S: from }, ':to': { S: to } },
+    });
+    return items.map(parseStoredAggregate);
   }
 
   private async readItems(

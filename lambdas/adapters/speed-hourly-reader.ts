@@ -8,10 +8,11 @@
  * of every sensor (the 1m and 5m windows outnumber the hourly ones ~100 to 1) to find the few hourly
  * ones. The cost of that choice: a sensor the batch layer never saw that day is not looked up.
  */
-import { type AttributeValue, type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { aggregatePartitionKey, aggregateSortKey } from '../../contract/table-keys';
 import { dayRange, type HourlyStats } from '../../core/reconcile';
 import { mapWithConcurrency } from './concurrency';
+import { queryAll } from './query-all';
 
 export interface SensorMetric {
   readonly sensorId: string;
@@ -55,36 +56,25 @@ export class SpeedHourlyReader {
   }
 
   private async readPair(pair: SensorMetric, from: string, to: string): Promise<HourlyStats[]> {
-    const rows: HourlyStats[] = [];
-    let startKey: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await this.options.client.send(
-        new QueryCommand({
-          TableName: this.options.tableName,
-          KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-          ProjectionExpression: 'windowStart, #count, #sum, #min, #max',
-          ExpressionAttributeNames: { '#count': 'count', '#sum': 'sum', '#min': 'min', '#max': 'max' },
-          ExpressionAttributeValues: {
-            ':pk': { S: aggregatePartitionKey(pair.sensorId, pair.metric) },
-            ':from': { S: from },
-            ':to': { S: to },
-          },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        rows.push({
-          sensorId: pair.sensorId,
-          metric: pair.metric,
-          hourStart: Number(item.windowStart?.N),
-          count: Number(item.count?.N),
-          sum: Number(item.sum?.N),
-          min: Number(item.min?.N),
-          max: Number(item.max?.N),
-        });
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return rows;
+    const items = await queryAll(this.options.client, {
+      TableName: this.options.tableName,
+      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+      ProjectionExpression: 'windowStart, #count, #sum, #min, #max',
+      ExpressionAttributeNames: { '#count': 'count', '#sum': 'sum', '#min': 'min', '#max': 'max' },
+      ExpressionAttributeValues: {
+        ':pk': { S: aggregatePartitionKey(pair.sensorId, pair.metric) },
+        ':from': { S: from },
+        ':to': { S: to },
+      },
+    });
+    return items.map((item) => ({
+      sensorId: pair.sensorId,
+      metric: pair.metric,
+      hourStart: Number(item.windowStart?.N),
+      count: Number(item.count?.N),
+      sum: Number(item.sum?.N),
+      min: Number(item.min?.N),
+      max: Number(item.max?.N),
+    }));
   }
 }

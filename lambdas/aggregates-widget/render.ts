@@ -21,6 +21,11 @@ export function escapeHtml(text: string): string {
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
 const num = (x: number): string => (Number.isInteger(x) ? String(x) : x.toPrecision(6));
 
+/** count, avg, min, max of a window, as shown. */
+function statistics(r: WindowValues): string[] {
+  return [String(r.count), num(r.sum / r.count), num(r.min), num(r.max)];
+}
+
 function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const head = headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
   const body = rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('');
@@ -43,14 +48,7 @@ export function renderTop(input: {
   rows: readonly WindowValues[];
 }): string {
   const caption = `Top ${input.rows.length} sensors by ${input.by} of ${input.metric}, window ${input.window} from ${iso(input.windowStart)}`;
-  const rows = input.rows.map((r, i) => [
-    String(i + 1),
-    r.sensorId,
-    String(r.count),
-    num(r.sum / r.count),
-    num(r.min),
-    num(r.max),
-  ]);
+  const rows = input.rows.map((r, i) => [String(i + 1), r.sensorId, ...statistics(r)]);
   return (
     `<p>${escapeHtml(caption)}</p>` +
     (rows.length === 0
@@ -66,14 +64,7 @@ export function renderSeries(input: {
   rows: readonly WindowValues[];
 }): string {
   const caption = `Sensor ${input.sensor}, window ${input.window}: ${input.rows.length} windows`;
-  const rows = input.rows.map((r) => [
-    r.metric,
-    iso(r.windowStart),
-    String(r.count),
-    num(r.sum / r.count),
-    num(r.min),
-    num(r.max),
-  ]);
+  const rows = input.rows.map((r) => [r.metric, iso(r.windowStart), ...statistics(r)]);
   return (
     `<p>${escapeHtml(caption)}</p>` +
     (rows.length === 0

@@ -54,6 +54,11 @@ const hourOf = (ms: number): string => new Date(Math.floor(ms / HOUR) * HOUR).to
 const key = (sensor: string, metric: string, hour: string): string => `${sensor}|${metric}|${hour}`;
 const iso = (text: string): string => new Date(`${text.replace(' ', 'T')}Z`).toISOString();
 
+/** `sluice aggregates --local --state <state> ...args`. */
+function aggregates(...args: string[]): ReturnType<typeof runCli> {
+  return runCli(['aggregates', '--local', '--state', state, ...args]);
+}
+
 function readJsonl<T>(file: string): T[] {
   return fs
     .readFileSync(file, 'utf8')
@@ -181,11 +186,7 @@ test('building the days one by one moves the boundary with neither gap nor overl
 test('`sluice aggregates --local` on the stopped state agrees with aggregates.jsonl', async () => {
   const lines = readJsonl<AggregateLine>(path.join(out, 'aggregates.jsonl'));
   for (const window of ['1h', '5m']) {
-    const result = await runCli([
-      'aggregates',
-      '--local',
-      '--state',
-      state,
+    const result = await aggregates(
       '--sensor',
       's-1',
       '--window',
@@ -194,7 +195,7 @@ test('`sluice aggregates --local` on the stopped state agrees with aggregates.js
       '30h',
       '--format',
       'json',
-    ]);
+    );
     expect(result.stderr).toBe('');
     const expected = lines.filter((l) => l.sensorId === 's-1' && l.window === window);
     expect(expected.length).toBeGreaterThan(0);
@@ -205,24 +206,22 @@ test('`sluice aggregates --local` on the stopped state agrees with aggregates.js
 test('`sluice aggregates --top` ranks the sensors of one window instance as aggregates.jsonl does', async () => {
   const lines = readJsonl<AggregateLine>(path.join(out, 'aggregates.jsonl'));
   const at = new Date(Math.floor((NOW - 5 * HOUR) / HOUR) * HOUR).toISOString();
-  const result = await runCli([
-    'aggregates',
-    '--local',
-    '--state',
-    state,
-    '--top',
-    '2',
-    '--metric',
-    'temperature',
-    '--window',
-    '1h',
-    '--by',
-    'avg',
-    '--to',
-    at,
-    '--format',
-    'json',
-  ]);
+  const result = await aggregates(
+    ...[
+      '--top',
+      '2',
+      '--metric',
+      'temperature',
+      '--window',
+      '1h',
+      '--by',
+      'avg',
+      '--to',
+      at,
+      '--format',
+      'json',
+    ],
+  );
   expect(result.stderr).toBe('');
   const expected = lines
     .filter((l) => l.metric === 'temperature' && l.window === '1h' && l.windowStart === at)
@@ -234,30 +233,12 @@ test('`sluice aggregates --top` ranks the sensors of one window instance as aggr
 });
 
 test('a hostile or huge read is one line and exit 1', async () => {
-  const script = await runCli([
-    'aggregates',
-    '--local',
-    '--state',
-    state,
-    '--sensor',
-    '<script>alert(1)</script>',
-  ]);
+  const script = await aggregates('--sensor', '<script>alert(1)</script>');
   expect(script.code).toBe(1);
   expect(script.stderr).toMatch(
     /^sluice aggregates: option '--sensor <id>' argument .* is invalid\. must be a sensor id/,
   );
-  const huge = await runCli([
-    'aggregates',
-    '--local',
-    '--state',
-    state,
-    '--sensor',
-    's-1',
-    '--window',
-    '1m',
-    '--from',
-    '3650d',
-  ]);
+  const huge = await aggregates('--sensor', 's-1', '--window', '1m', '--from', '3650d');
   expect(huge.code).toBe(1);
   expect(huge.stderr).toMatch(/^sluice: the range holds \d+ instances of window 1m; at most 10000/);
 });

@@ -7,7 +7,7 @@ import { readSql } from '../../contract/sql-template';
 import { WINDOW_INDEX } from '../../contract/table-keys';
 import { SENSOR_STATS_HOURLY_LIVE } from '../../contract/lake-tables';
 import { SensorsWidget } from '../../lib/sensors-widget';
-import { SpeedExport } from '../../lib/speed-export';
+import { SpeedExport, type SpeedExportProps } from '../../lib/speed-export';
 import { logicalId, newStack, synthSluice } from './synth';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -102,35 +102,28 @@ describe('speed export', () => {
     expect(statements.flatMap(actions)).not.toContain('s3:GetObject*');
   });
 
-  test('fails at synth without a tumbling 1h window', () => {
+  /** A SpeedExport in a bare stack, with `overrides` over valid props. */
+  function exportWith(overrides: Partial<SpeedExportProps>): SpeedExport {
     const s = newStack();
-    expect(
-      () =>
-        new SpeedExport(s, 'SpeedExport', {
-          table: new dynamodb.Table(s, 'T', {
-            partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-          }),
-          bucket: new s3.Bucket(s, 'B'),
-          windows: [{ name: '5m', sizeMs: 300_000, hopMs: 60_000 }],
-          lateness: Duration.hours(1),
-        }),
-    ).toThrow(/windows must include a tumbling 1h window .*\(given 5m\)/);
+    return new SpeedExport(s, 'SpeedExport', {
+      table: new dynamodb.Table(s, 'T', {
+        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      }),
+      bucket: new s3.Bucket(s, 'B'),
+      windows: [{ name: '1h', sizeMs: 3_600_000, hopMs: 3_600_000 }],
+      lateness: Duration.hours(1),
+      ...overrides,
+    });
+  }
+
+  test('fails at synth without a tumbling 1h window', () => {
+    expect(() => exportWith({ windows: [{ name: '5m', sizeMs: 300_000, hopMs: 60_000 }] })).toThrow(
+      /windows must include a tumbling 1h window .*\(given 5m\)/,
+    );
   });
 
   test('fails at synth for an interval of two hours', () => {
-    const s = newStack();
-    expect(
-      () =>
-        new SpeedExport(s, 'SpeedExport', {
-          table: new dynamodb.Table(s, 'T', {
-            partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-          }),
-          bucket: new s3.Bucket(s, 'B'),
-          windows: [{ name: '1h', sizeMs: 3_600_000, hopMs: 3_600_000 }],
-          lateness: Duration.hours(1),
-          interval: Duration.hours(2),
-        }),
-    ).toThrow(
+    expect(() => exportWith({ interval: Duration.hours(2) })).toThrow(
       /interval must be a whole number of seconds between 60 and 3600 seconds inclusive \(given 2 hours\)/,
     );
   });
