@@ -10,8 +10,11 @@
  *   found, how the export lists an hour's items and where top-N takes its candidates.
  * - Top-N by a window aggregate: the candidates' items of one instance, read with BatchGetItem
  *   (one key per series for a stored window, one per pane for a composed one). Cost: series ×
- *   keys per instance reads (1 RCU each for items up to 4 KB), 100 keys a request. Bounded:
- *   `MAX_TOP_KEYS` keys a read, a clear error beyond.
+ *   keys per instance reads, 100 keys a request. Bounded: `MAX_TOP_KEYS` keys a read, a clear
+ *   error beyond.
+ *
+ * Reads are eventually consistent (half a read unit per item up to 4 KB; an update may show a second
+ * late): what is read here is a view for people and the lake, not the base of a conditional write.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -291,6 +294,7 @@ export class AggregateReader {
         pk: { S: aggregatePartitionKey(k.sensorId, k.metric) },
         sk: { S: aggregateSortKey(k.window, k.windowStart) },
       })),
+      { consistentRead: false },
     );
     return items.map(parseStoredAggregate);
   }

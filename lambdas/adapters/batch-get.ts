@@ -13,11 +13,16 @@ export class UnprocessedKeysError extends Error {
   public override readonly name = 'UnprocessedKeysError';
 }
 
-/** Every item found for `keys`, in no particular order (missing items are simply absent). */
+/**
+ * Every item found for `keys`, in no particular order (missing items are simply absent). Reads are
+ * strongly consistent unless `consistentRead` is false (half the read units; a write may show up to
+ * a second late), which serves readers outside the speed layer's own read-modify-write.
+ */
 export async function batchGetAll(
   client: DynamoDBClient,
   tableName: string,
   keys: readonly Item[],
+  options: { readonly consistentRead?: boolean } = {},
 ): Promise<Item[]> {
   const items: Item[] = [];
   for (let i = 0; i < keys.length; i += KEYS_PER_REQUEST) {
@@ -31,7 +36,9 @@ export async function batchGetAll(
       if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
       const result = await client.send(
         new BatchGetItemCommand({
-          RequestItems: { [tableName]: { Keys: [...pending], ConsistentRead: true } },
+          RequestItems: {
+            [tableName]: { Keys: [...pending], ConsistentRead: options.consistentRead ?? true },
+          },
         }),
       );
       items.push(...(result.Responses?.[tableName] ?? []));

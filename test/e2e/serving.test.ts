@@ -203,34 +203,30 @@ test('`sluice aggregates --local` on the stopped state agrees with aggregates.js
   }
 });
 
-test('`sluice aggregates --top` ranks the sensors of one window instance as aggregates.jsonl does', async () => {
-  const lines = readJsonl<AggregateLine>(path.join(out, 'aggregates.jsonl'));
-  const at = new Date(Math.floor((NOW - 5 * HOUR) / HOUR) * HOUR).toISOString();
-  const result = await aggregates(
-    ...[
-      '--top',
-      '2',
-      '--metric',
-      'temperature',
-      '--window',
-      '1h',
-      '--by',
-      'avg',
-      '--to',
-      at,
-      '--format',
-      'json',
-    ],
-  );
-  expect(result.stderr).toBe('');
-  const expected = lines
-    .filter((l) => l.metric === 'temperature' && l.window === '1h' && l.windowStart === at)
-    .sort((a, b) => b.avg - a.avg)
-    .slice(0, 2)
-    .map((l, i) => ({ rank: i + 1, ...l }));
-  expect(expected.map((e) => e.sensorId)).toEqual(['s-3', 's-2']);
-  expect(JSON.parse(result.stdout)).toEqual(expected);
-});
+test.each([
+  // The 1h window holding an hour's events, and the 5m window (composed from 1m panes) holding one.
+  ['1h', HOUR],
+  ['5m', 60_000],
+])(
+  '`sluice aggregates --top` ranks the sensors of one %s instance as aggregates.jsonl does',
+  async (window, hop) => {
+    const lines = readJsonl<AggregateLine>(path.join(out, 'aggregates.jsonl'));
+    const eventTime = NOW - 5 * HOUR + 60_000;
+    const at = new Date(Math.floor(eventTime / Number(hop)) * Number(hop)).toISOString();
+    const result = await aggregates(
+      ...['--top', '2', '--metric', 'temperature', '--window', String(window), '--by', 'avg'],
+      ...['--to', at, '--format', 'json'],
+    );
+    expect(result.stderr).toBe('');
+    const expected = lines
+      .filter((l) => l.metric === 'temperature' && l.window === window && l.windowStart === at)
+      .sort((a, b) => b.avg - a.avg)
+      .slice(0, 2)
+      .map((l, i) => ({ rank: i + 1, ...l }));
+    expect(expected.map((e) => e.sensorId)).toEqual(['s-3', 's-2']);
+    expect(JSON.parse(result.stdout)).toEqual(expected);
+  },
+);
 
 test('a hostile or huge read is one line and exit 1', async () => {
   const script = await aggregates('--sensor', '<script>alert(1)</script>');
