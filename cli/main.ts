@@ -17,7 +17,13 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(`sluice: ${text.replace(/^error: /, '')}`) })
     .exitOverride();
-  for (const command of [localCommand(), produceCommand(), queryCommand(), backfillCommand(), aggregatesCommand()]) {
+  for (const command of [
+    localCommand(),
+    produceCommand(),
+    queryCommand(),
+    backfillCommand(),
+    aggregatesCommand(),
+  ]) {
     program.addCommand(
       command
         .exitOverride()
