@@ -11,10 +11,10 @@
  * an earlier export wrote stays).
  *
  * Which hours: a window's item changes while its events can still arrive, until `lateness` after
- * it ends. Every run exports the current and the previous hour; the first run of each hour (its
- * start within `interval` of the hour) also sweeps back over `lateness`, for late-but-accepted
- * events. Cost per run: series × 2 item reads (series × hours in the sweep once an hour), 100 keys
- * a BatchGetItem, plus one index Query page per ~6,000 series and hour.
+ * it ends. Every run exports the current and the previous hour, and a share of the older hours
+ * within `lateness` such that each is exported once an hour (`hoursToExport`). Cost per run: series
+ * × (2 + ⌈lateness hours / runs per hour⌉) item reads (half a read unit each, eventually
+ * consistent), 100 keys a BatchGetItem, plus one index Query page per ~6,000 series and hour.
  */
 import { gzipSync } from 'node:zlib';
 import { SPEED_HOURLY } from '../../contract/lake-tables';
@@ -71,13 +71,22 @@ export function speedHourlyObject(items: readonly WindowValues[]): Buffer {
   return gzipSync(lines.map((line) => `${JSON.stringify(line)}\n`).join(''));
 }
 
-/** The starts of the hours a run at `now` exports (see the module comment), oldest first. */
+/**
+ * The starts of the hours a run at `now` exports, oldest first: the current and the previous hour,
+ * and a share of the older hours within `lateness` — hour `h` by the run whose place in the hour
+ * (`⌊(now − hour start) / interval⌋`) is `(h / 1 h) mod runs per hour` — so each older hour is
+ * exported once an hour and every run reads about the same number of items.
+ */
 export function hoursToExport(now: number, intervalMs: number, latenessMs: number): number[] {
   const current = Math.floor(now / HOUR_MS) * HOUR_MS;
-  const sweep = now - current < intervalMs;
-  const from = sweep ? Math.floor((current - latenessMs - HOUR_MS) / HOUR_MS) * HOUR_MS : current - HOUR_MS;
+  const runsPerHour = Math.max(1, Math.floor(HOUR_MS / intervalMs));
+  const run = Math.min(runsPerHour - 1, Math.floor((now - current) / intervalMs));
+  const oldest = Math.floor((current - latenessMs - HOUR_MS) / HOUR_MS) * HOUR_MS;
   const hours: number[] = [];
-  for (let h = from; h <= current; h += HOUR_MS) hours.push(h);
+  for (let h = oldest; h < current - HOUR_MS; h += HOUR_MS) {
+    if ((h / HOUR_MS) % runsPerHour === run) hours.push(h);
+  }
+  hours.push(current - HOUR_MS, current);
   return hours;
 }
 

@@ -28,12 +28,23 @@ function item(sensorId: string, metric: string, windowStart = H15): WindowValues
 }
 
 describe('hoursToExport', () => {
-  test('exports the current and the previous hour after the hour’s first interval', () => {
-    expect(hoursToExport(H15 + 30 * 60_000, 10 * 60_000, 24 * HOUR)).toEqual([H15 - HOUR, H15]);
+  const INTERVAL = 10 * 60_000;
+  const runsOfHour = (lateness: number): number[][] =>
+    Array.from({ length: 6 }, (_, run) => hoursToExport(H15 + run * INTERVAL + 1_000, INTERVAL, lateness));
+
+  test('every run exports the current and the previous hour', () => {
+    for (const hours of runsOfHour(24 * HOUR)) expect(hours.slice(-2)).toEqual([H15 - HOUR, H15]);
   });
 
-  test('sweeps back over lateness and an hour in the hour’s first interval', () => {
-    const hours = hoursToExport(H15 + 5 * 60_000, 10 * 60_000, 6 * HOUR);
+  test('the runs of an hour export each older hour within lateness once, in equal shares', () => {
+    const older = runsOfHour(24 * HOUR).map((hours) => hours.slice(0, -2));
+    const all = older.flat().sort((a, b) => a - b);
+    expect(all).toEqual(Array.from({ length: 24 }, (_, i) => H15 - 25 * HOUR + i * HOUR));
+    expect(older.map((hours) => hours.length)).toEqual([4, 4, 4, 4, 4, 4]);
+  });
+
+  test('with an interval of an hour, one run exports every hour within lateness', () => {
+    const hours = hoursToExport(H15 + 1_000, HOUR, 6 * HOUR);
     expect([hours[0], hours[hours.length - 1], hours.length]).toEqual([H15 - 7 * HOUR, H15, 8]);
   });
 });
