@@ -10,16 +10,31 @@ import { loadConfig, toSpeedConfig } from '../contract/config';
 import { parseDuration } from '../core/duration';
 import { METRIC_PATTERN, SENSOR_ID_PATTERN } from '../core/event';
 import { AggregateReader, TOP_AGGREGATES, type TopAggregate } from '../lambdas/adapters/aggregate-reader';
-import { toAggregateLine } from '../local/replay-outputs';
+import type { WindowValues } from '../core/aggregate';
+import { toAggregateLine, type AggregateLine } from '../local/replay-outputs';
 import { localResourceNames } from '../local/resources';
 import { runningSpeedTable, stoppedSpeedTable, type SpeedTable } from '../local/speed-table';
 import { UsageError } from './errors';
-import { formatResult, OUTPUT_FORMATS, type Cell, type OutputFormat } from './format';
+import { formatResult, OUTPUT_FORMATS, type Cell, type OutputFormat, type ResultSet } from './format';
 import { integerOption } from './options';
 import { findSession } from './session';
 import { readStackOutputs, resolveSetting, targetOptions, type TargetOptions } from './targets';
 
 const HOUR_MS = 3_600_000;
+/** The columns of a window, as aggregates.jsonl names them (`AggregateLine`). */
+const AGGREGATE_COLUMNS: readonly (keyof AggregateLine)[] = [
+  'sensorId',
+  'metric',
+  'window',
+  'windowStart',
+  'windowEnd',
+  'count',
+  'sum',
+  'min',
+  'max',
+  'avg',
+];
+
 /** Top-N returns at most this many rows. */
 export const MAX_TOP = 1_000;
 
@@ -138,19 +153,11 @@ export async function runAggregates(options: AggregatesOptions): Promise<void> {
   try {
     const reader = new AggregateReader({ client: table.dynamodb, tableName: table.tableName, windows });
     const window = options.window ?? reader.plan.indexed ?? windows[0].name;
-    const columns = [
-      'sensorId',
-      'metric',
-      'window',
-      'windowStart',
-      'windowEnd',
-      'count',
-      'sum',
-      'min',
-      'max',
-      'avg',
-    ];
-    let rows: Cell[][];
+    const cells = (r: WindowValues): Cell[] => {
+      const line = toAggregateLine(r);
+      return AGGREGATE_COLUMNS.map((c) => line[c]);
+    };
+    let result: ResultSet;
     if (options.top !== undefined) {
       const top = await reader.top({
         metric: options.metric as string,
@@ -159,8 +166,10 @@ export async function runAggregates(options: AggregatesOptions): Promise<void> {
         n: options.top,
         by: options.by,
       });
-      rows = top.rows.map((r, i) => [i + 1, ...Object.values(toAggregateLine(r))]);
-      columns.unshift('rank');
+      result = {
+        columns: ['rank', ...AGGREGATE_COLUMNS],
+        rows: top.rows.map((r, i) => [i + 1, ...cells(r)]),
+      };
     } else {
       const found = await reader.range({
         sensorId: options.sensor as string,
@@ -169,9 +178,9 @@ export async function runAggregates(options: AggregatesOptions): Promise<void> {
         from,
         to,
       });
-      rows = found.map((r) => Object.values(toAggregateLine(r)));
+      result = { columns: AGGREGATE_COLUMNS, rows: found.map(cells) };
     }
-    process.stdout.write(formatResult({ columns, rows }, options.format));
+    process.stdout.write(formatResult(result, options.format));
   } finally {
     await table.close();
   }
