@@ -1,7 +1,9 @@
 /**
  * `sluice aggregates`: the speed layer's windowed aggregates, read from its DynamoDB table by key
- * (lambdas/adapters/aggregate-reader.ts; no Scan). Either one sensor's windows over a time range
- * (`--sensor`), or the top-N sensors of a metric by a window aggregate (`--top`). On AWS the table
+ * (lambdas/adapters/aggregate-reader.ts; no Scan). One sensor's windows over a time range
+ * (`--sensor`), the top-N sensors of a metric by a window aggregate (`--top`), or, with neither,
+ * every series' windows in the range (the series listed through the window index; at most 1,000),
+ * lines as `aggregates.jsonl` has them. On AWS the table
  * of the deployed stack; with `--local` the running `sluice local`, or a stopped one's state.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -20,7 +22,6 @@ import { integerOption } from './options';
 import { findSession } from './session';
 import { readStackOutputs, resolveSetting, targetOptions, type TargetOptions } from './targets';
 
-const HOUR_MS = 3_600_000;
 /** The columns of a window, as aggregates.jsonl names them (`AggregateLine`). */
 const AGGREGATE_COLUMNS: readonly (keyof AggregateLine)[] = [
   'sensorId',
@@ -89,10 +90,13 @@ export function aggregatesCommand(): Command {
       'the metric (default with --sensor: every metric of the sensor)',
       patternOption(METRIC_PATTERN, 'a metric: 1-64 of letters, digits and . _ -'),
     )
-    .option('--window <name>', 'a configured window (default: the tumbling 1h window, else the first)')
+    .option(
+      '--window <name>',
+      'a configured window (default: the tumbling 1h window; without --sensor and --top: every window)',
+    )
     .option(
       '--from <time>',
-      'first window start (ISO-8601, epoch ms, or e.g. 2h for 2 hours ago; default: --to - 1h)',
+      'first window start (ISO-8601, epoch ms, or e.g. 2h for 2 hours ago; default: the oldest the table holds, --to - aggregateTtl)',
       instantOption(),
     )
     .option(
@@ -115,6 +119,7 @@ export function aggregatesCommand(): Command {
       `
 Reads by key only (a Query per series; top-N lists an hour's series through the window index).
 Examples:
+  npx sluice aggregates --local --format json                    every series, every window the table holds
   npx sluice aggregates --local --sensor s-1 --window 5m --from 2h
   npx sluice aggregates --local --top 10 --metric temperature --window 1h --by avg
   npx sluice aggregates --sensor s-1 --metric temperature --format csv`,
@@ -137,18 +142,17 @@ async function openTable(options: AggregatesOptions): Promise<SpeedTable> {
 }
 
 export async function runAggregates(options: AggregatesOptions): Promise<void> {
-  if (options.top === undefined && options.sensor === undefined) {
-    throw new UsageError('pass --sensor ID (its windows) or --top N --metric NAME (the top sensors)');
-  }
   if (options.top !== undefined && options.sensor !== undefined) {
     throw new UsageError('--top ranks every sensor: pass either --top or --sensor, not both');
   }
   if (options.top !== undefined && options.metric === undefined) {
     throw new UsageError('--top needs --metric: sensors are ranked within one metric');
   }
-  const windows = toSpeedConfig(loadConfig(options.config)).windows;
+  const speed = toSpeedConfig(loadConfig(options.config));
+  const windows = speed.windows;
   const to = options.to ?? Date.now();
-  const from = options.from ?? to - HOUR_MS;
+  // By default, every window the table can still hold: items expire aggregateTtl after their window.
+  const from = options.from ?? to - speed.aggregateTtlMs - Math.max(...windows.map((w) => w.sizeMs));
   const table = await openTable(options);
   try {
     const reader = new AggregateReader({ client: table.dynamodb, tableName: table.tableName, windows });
@@ -170,15 +174,19 @@ export async function runAggregates(options: AggregatesOptions): Promise<void> {
         columns: ['rank', ...AGGREGATE_COLUMNS],
         rows: top.rows.map((r, i) => [i + 1, ...cells(r)]),
       };
-    } else {
+    } else if (options.sensor !== undefined) {
       const found = await reader.range({
-        sensorId: options.sensor as string,
+        sensorId: options.sensor,
         metric: options.metric,
         window,
         from,
         to,
       });
       result = { columns: AGGREGATE_COLUMNS, rows: found.map(cells) };
+    } else {
+      const found = await reader.list({ window: options.window, from, to });
+      const rows = found.filter((r) => options.metric === undefined || r.metric === options.metric);
+      result = { columns: AGGREGATE_COLUMNS, rows: rows.map(cells) };
     }
     process.stdout.write(formatResult(result, options.format));
   } finally {

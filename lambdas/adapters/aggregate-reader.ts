@@ -4,7 +4,7 @@
  *
  * - A series' windows over a time range: one Query on its partition (`pk`), `sk BETWEEN` the first
  *   and last instance; a hopping window's instances are composed from the pane items the same Query
- *   reads (`core/panes.ts`). Cost: the items in the range, nothing else.
+ *   reads (`core/panes.ts`). Cost: the items in the range, nothing else; at most `MAX_RANGE_ITEMS`.
  * - The series active in an hour: a Query of the window index (`WINDOW_INDEX`, keys only) for that
  *   hour's instance of the indexed (tumbling one-hour) window. That is how a sensor's metrics are
  *   found, how the export lists an hour's items and where top-N takes its candidates.
@@ -36,8 +36,12 @@ import { queryAll } from './query-all';
 
 const HOUR_MS = 3_600_000;
 
-/** At most this many window instances per series read (a `--from`/`--to` range). */
-export const MAX_INSTANCES = 10_000;
+/** At most this many stored items per series and window read (a `--from`/`--to` range). */
+export const MAX_RANGE_ITEMS = 20_000;
+/** At most this many hours of the window index listed per read (series of a sensor, or all series). */
+export const MAX_INDEX_HOURS = 31 * 24;
+/** At most this many series listed at once when no sensor is named. */
+export const MAX_LIST_SERIES = 1_000;
 /** At most this many item keys per top-N read (candidate series × keys per instance). */
 export const MAX_TOP_KEYS = 50_000;
 
@@ -71,6 +75,13 @@ export interface RangeRead {
   /** Instances starting at or after this, epoch ms. */
   readonly from: number;
   /** Instances starting at or before this, epoch ms. */
+  readonly to: number;
+}
+
+export interface ListRead {
+  /** @default - every configured window */
+  readonly window?: string;
+  readonly from: number;
   readonly to: number;
 }
 
@@ -133,22 +144,44 @@ export class AggregateReader {
   async range(read: RangeRead): Promise<WindowValues[]> {
     const window = this.window(read.window);
     if (read.to < read.from) throw new AggregateReadError('--to must not be before --from');
-    const first = Math.ceil(read.from / window.hopMs) * window.hopMs;
-    const last = latestWindowStart(read.to, window);
-    const instances = Math.max(0, Math.floor((last - first) / window.hopMs) + 1);
-    if (instances > MAX_INSTANCES) {
-      throw new AggregateReadError(
-        `the range holds ${instances} instances of window ${window.name}; at most ${MAX_INSTANCES} are read at once: narrow --from/--to or pick a longer window`,
-      );
-    }
-    if (instances === 0) return [];
     const metrics = read.metric
       ? [read.metric]
-      : await this.metricsOf(read.sensorId, first, last + window.sizeMs);
+      : (await this.seriesIn(read.from, read.to + window.sizeMs, read.sensorId)).map((s) => s.metric);
     const perMetric = await mapWithConcurrency(metrics, this.concurrency, (metric) =>
-      this.rangeOfSeries({ sensorId: read.sensorId, metric }, window, first, last),
+      this.rangeOfSeries({ sensorId: read.sensorId, metric }, window, read.from, read.to),
     );
     return perMetric.flat().sort(byTime);
+  }
+
+  /**
+   * Every series' instances starting in [from, to] of one window (or of every configured window),
+   * ordered by sensor, metric, window and start, as `aggregates.jsonl` is. The series are those the
+   * window index lists for the hours of the range; at most `MAX_LIST_SERIES`.
+   */
+  async list(read: ListRead): Promise<WindowValues[]> {
+    const windows = read.window ? [this.window(read.window)] : this.options.windows;
+    if (read.to < read.from) throw new AggregateReadError('--to must not be before --from');
+    const longest = Math.max(...windows.map((w) => w.sizeMs));
+    const series = await this.seriesIn(read.from, read.to + longest);
+    if (series.length > MAX_LIST_SERIES) {
+      throw new AggregateReadError(
+        `the range holds ${series.length} series; at most ${MAX_LIST_SERIES} are listed at once: pass --sensor or --top, or narrow --from/--to`,
+      );
+    }
+    const reads = series.flatMap((s) => windows.map((window) => ({ s, window })));
+    const found = await mapWithConcurrency(reads, this.concurrency, ({ s, window }) =>
+      this.rangeOfSeries(s, window, read.from, read.to),
+    );
+    const text = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+    return found
+      .flat()
+      .sort(
+        (a, b) =>
+          text(a.sensorId, b.sensorId) ||
+          text(a.metric, b.metric) ||
+          text(a.window, b.window) ||
+          a.windowStart - b.windowStart,
+      );
   }
 
   /** The series whose indexed (one-hour) window has an item for the hour starting at `hourStart`. */
@@ -219,17 +252,20 @@ export class AggregateReader {
     return this.plan.indexed;
   }
 
-  /** The sensor's metrics with an hourly item in [from, to). */
-  private async metricsOf(sensorId: string, from: number, to: number): Promise<string[]> {
+  /** The distinct series (of one sensor, or all) with an indexed item in an hour of [from, to). */
+  private async seriesIn(from: number, to: number, sensorId?: string): Promise<Series[]> {
     const hours: number[] = [];
     for (let h = Math.floor(from / HOUR_MS) * HOUR_MS; h < to; h += HOUR_MS) hours.push(h);
-    if (hours.length > MAX_INSTANCES) {
+    if (hours.length > MAX_INDEX_HOURS) {
       throw new AggregateReadError(
-        `the range spans ${hours.length} hours; pass --metric to read a longer range (at most ${MAX_INSTANCES} hours without it)`,
+        `the range spans ${hours.length} hours; at most ${MAX_INDEX_HOURS} are listed through the window index: narrow --from/--to${sensorId === undefined ? '' : ' or pass --metric'}`,
       );
     }
     const found = await mapWithConcurrency(hours, this.concurrency, (h) => this.seriesInHour(h, sensorId));
-    return [...new Set(found.flat().map((s) => s.metric))].sort();
+    const unique = new Map(found.flat().map((s) => [`${s.sensorId}\n${s.metric}`, s]));
+    return [...unique.values()].sort((a, b) =>
+      a.sensorId < b.sensorId ? -1 : a.sensorId > b.sensorId ? 1 : a.metric < b.metric ? -1 : 1,
+    );
   }
 
   /** The stored items one instance of `window` is made of: their window and starts, earliest first. */
@@ -254,12 +290,16 @@ export class AggregateReader {
     return [...bySeries.values()].flatMap((panes) => composeWindow(window, pane, panes, only));
   }
 
+  /** The series' instances of `window` starting in [from, to], from one Query of its stored items. */
   private async rangeOfSeries(
     series: Series,
     window: WindowSpec,
-    first: number,
-    last: number,
+    from: number,
+    to: number,
   ): Promise<WindowValues[]> {
+    const first = Math.ceil(from / window.hopMs) * window.hopMs;
+    const last = latestWindowStart(to, window);
+    if (last < first) return [];
     const firstParts = this.storedItemsOf(window, first);
     const lastParts = this.storedItemsOf(window, last);
     const items = await this.queryRange(
@@ -267,20 +307,29 @@ export class AggregateReader {
       aggregateSortKey(firstParts.window, firstParts.starts[0]),
       aggregateSortKey(lastParts.window, lastParts.starts[lastParts.starts.length - 1]),
     );
-    if (!isHopping(window) || !this.plan.pane) return items;
-    const starts: number[] = [];
-    for (let s = first; s <= last; s += window.hopMs) starts.push(s);
-    return composeWindow(window, this.plan.pane, items, starts);
+    // Every instance with a stored part, then those starting in the range (all their parts were read).
+    const instances =
+      isHopping(window) && this.plan.pane ? composeWindow(window, this.plan.pane, items) : items;
+    return instances.filter((i) => i.windowStart >= first && i.windowStart <= last);
   }
 
   private async queryRange(pk: string, from: string, to: string): Promise<WindowValues[]> {
-    const items = await queryAll(this.options.client, {
-      TableName: this.options.tableName,
-      KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
-      ProjectionExpression: PROJECTION,
-      ExpressionAttributeNames: PROJECTION_NAMES,
-      ExpressionAttributeValues: { ':pk': { S: pk }, ':from': { S: from }, ':to': { S: to } },
-    });
+    const items = await queryAll(
+      this.options.client,
+      {
+        TableName: this.options.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ProjectionExpression: PROJECTION,
+        ExpressionAttributeNames: PROJECTION_NAMES,
+        ExpressionAttributeValues: { ':pk': { S: pk }, ':from': { S: from }, ':to': { S: to } },
+      },
+      { maxItems: MAX_RANGE_ITEMS },
+    );
+    if (items.length > MAX_RANGE_ITEMS) {
+      throw new AggregateReadError(
+        `the range holds more than ${MAX_RANGE_ITEMS} stored windows of one series: narrow --from/--to or pick a longer window`,
+      );
+    }
     return items.map(parseStoredAggregate);
   }
 

@@ -183,7 +183,15 @@ test('building the days one by one moves the boundary with neither gap nor overl
   }
 });
 
-test('`sluice aggregates --local` on the stopped state agrees with aggregates.jsonl', async () => {
+test('`sluice aggregates --local --state S --format json` on the stopped state lists aggregates.jsonl', async () => {
+  const result = await aggregates('--format', 'json');
+  expect(result.stderr).toBe('');
+  const lines = readJsonl<AggregateLine>(path.join(out, 'aggregates.jsonl'));
+  expect(lines.length).toBeGreaterThan(100);
+  expect(JSON.parse(result.stdout)).toEqual(lines);
+});
+
+test("`sluice aggregates --sensor` lists one sensor's windows as aggregates.jsonl has them", async () => {
   const lines = readJsonl<AggregateLine>(path.join(out, 'aggregates.jsonl'));
   for (const window of ['1h', '5m']) {
     const result = await aggregates(
@@ -234,7 +242,12 @@ test('a hostile or huge read is one line and exit 1', async () => {
   expect(script.stderr).toMatch(
     /^sluice aggregates: option '--sensor <id>' argument .* is invalid\. must be a sensor id/,
   );
-  const huge = await aggregates('--sensor', 's-1', '--window', '1m', '--from', '3650d');
+  const huge = await aggregates('--sensor', 's-1', '--window', '1h', '--from', '3650d');
   expect(huge.code).toBe(1);
-  expect(huge.stderr).toMatch(/^sluice: the range holds \d+ instances of window 1m; at most 10000/);
+  expect(huge.stderr).toMatch(
+    /^sluice: the range spans \d+ hours; at most 744 are listed through the window index/,
+  );
+  const top = await aggregates('--top', '1000000', '--metric', 'temperature');
+  expect(top.code).toBe(1);
+  expect(top.stderr).toMatch(/^sluice aggregates: option '--top <n>' argument '1000000' is invalid/);
 });

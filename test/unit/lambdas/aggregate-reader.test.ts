@@ -1,7 +1,12 @@
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { aggregatePartitionKey } from '../../../contract/table-keys';
 import type { WindowSpec } from '../../../core/speed-config';
-import { AggregateReader, MAX_INSTANCES, MAX_TOP_KEYS } from '../../../lambdas/adapters/aggregate-reader';
+import {
+  AggregateReader,
+  MAX_INDEX_HOURS,
+  MAX_RANGE_ITEMS,
+  MAX_TOP_KEYS,
+} from '../../../lambdas/adapters/aggregate-reader';
 
 type Item = Record<string, AttributeValue>;
 
@@ -12,8 +17,29 @@ const WINDOWS: WindowSpec[] = [
 ];
 const AT = Date.parse('2026-12-03T15:30:00Z');
 
-/** A stand-in table: the window index lists `series` sensors of metric t; nothing else is found. */
-function fakeTable(series: number) {
+/** A stored 1m item of s-1/t starting at `start`. */
+function storedItem(start: number): Item {
+  const n = (v: number) => ({ N: String(v) });
+  return {
+    sensorId: { S: 's-1' },
+    metric: { S: 't' },
+    window: { S: '1m' },
+    windowStart: n(start),
+    windowEnd: n(start + 60_000),
+    count: n(1),
+    sum: n(1),
+    min: n(1),
+    max: n(1),
+    firstEventTime: n(start),
+    lastEventTime: n(start),
+  };
+}
+
+/**
+ * A stand-in table: the window index lists `series` sensors of metric t, a series' Query finds
+ * `stored` 1m items (in pages of 1,000), BatchGetItem finds nothing.
+ */
+function fakeTable(series: number, stored = 0) {
   const batchKeys: number[] = [];
   const client = {
     send: async (command: {
@@ -29,7 +55,15 @@ function fakeTable(series: number) {
           })),
         };
       }
-      if (!command.input.RequestItems) return { Items: [] }; // a series' Query: no items
+      if (!command.input.RequestItems) {
+        // A series' Query, in pages of 1,000 items.
+        const from = Number(
+          (command.input as { ExclusiveStartKey?: { n: { N: string } } }).ExclusiveStartKey?.n.N ?? 0,
+        );
+        const to = Math.min(stored, from + 1_000);
+        const Items = Array.from({ length: to - from }, (_, i) => storedItem(AT + (from + i) * 60_000));
+        return { Items, LastEvaluatedKey: to < stored ? { n: { N: String(to) } } : undefined };
+      }
       const request = command.input.RequestItems.t;
       expect(request.ConsistentRead).toBe(false);
       batchKeys.push(request.Keys.length);
@@ -54,13 +88,22 @@ test('a top-N that would read one key more is refused before any item read', asy
   expect(batchKeys).toEqual([]);
 });
 
-test(`a range of ${MAX_INSTANCES} instances is read, one more is refused`, async () => {
+test(`a series read of ${MAX_RANGE_ITEMS} stored windows is answered, one more is refused`, async () => {
+  const read = { sensorId: 's-1', metric: 't', window: '1m', from: AT, to: AT + 30 * 86_400_000 };
+  await expect(fakeTable(0, MAX_RANGE_ITEMS).reader.range(read)).resolves.toHaveLength(MAX_RANGE_ITEMS);
+  await expect(fakeTable(0, MAX_RANGE_ITEMS + 1).reader.range(read)).rejects.toThrow(
+    `the range holds more than ${MAX_RANGE_ITEMS} stored windows of one series`,
+  );
+});
+
+test(`a sensor's metrics are looked up over ${MAX_INDEX_HOURS} hours at most`, async () => {
   const { reader } = fakeTable(0);
-  const from = Date.parse('2026-12-01T00:00:00Z');
-  const read = { sensorId: 's-1', metric: 't', window: '1m', from };
-  await expect(reader.range({ ...read, to: from + (MAX_INSTANCES - 1) * 60_000 })).resolves.toEqual([]);
-  await expect(reader.range({ ...read, to: from + MAX_INSTANCES * 60_000 })).rejects.toThrow(
-    `the range holds ${MAX_INSTANCES + 1} instances of window 1m`,
+  const read = { sensorId: 's-1', window: '1h', from: AT - (AT % 3_600_000) };
+  await expect(reader.range({ ...read, to: read.from + (MAX_INDEX_HOURS - 1) * 3_600_000 })).resolves.toEqual(
+    [],
+  );
+  await expect(reader.range({ ...read, to: read.from + MAX_INDEX_HOURS * 3_600_000 })).rejects.toThrow(
+    `the range spans ${MAX_INDEX_HOURS + 1} hours; at most ${MAX_INDEX_HOURS}`,
   );
 });
 
