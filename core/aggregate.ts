@@ -45,6 +45,17 @@ export interface PartialAggregate extends WindowValues {
   readonly lanes: Readonly<Record<string, LaneRange>>;
 }
 
+/** Orders window instances by sensor, metric, window name and start (the order of `aggregates.jsonl`). */
+export function compareAggregateKeys(a: AggregateKey, b: AggregateKey): number {
+  const text = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+  return (
+    text(a.sensorId, b.sensorId) ||
+    text(a.metric, b.metric) ||
+    text(a.window, b.window) ||
+    a.windowStart - b.windowStart
+  );
+}
+
 export function aggregateKeyId(key: AggregateKey): string {
   return `${key.sensorId}|${key.metric}|${key.window}|${key.windowStart}`;
 }

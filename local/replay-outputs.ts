@@ -23,7 +23,7 @@ import type { Json } from '@duckdb/node-api';
 import { LAKE_PREFIXES } from '../contract/lake-layout';
 import { AGGREGATE_KEY_PREFIX } from '../contract/table-keys';
 import { CURATED_TABLES, type LakeColumnType } from '../contract/lake-tables';
-import type { WindowValues } from '../core/aggregate';
+import { compareAggregateKeys, type WindowValues } from '../core/aggregate';
 import { storagePlan, windowsFromStored } from '../core/panes';
 import type { WindowSpec } from '../core/speed-config';
 import { parseStoredAggregate, type StoredAggregate } from '../lambdas/adapters/aggregate-store';
@@ -122,15 +122,7 @@ export async function readAggregates(
     for (const item of page.Items ?? []) items.push(parseStoredAggregate(item));
     start = page.LastEvaluatedKey;
   } while (start);
-  return windowsFromStored(storagePlan(windows), items)
-    .sort(
-      (a, b) =>
-        compare(a.sensorId, b.sensorId) ||
-        compare(a.metric, b.metric) ||
-        compare(a.window, b.window) ||
-        a.windowStart - b.windowStart,
-    )
-    .map(toAggregateLine);
+  return windowsFromStored(storagePlan(windows), items).sort(compareAggregateKeys).map(toAggregateLine);
 }
 
 function compare(a: string, b: string): number {

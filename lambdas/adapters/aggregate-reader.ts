@@ -25,7 +25,7 @@ import {
   WINDOW_INDEX,
 } from '../../contract/table-keys';
 import { UserError } from '../../contract/user-error';
-import type { WindowValues } from '../../core/aggregate';
+import { compareAggregateKeys, type WindowValues } from '../../core/aggregate';
 import { composeWindow, isHopping, panesOf, storagePlan, type StoragePlan } from '../../core/panes';
 import type { WindowSpec } from '../../core/speed-config';
 import { latestWindowStart } from '../../core/windows';
@@ -107,9 +107,6 @@ export function aggregateOf(values: WindowValues, by: TopAggregate): number {
   return by === 'avg' ? values.sum / values.count : values[by];
 }
 
-const byTime = (a: WindowValues, b: WindowValues): number =>
-  a.metric < b.metric ? -1 : a.metric > b.metric ? 1 : a.windowStart - b.windowStart;
-
 const PROJECTION =
   'sensorId, metric, #window, windowStart, windowEnd, #count, #sum, #min, #max, firstEventTime, lastEventTime';
 const PROJECTION_NAMES = {
@@ -150,7 +147,7 @@ export class AggregateReader {
     const perMetric = await mapWithConcurrency(metrics, this.concurrency, (metric) =>
       this.rangeOfSeries({ sensorId: read.sensorId, metric }, window, read.from, read.to),
     );
-    return perMetric.flat().sort(byTime);
+    return perMetric.flat().sort(compareAggregateKeys);
   }
 
   /**
@@ -172,16 +169,7 @@ export class AggregateReader {
     const found = await mapWithConcurrency(reads, this.concurrency, ({ s, window }) =>
       this.rangeOfSeries(s, window, read.from, read.to),
     );
-    const text = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-    return found
-      .flat()
-      .sort(
-        (a, b) =>
-          text(a.sensorId, b.sensorId) ||
-          text(a.metric, b.metric) ||
-          text(a.window, b.window) ||
-          a.windowStart - b.windowStart,
-      );
+    return found.flat().sort(compareAggregateKeys);
   }
 
   /** The series whose indexed (one-hour) window has an item for the hour starting at `hourStart`. */
