@@ -69,6 +69,12 @@ export interface OpsAlarmsProps {
   /** The batch job's state machine. */
   readonly batchJob: sfn.IStateMachine;
   readonly reconciliation: IReconciliationMetrics;
+  /**
+   * The speed export (lib/speed-export.ts): an alarm when half or more of an hour's runs fail (one
+   * failed run is redone by the next).
+   * @default - no speed export alarm
+   */
+  readonly speedExport?: { readonly function: lambda.IFunction };
   /** @default - every threshold from `DEFAULT_CONFIG.alarms` */
   readonly thresholds?: OpsAlarmThresholds;
   /**
@@ -101,7 +107,8 @@ export type OpsAlarmId =
   | 'batchJobFailed'
   | 'invalidEventRatio'
   | 'reconciliationDrift'
-  | 'reconciliationFailed';
+  | 'reconciliationFailed'
+  | 'speedExportFailed';
 
 interface AlarmSpec {
   /** Construct id (stable) and alarm name suffix. */
@@ -117,6 +124,8 @@ interface AlarmSpec {
 
 /** The alarms that exist only with an alert processor. */
 type AlertPathAlarmId = 'alertIteratorAge' | 'alertProcessorErrors' | 'alertDeadLetterQueue';
+/** The alarms that exist only with the part they watch (an alert processor, the speed export). */
+type OptionalAlarmId = AlertPathAlarmId | 'speedExportFailed';
 
 const GTE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD;
 const GT = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
@@ -128,9 +137,9 @@ const GT = cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD;
  * is not an incident, and each stall that stops a metric altogether has another alarm that fires.
  */
 export class OpsAlarms extends Construct {
-  /** Every alarm by id; the `alert*` ones exist only with an alert processor. */
+  /** Every alarm by id; the `alert*` ones exist only with an alert processor, `speedExportFailed` with the export. */
   public readonly alarms: Readonly<Partial<Record<OpsAlarmId, cloudwatch.Alarm>>> &
-    Readonly<Record<Exclude<OpsAlarmId, AlertPathAlarmId>, cloudwatch.Alarm>>;
+    Readonly<Record<Exclude<OpsAlarmId, OptionalAlarmId>, cloudwatch.Alarm>>;
 
   constructor(scope: Construct, id: string, props: OpsAlarmsProps) {
     super(scope, id);
@@ -213,6 +222,23 @@ export class OpsAlarms extends Construct {
         ...gaveUp(props.deadLetterQueue, 'the speed layer'),
       },
       ...alertSpecs,
+      ...(props.speedExport
+        ? {
+            speedExportFailed: {
+              id: 'SpeedExportFailed',
+              name: 'speed-export-failed',
+              meaning:
+                "Half or more of the last hour's speed exports failed: the speed rows of sensor_stats_hourly_live are getting stale.",
+              runbook: 'speedExportFailed' as const,
+              metric: props.speedExport.function.metricErrors({
+                statistic: cloudwatch.Stats.SUM,
+                period: Duration.hours(1),
+              }),
+              threshold: 3,
+              comparison: GTE,
+            },
+          }
+        : {}),
       firehoseDataFreshness: {
         id: 'FirehoseDataFreshness',
         name: 'firehose-data-freshness',

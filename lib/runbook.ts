@@ -15,6 +15,7 @@ export const RUNBOOK_SECTIONS = {
   invalidEventRatio: { heading: 'Invalid-event ratio', anchor: 'invalid-event-ratio' },
   reconciliationDrift: { heading: 'Reconciliation drift', anchor: 'reconciliation-drift' },
   reconciliationFailed: { heading: 'Reconciliation failed', anchor: 'reconciliation-failed' },
+  speedExportFailed: { heading: 'Speed export failing', anchor: 'speed-export-failing' },
 } as const;
 
 export type RunbookSection = keyof typeof RUNBOOK_SECTIONS;

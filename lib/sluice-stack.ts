@@ -215,6 +215,7 @@ export class SluiceStack extends Stack {
     const runbookUrl = config.alarms.runbookUrl || undefined;
     this.alarms = new OpsAlarms(this, 'OpsAlarms', {
       ...watched,
+      speedExport: this.speedExport,
       topic: this.ops.topic,
       runbookUrl,
       thresholds: {

@@ -120,8 +120,8 @@ describe('observability in the Sluice stack', () => {
   });
 
   test('every alarm of the stack notifies the ops topic, and none the alerts topic', () => {
-    // 10, and the alert processor's iterator age, errors and dead-letter queue.
-    expect(alarms.length).toBe(13);
+    // 10, the alert processor's iterator age, errors and dead-letter queue, and the speed export's.
+    expect(alarms.length).toBe(14);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([opsTopic]);
     }
@@ -140,7 +140,7 @@ describe('observability in the Sluice stack', () => {
     template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Sluice-prod' });
     const status = dashboardWidgets(template).find((w) => w.type === 'alarm');
 
-    expect(status?.properties.alarms).toHaveLength(13);
+    expect(status?.properties.alarms).toHaveLength(14);
     expect(status?.properties.alarms).toContain(`<${logicalId(stack.batchJob.timedOutAlarm)}.Arn>`);
   });
 

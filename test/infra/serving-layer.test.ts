@@ -102,6 +102,21 @@ describe('speed export', () => {
     expect(statements.flatMap(actions)).not.toContain('s3:GetObject*');
   });
 
+  test("pages the ops topic when half or more of an hour's runs fail", () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Sluice-dev-speed-export-failed',
+      MetricName: 'Errors',
+      Namespace: 'AWS/Lambda',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: exportId } }],
+      Statistic: 'Sum',
+      Period: 3600,
+      Threshold: 3,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: logicalId(stack.ops.topic) }],
+      AlarmDescription: Match.stringLikeRegexp('Runbook: docs/runbook.md#speed-export-failing$'),
+    });
+  });
+
   /** A SpeedExport in a bare stack, with `overrides` over valid props. */
   function exportWith(overrides: Partial<SpeedExportProps>): SpeedExport {
     const s = newStack();
