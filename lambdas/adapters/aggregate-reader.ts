@@ -26,7 +26,14 @@ import {
 } from '../../contract/table-keys';
 import { UserError } from '../../contract/user-error';
 import { compareAggregateKeys, type WindowValues } from '../../core/aggregate';
-import { composeWindow, isHopping, panesOf, storagePlan, type StoragePlan } from '../../core/panes';
+import {
+  isHopping,
+  PANE_WINDOW,
+  panesOf,
+  storagePlan,
+  windowsFromStored,
+  type StoragePlan,
+} from '../../core/panes';
 import type { WindowSpec } from '../../core/speed-config';
 import { latestWindowStart } from '../../core/windows';
 import { parseStoredAggregate } from './aggregate-store';
@@ -212,7 +219,10 @@ export class AggregateReader {
     const keys = candidates.size * parts.starts.length;
     if (keys > MAX_TOP_KEYS) {
       throw new AggregateReadError(
-        `ranking window ${window.name} reads ${keys} items (${candidates.size} sensors); at most ${MAX_TOP_KEYS}: rank a stored window (${this.plan.stored.map((w) => w.name).join(', ')}) or query the lake (sensor_stats_hourly_live)`,
+        `ranking window ${window.name} reads ${keys} items (${candidates.size} sensors); at most ${MAX_TOP_KEYS}: rank a stored window (${this.plan.stored
+          .filter((w) => w.name !== PANE_WINDOW)
+          .map((w) => w.name)
+          .join(', ')}) or query the lake (sensor_stats_hourly_live)`,
       );
     }
     const stored = await this.readItems(
@@ -220,8 +230,7 @@ export class AggregateReader {
         parts.starts.map((windowStart) => ({ ...s, window: parts.window, windowStart })),
       ),
     );
-    const instances = this.composeInstances(window, stored, [start]);
-    const rows = instances
+    const rows = this.instancesOf(window, stored, start, start)
       .sort(
         (a, b) =>
           aggregateOf(b, read.by) - aggregateOf(a, read.by) ||
@@ -263,19 +272,16 @@ export class AggregateReader {
     return { window: window.name, starts: [start] };
   }
 
-  private composeInstances(
+  /** The instances of `window` starting in [first, last] that stored items make (`windowsFromStored`). */
+  private instancesOf(
     window: WindowSpec,
     stored: readonly WindowValues[],
-    only: readonly number[],
+    first: number,
+    last: number,
   ): WindowValues[] {
-    const pane = this.plan.pane;
-    if (!isHopping(window) || !pane) return stored.filter((s) => only.includes(s.windowStart));
-    const bySeries = new Map<string, WindowValues[]>();
-    for (const item of stored) {
-      const key = `${item.sensorId}\n${item.metric}`;
-      bySeries.set(key, [...(bySeries.get(key) ?? []), item]);
-    }
-    return [...bySeries.values()].flatMap((panes) => composeWindow(window, pane, panes, only));
+    return windowsFromStored(this.plan, stored).filter(
+      (w) => w.window === window.name && w.windowStart >= first && w.windowStart <= last,
+    );
   }
 
   /** The series' instances of `window` starting in [from, to], from one Query of its stored items. */
@@ -295,10 +301,8 @@ export class AggregateReader {
       aggregateSortKey(firstParts.window, firstParts.starts[0]),
       aggregateSortKey(lastParts.window, lastParts.starts[lastParts.starts.length - 1]),
     );
-    // Every instance with a stored part, then those starting in the range (all their parts were read).
-    const instances =
-      isHopping(window) && this.plan.pane ? composeWindow(window, this.plan.pane, items) : items;
-    return instances.filter((i) => i.windowStart >= first && i.windowStart <= last);
+    // Only instances starting in the range: all their parts were read.
+    return this.instancesOf(window, items, first, last);
   }
 
   private async queryRange(pk: string, from: string, to: string): Promise<WindowValues[]> {
