@@ -104,7 +104,7 @@ beforeAll(async () => {
     const got = { records: 0, valid: 0, invalid: 0, late: 0 };
     const gotReasons: Record<string, number> = {};
     for (const { stats } of rig.results) {
-      if (stats.records !== stats.valid + stats.invalid + stats.late)
+      if (stats.events !== stats.valid + stats.invalid + stats.late)
         report('counts', seed, [`batch stats do not add up: ${JSON.stringify(stats)}`]);
       got.records += stats.records;
       got.valid += stats.valid;

@@ -280,6 +280,25 @@ describe('config files', () => {
   });
 });
 
+describe('KPL aggregation and the parallelization factor', () => {
+  test('stream.kplAggregation true fails with a processor parallelization factor above 1, naming both', () => {
+    expect(() =>
+      resolveConfig({ stream: { kplAggregation: true }, alertProcessor: { parallelizationFactor: 3 } }),
+    ).toThrow(/alertProcessor\.parallelizationFactor: got 3; must be 1 with stream\.kplAggregation true/);
+  });
+
+  test('stream.kplAggregation true is valid at factor 1, false at any factor', () => {
+    expect(resolveConfig({ stream: { kplAggregation: true } }).stream.kplAggregation).toBe(true);
+    expect(resolveConfig({ processor: { parallelizationFactor: 4 } }).stream.kplAggregation).toBe(false);
+  });
+
+  test('stream.kplAggregation must be a boolean', () => {
+    expect(() => resolveConfig({ stream: { kplAggregation: 'yes' } })).toThrow(
+      /stream\.kplAggregation: got "yes"/,
+    );
+  });
+});
+
 describe('speed config', () => {
   test("gives each processor its own mapping's parallelization factor", () => {
     const config = resolveConfig({
