@@ -161,7 +161,12 @@ describe('config validation', () => {
   });
 
   test('the default stream is provisioned with 5 shards (cheapest for the cost workload: docs/cost.md)', () => {
-    expect(resolveConfig({}).stream).toEqual({ mode: 'provisioned', shardCount: 5, retention: '24h' });
+    expect(resolveConfig({}).stream).toEqual({
+      mode: 'provisioned',
+      shardCount: 5,
+      retention: '24h',
+      kplAggregation: false,
+    });
     expect(resolveConfig({ stream: { shardCount: 13 } }).stream.shardCount).toBe(13);
   });
 
@@ -196,6 +201,7 @@ describe('config validation', () => {
     expect(resolveConfig({ stream: { mode: 'on-demand' } }).stream).toEqual({
       mode: 'on-demand',
       retention: '24h',
+      kplAggregation: false,
     });
     const error = configError({ stream: { mode: 'on-demand', shardCount: 2 } });
 
