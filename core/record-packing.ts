@@ -324,3 +324,145 @@ export function packNdjson(events: readonly Uint8Array[]): Buffer {
   });
   return Buffer.concat(parts);
 }
+
+// --- Packing policy (producers) ------------------------------------------------------------------
+
+export type PackMode = 'none' | 'ndjson' | 'kpl';
+export const PACK_MODES: readonly PackMode[] = ['none', 'ndjson', 'kpl'];
+
+/**
+ * Firehose bills each record as at least 5 KB (and Kinesis on-demand as at least 1 KB): a packed
+ * record up to this size costs no more than one event alone.
+ */
+export const DEFAULT_PACKED_RECORD_BYTES = 5 * 1024;
+
+/** An event as a producer puts it: its bytes and its partition key. */
+export interface KeyedEvent {
+  readonly data: Uint8Array;
+  readonly partitionKey: string;
+}
+
+export interface PackOptions {
+  readonly mode: PackMode;
+  /** Largest packed record (its data), bytes; an event larger than this goes alone. @default 5 KiB */
+  readonly maxRecordBytes?: number;
+  /**
+   * NDJSON: pack only events of one partition key together, so a record keeps its events' key
+   * (needed above parallelization factor 1, where lanes are partition keys). @default false
+   */
+  readonly perPartitionKey?: boolean;
+}
+
+/** A record to put and the events it carries, in order. */
+export interface PackedRecord<T extends KeyedEvent> {
+  readonly data: Uint8Array;
+  readonly partitionKey: string;
+  readonly events: readonly T[];
+}
+
+const alone = <T extends KeyedEvent>(event: T): PackedRecord<T> => ({
+  data: event.data,
+  partitionKey: event.partitionKey,
+  events: [event],
+});
+
+/** KPL's framing (magic + MD5) and a bound on each user record's and new key's protobuf overhead. */
+const KPL_FRAME_BYTES = KPL_MAGIC.length + MD5_BYTES;
+const KPL_RECORD_OVERHEAD = 11;
+const KPL_KEY_OVERHEAD = 3;
+
+/**
+ * Packs events into records (see `PackOptions`); the records' events, in order, are `events`. An
+ * NDJSON group that would not decode back into the same events (a line with a newline, a blank
+ * line, lines that parse whole as one JSON value) is sent as single records instead.
+ */
+export function packEvents<T extends KeyedEvent>(
+  events: readonly T[],
+  options: PackOptions,
+): PackedRecord<T>[] {
+  if (options.mode === 'none') return events.map(alone);
+  const maxBytes = options.maxRecordBytes ?? DEFAULT_PACKED_RECORD_BYTES;
+  return options.mode === 'kpl'
+    ? packKplGroups(events, maxBytes)
+    : packNdjsonGroups(events, maxBytes, options.perPartitionKey === true);
+}
+
+function packKplGroups<T extends KeyedEvent>(events: readonly T[], maxBytes: number): PackedRecord<T>[] {
+  const out: PackedRecord<T>[] = [];
+  let group: T[] = [];
+  let keys = new Set<string>();
+  let bytes = KPL_FRAME_BYTES;
+  const close = (): void => {
+    if (group.length === 0) return;
+    out.push({ data: packKpl(group), partitionKey: group[0].partitionKey, events: group });
+    group = [];
+    keys = new Set();
+    bytes = KPL_FRAME_BYTES;
+  };
+  for (const event of events) {
+    const keyBytes = keys.has(event.partitionKey)
+      ? 0
+      : Buffer.byteLength(event.partitionKey, 'utf8') + KPL_KEY_OVERHEAD;
+    const size = event.data.byteLength + KPL_RECORD_OVERHEAD + keyBytes;
+    if (group.length > 0 && bytes + size > maxBytes) {
+      close();
+      bytes += Buffer.byteLength(event.partitionKey, 'utf8') + KPL_KEY_OVERHEAD - keyBytes;
+    }
+    group.push(event);
+    keys.add(event.partitionKey);
+    bytes += size;
+  }
+  close();
+  return out;
+}
+
+function packableLine(data: Uint8Array): boolean {
+  return data.byteLength > 0 && !data.includes(NEWLINE) && Buffer.from(data).toString('latin1').trim() !== '';
+}
+
+function packNdjsonGroups<T extends KeyedEvent>(
+  events: readonly T[],
+  maxBytes: number,
+  perPartitionKey: boolean,
+): PackedRecord<T>[] {
+  const out: PackedRecord<T>[] = [];
+  const open = new Map<string, { events: T[]; bytes: number }>();
+  const close = (key: string): void => {
+    const group = open.get(key);
+    open.delete(key);
+    if (group === undefined) return;
+    if (group.events.length === 1) {
+      out.push(alone(group.events[0]));
+      return;
+    }
+    const data = packNdjson(group.events.map((e) => e.data));
+    const back = decodeRecordEvents(data, 0, Number.MAX_SAFE_INTEGER);
+    if (back.packing === 'ndjson' && back.subRecords.length === group.events.length)
+      out.push({ data, partitionKey: group.events[0].partitionKey, events: group.events });
+    else out.push(...group.events.map(alone));
+  };
+  for (const event of events) {
+    const key = perPartitionKey ? event.partitionKey : '';
+    if (!packableLine(event.data) || event.data.byteLength > maxBytes) {
+      close(key); // the group before it goes first: a key's events keep their order
+      out.push(alone(event));
+      continue;
+    }
+    let group = open.get(key);
+    if (
+      group !== undefined &&
+      (group.events.length >= MAX_PACKED_LINES || group.bytes + 1 + event.data.byteLength > maxBytes)
+    ) {
+      close(key);
+      group = undefined;
+    }
+    if (group === undefined) {
+      group = { events: [], bytes: -1 };
+      open.set(key, group);
+    }
+    group.events.push(event);
+    group.bytes += 1 + event.data.byteLength;
+  }
+  for (const key of [...open.keys()]) close(key);
+  return out;
+}

@@ -7,10 +7,12 @@ import {
   KPL_MAGIC,
   kplUserRecords,
   MAX_PACKED_LINES,
+  packEvents,
   packKpl,
   packNdjson,
   type DecodedRecord,
   type KplInput,
+  type PackMode,
 } from '../../../core/record-packing';
 import { sensorEvent } from '../../helpers/factories';
 
@@ -247,5 +249,50 @@ describe('pack then decode is the identity', () => {
         );
       }),
     );
+  });
+});
+
+describe('packEvents', () => {
+  const keyed = fc.record({ data: eventLine, partitionKey: fc.constantFrom('s1', 's2', 's3') });
+  const modes = fc.constantFrom<PackMode>('none', 'ndjson', 'kpl');
+
+  test('records decode into the same events, each key in its order, within the size limit', () => {
+    fc.assert(
+      fc.property(
+        fc.array(keyed, { maxLength: 80 }),
+        modes,
+        fc.boolean(),
+        fc.integer({ min: 200, max: 3000 }),
+        (events, mode, perPartitionKey, maxRecordBytes) => {
+          const records = packEvents(events, { mode, perPartitionKey, maxRecordBytes });
+          const decoded = records.flatMap((r) => decode(r.data).subRecords.map((s) => s.result));
+          const carried = records.flatMap((r) => r.events);
+          expect(decoded).toEqual(carried.map((e) => decode(e.data).subRecords[0].result));
+          for (const k of ['s1', 's2', 's3'])
+            expect(carried.filter((e) => e.partitionKey === k)).toEqual(
+              events.filter((e) => e.partitionKey === k),
+            );
+          for (const r of records)
+            if (r.events.length > 1) expect(r.data.byteLength).toBeLessThanOrEqual(maxRecordBytes);
+          if (mode === 'ndjson' && perPartitionKey)
+            for (const r of records) expect(new Set(r.events.map((e) => e.partitionKey)).size).toBe(1);
+        },
+      ),
+    );
+  });
+
+  test('packs about 25 events of 200 bytes into each 5 KiB record', () => {
+    const events = Array.from({ length: 100 }, (_, i) => ({
+      data: json(
+        sensorEvent({ eventId: `e-${String(i).padStart(3, '0')}`, attributes: { site: 'x'.repeat(48) } }),
+      ),
+      partitionKey: 's1',
+    }));
+    expect(events[0].data.byteLength).toBe(200);
+    for (const mode of ['ndjson', 'kpl'] as const) {
+      const sizes = packEvents(events, { mode }).map((r) => r.events.length);
+      expect(sizes.slice(0, -1).every((n) => n >= 23 && n <= 25)).toBe(true);
+      expect(sizes.reduce((a, b) => a + b)).toBe(100);
+    }
   });
 });
