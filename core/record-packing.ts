@@ -347,8 +347,9 @@ export interface PackOptions {
   /** Largest packed record (its data), bytes; an event larger than this goes alone. @default 5 KiB */
   readonly maxRecordBytes?: number;
   /**
-   * NDJSON: pack only events of one partition key together, so a record keeps its events' key
-   * (needed above parallelization factor 1, where lanes are partition keys). @default false
+   * Pack only events of one partition key together, so a record keeps its events' key: each
+   * sensor's events stay in one shard in their order (as the KPL keeps them, aggregating per
+   * predicted shard), and above parallelization factor 1 in one lane. @default false
    */
   readonly perPartitionKey?: boolean;
 }
@@ -382,9 +383,16 @@ export function packEvents<T extends KeyedEvent>(
 ): PackedRecord<T>[] {
   if (options.mode === 'none') return events.map(alone);
   const maxBytes = options.maxRecordBytes ?? DEFAULT_PACKED_RECORD_BYTES;
-  return options.mode === 'kpl'
-    ? packKplGroups(events, maxBytes)
-    : packNdjsonGroups(events, maxBytes, options.perPartitionKey === true);
+  if (options.mode === 'ndjson') return packNdjsonGroups(events, maxBytes, options.perPartitionKey === true);
+  if (options.perPartitionKey !== true) return packKplGroups(events, maxBytes);
+  // Per key: each key's events packed apart, the records in the order of each one's first event.
+  const byKey = new Map<string, T[]>();
+  for (const event of events) {
+    const list = byKey.get(event.partitionKey);
+    if (list) list.push(event);
+    else byKey.set(event.partitionKey, [event]);
+  }
+  return [...byKey.values()].flatMap((list) => packKplGroups(list, maxBytes));
 }
 
 function packKplGroups<T extends KeyedEvent>(events: readonly T[], maxBytes: number): PackedRecord<T>[] {

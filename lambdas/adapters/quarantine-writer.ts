@@ -2,7 +2,7 @@
  * Writes a batch's invalid records to S3 under `quarantine/`, one NDJSON object per batch.
  * The key is derived from the records (shard and sequence range), so re-processing the same batch
  * overwrites rather than duplicates; a different split of a retried batch may write a record again,
- * which readers remove by (shardId, sequenceNumber).
+ * which readers remove by (shardId, sequenceNumber, subRecordIndex).
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { dayPartition, LAKE_PREFIXES } from '../../contract/lake-layout';

@@ -274,7 +274,7 @@ describe('packEvents', () => {
             );
           for (const r of records)
             if (r.events.length > 1) expect(r.data.byteLength).toBeLessThanOrEqual(maxRecordBytes);
-          if (mode === 'ndjson' && perPartitionKey)
+          if (mode !== 'none' && perPartitionKey)
             for (const r of records) expect(new Set(r.events.map((e) => e.partitionKey)).size).toBe(1);
         },
       ),
