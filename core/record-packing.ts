@@ -170,13 +170,24 @@ class Reader {
     return { start, end: start + length };
   }
 
-  skip(wireType: number): void {
+  /** Skips a field of a later version (or tags); a group (3) up to its end (4), as protobuf readers do. */
+  skip(wireType: number, field = 0, depth = 0): void {
     if (wireType === 0) this.varint();
     else if (wireType === 2) this.delimited();
     else if (wireType === 1 || wireType === 5) {
       const size = wireType === 1 ? 8 : 4;
       if (size > this.end - this.position) throw new BrokenProtobuf('fixed field runs past the end');
       this.position += size;
+    } else if (wireType === 3 && depth < 100) {
+      for (;;) {
+        if (this.done) throw new BrokenProtobuf('group runs past the end');
+        const key = this.varint();
+        if ((key & 7) === 4) {
+          if (Math.floor(key / 8) !== field) throw new BrokenProtobuf('group ends with another field');
+          return;
+        }
+        this.skip(key & 7, Math.floor(key / 8), depth + 1);
+      }
     } else throw new BrokenProtobuf(`wire type ${wireType}`);
   }
 }
@@ -209,7 +220,7 @@ function readUserRecord(bytes: Buffer, at: { start: number; end: number }): RawU
     else if (field === 3 && wireType === 2) {
       const span = reader.delimited();
       record.data = bytes.subarray(span.start, span.end);
-    } else reader.skip(wireType); // tags (4) and fields of later versions
+    } else reader.skip(wireType, field); // tags (4) and fields of later versions
   }
   return record;
 }
@@ -235,7 +246,7 @@ export function kplUserRecords(bytes: Buffer): KplUserRecord[] | undefined {
       if (field === 1 && wireType === 2) partitionKeys.push(text(bytes, reader.delimited()));
       else if (field === 2 && wireType === 2) hashKeys.push(text(bytes, reader.delimited()));
       else if (field === 3 && wireType === 2) raw.push(readUserRecord(bytes, reader.delimited()));
-      else reader.skip(wireType);
+      else reader.skip(wireType, field);
     }
     if (raw.length === 0) return undefined;
     const records: KplUserRecord[] = [];
