@@ -77,6 +77,32 @@ export function decodeRecordEvents(
   maxClockSkewMs: number,
 ): DecodedRecord {
   const bytes = asBytes(data);
+  const single = decodeSingleEvent(bytes, nowMs, maxClockSkewMs);
+  return single === undefined
+    ? decodePackedRecord(bytes, nowMs, maxClockSkewMs)
+    : wholeRecord('single', bytes, single);
+}
+
+/**
+ * The hot path's first step (no allocation beyond the event): the event of a record that holds one,
+ * or `undefined` for a KPL record or NDJSON lines, which `decodePackedRecord` then decodes.
+ */
+export function decodeSingleEvent(
+  bytes: Buffer,
+  nowMs: number,
+  maxClockSkewMs: number,
+): EventOrReason | undefined {
+  if (isKplRecord(bytes)) return undefined;
+  const newline = bytes.indexOf(NEWLINE);
+  if (newline === -1 || newline === bytes.byteLength - 1) return decodeEvent(bytes, nowMs, maxClockSkewMs);
+  // A newline inside: one event if the record parses whole (any JSON value), else NDJSON lines.
+  if (bytes.byteLength > MAX_EVENT_BYTES) return undefined;
+  const whole = decodeEvent(bytes, nowMs, maxClockSkewMs);
+  return whole === 'not_json' || whole === 'not_utf8' ? undefined : whole;
+}
+
+/** A record `decodeSingleEvent` found not to be one event: a KPL aggregate or NDJSON lines. */
+export function decodePackedRecord(bytes: Buffer, nowMs: number, maxClockSkewMs: number): DecodedRecord {
   if (isKplRecord(bytes)) {
     const userRecords = kplUserRecords(bytes);
     if (userRecords === undefined) return wholeRecord('kpl', bytes, 'bad_aggregate');
@@ -85,14 +111,6 @@ export function decodeRecordEvents(
       result: decodeEvent(r.data, nowMs, maxClockSkewMs),
     }));
     return { packing: 'kpl', subRecords, whole: false };
-  }
-  const newline = bytes.indexOf(NEWLINE);
-  if (newline === -1 || newline === bytes.byteLength - 1)
-    return wholeRecord('single', bytes, decodeEvent(bytes, nowMs, maxClockSkewMs));
-  // A newline inside: one event if the record parses whole (any JSON value), else NDJSON lines.
-  if (bytes.byteLength <= MAX_EVENT_BYTES) {
-    const whole = decodeEvent(bytes, nowMs, maxClockSkewMs);
-    if (whole !== 'not_json' && whole !== 'not_utf8') return wholeRecord('single', bytes, whole);
   }
   if (bytes.byteLength > MAX_PACKED_BYTES) return wholeRecord('ndjson', bytes, 'too_large');
   const lines = ndjsonLines(bytes);

@@ -17,8 +17,13 @@ import {
   type WindowValues,
 } from '../../core/aggregate';
 import { valueBreach, windowBreaches, type Alert, type Breach } from '../../core/alerts';
-import { isLate, type InvalidReason } from '../../core/event';
-import { decodeRecordEvents, type DecodedRecord } from '../../core/record-packing';
+import { isLate, type EventOrReason, type InvalidReason } from '../../core/event';
+import {
+  decodePackedRecord,
+  decodeRecordEvents,
+  decodeSingleEvent,
+  type RecordPacking,
+} from '../../core/record-packing';
 import { composeWindow, instancesContaining, panesOf, storagePlan, type StoragePlan } from '../../core/panes';
 import { laneId, lanesPerPartitionKey } from '../../core/sequence';
 import { MAX_PENDING_ALERTS } from '../../contract/storage-limits';
@@ -138,11 +143,12 @@ function valueRulesByMetric(rules: readonly AlertRule[]): Map<string, AlertRule[
 function quarantined(
   record: KinesisStreamRecord,
   shardId: string,
-  decoded: DecodedRecord,
-  subRecord: number,
+  data: Uint8Array,
+  packing: RecordPacking,
+  subRecordIndex: number | undefined,
   reason: InvalidReason,
 ): QuarantinedRecord {
-  const bytes = Buffer.from(decoded.subRecords[subRecord].data);
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const text = bytes.toString('utf8');
   const isUtf8 = Buffer.from(text, 'utf8').equals(bytes);
   const sensorId = isUtf8 ? /"sensorId"\s*:\s*"([^"\\]{1,128})"/.exec(text)?.[1] : undefined;
@@ -155,8 +161,8 @@ function quarantined(
     partitionKey: record.kinesis.partitionKey,
     arrivalTime: new Date(record.kinesis.approximateArrivalTimestamp * 1000).toISOString(),
     ...(sensorId ? { sensorId } : {}),
-    ...(decoded.packing === 'single' ? {} : { packing: decoded.packing }),
-    ...(decoded.whole ? {} : { subRecordIndex: subRecord }),
+    ...(packing === 'single' ? {} : { packing }),
+    ...(subRecordIndex === undefined ? {} : { subRecordIndex }),
   };
 }
 
@@ -332,40 +338,60 @@ function firstPass(
   let valid = 0;
   let invalidEvents = 0;
   let oldestEventTime = Infinity;
-  for (let index = 0; index < records.length; index++) {
+  /**
+   * One event of record `index`: classified, counted, folded, checked against the value rules; an
+   * invalid one is quarantined with its bytes (`data`) and index in a packed record.
+   */
+  const take = (
+    event: EventOrReason,
+    index: number,
+    shardId: string,
+    data: Uint8Array,
+    packing: RecordPacking,
+    subRecordIndex: number | undefined,
+  ): RecordOutcome => {
     const record = records[index];
-    const shardId = batch.shardOf(record);
-    const decoded = decodeRecordEvents(record.kinesis.data, nowMs, config.maxClockSkewMs);
-    const { subRecords } = decoded;
-    const recordOutcomes = new Array<RecordOutcome>(subRecords.length);
-    outcomes[index] = recordOutcomes;
-    events += subRecords.length;
-    for (let sub = 0; sub < subRecords.length; sub++) {
-      const event = subRecords[sub].result;
-      if (typeof event === 'string') {
-        if (aggregates) invalid.push(quarantined(record, shardId, decoded, sub, event));
-        if (invalidIndices[invalidIndices.length - 1] !== index) invalidIndices.push(index);
-        invalidByReason[event] = (invalidByReason[event] ?? 0) + 1;
-        invalidEvents += 1;
-        recordOutcomes[sub] = 'invalid';
-        continue;
-      }
-      if (isLate(event, nowMs, config.latenessMs)) {
-        late += 1;
-        recordOutcomes[sub] = 'late';
-        continue;
-      }
-      if (aggregates) aggregator.add(event, batch.laneOf(shardId, record), record.kinesis.sequenceNumber);
-      valid += 1;
-      recordOutcomes[sub] = 'valid';
-      if (event.eventTime < oldestEventTime) oldestEventTime = event.eventTime;
-      const rules = valueRules.get(event.metric);
-      if (rules === undefined) continue;
+    if (typeof event === 'string') {
+      if (aggregates) invalid.push(quarantined(record, shardId, data, packing, subRecordIndex, event));
+      if (invalidIndices[invalidIndices.length - 1] !== index) invalidIndices.push(index);
+      invalidByReason[event] = (invalidByReason[event] ?? 0) + 1;
+      invalidEvents += 1;
+      return 'invalid';
+    }
+    if (isLate(event, nowMs, config.latenessMs)) {
+      late += 1;
+      return 'late';
+    }
+    if (aggregates) aggregator.add(event, batch.laneOf(shardId, record), record.kinesis.sequenceNumber);
+    valid += 1;
+    if (event.eventTime < oldestEventTime) oldestEventTime = event.eventTime;
+    const rules = valueRules.get(event.metric);
+    if (rules !== undefined)
       for (const rule of rules) {
         const breach = valueBreach(event, rule);
         if (breach) breaches.add(breach, rule, index);
       }
+    return 'valid';
+  };
+  for (let index = 0; index < records.length; index++) {
+    const record = records[index];
+    const shardId = batch.shardOf(record);
+    const bytes = Buffer.from(record.kinesis.data, 'base64');
+    const single = decodeSingleEvent(bytes, nowMs, config.maxClockSkewMs);
+    if (single !== undefined) {
+      events += 1;
+      outcomes[index] = ONE_EVENT[take(single, index, shardId, bytes, 'single', undefined)];
+      continue;
     }
+    // A packed record (contract v1.1): its events one by one, or the record whole when it is bad.
+    const { packing, subRecords, whole } = decodePackedRecord(bytes, nowMs, config.maxClockSkewMs);
+    const recordOutcomes = new Array<RecordOutcome>(subRecords.length);
+    events += subRecords.length;
+    for (let sub = 0; sub < subRecords.length; sub++) {
+      const { data, result } = subRecords[sub];
+      recordOutcomes[sub] = take(result, index, shardId, data, packing, whole ? undefined : sub);
+    }
+    outcomes[index] = recordOutcomes;
   }
   const partials = aggregator.result();
   return {
@@ -640,6 +666,13 @@ function recordAndPublishAlerts(
       ),
   );
 }
+
+/** The outcomes of a record of one event, shared (they are never changed). */
+const ONE_EVENT: Readonly<Record<RecordOutcome, RecordOutcome[]>> = {
+  valid: ['valid'],
+  invalid: ['invalid'],
+  late: ['late'],
+};
 
 /** A record's outcome from its events' (see `BatchResult.outcomes`). */
 function recordOutcome(events: readonly RecordOutcome[]): RecordOutcome {
