@@ -207,6 +207,18 @@ describe('decodeRecordEvents: packing', () => {
     expect(reasons(decoded)).toEqual(['a', 'not_json', 'c']);
   });
 
+  test('a KPL body that does not parse, under its right MD5, is bad_aggregate as a whole', () => {
+    const sound = packKpl([{ partitionKey: 's1', data: json(sensorEvent()) }]);
+    const body = sound.subarray(KPL_MAGIC.length, sound.length - 16);
+    const summed = (b: Buffer): Buffer => Buffer.concat([KPL_MAGIC, b, createHash('md5').update(b).digest()]);
+    for (const broken of [
+      summed(body.subarray(0, body.length - 3)), // the user record cut short
+      summed(Buffer.concat([body, Buffer.from([0x1a, 0x05, 0x08])])), // a record running past the end
+      summed(Buffer.concat([body, Buffer.from([0x1a, 0x04, 0x08, 0x07, 0x1a, 0x00])])), // a key index outside the table
+    ])
+      expect(reasons(decode(broken))).toEqual(['bad_aggregate']);
+  });
+
   test('a KPL aggregate without user records is bad_aggregate', () => {
     expect(decode(packKpl([])).subRecords.map((s) => s.result)).toEqual(['bad_aggregate']);
   });
