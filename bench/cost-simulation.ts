@@ -6,12 +6,17 @@
  * forms them (`LambdaBatcher`), and meters everything they ask of AWS (`AwsMeter`), per processor.
  * Returns the counts of the measured stretch; pricing is `bench/cost-bill.ts`.
  *
+ * With `packing`, producers pack each second's events of a shard into records (contract v1.1), as the
+ * KPL aggregates per shard: the handler then reads packed records, and Kinesis and Firehose bill
+ * records, not events.
+ *
  * Only `simulatedShards` of the stream's shards are fed (the sensors whose partition keys hash to
  * them); every shard gets an even share of the keys, so the counts scale by shards ÷ simulatedShards.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { processorService } from '../contract/metric-names';
+import { packEvents, type PackOptions } from '../core/record-packing';
 import type { ProcessorRole, SpeedConfig } from '../core/speed-config';
 import { pipelineMetrics } from '../lambdas/adapters/pipeline-metrics';
 import { createHandler } from '../lambdas/stream-processor/handler';
@@ -44,6 +49,8 @@ export interface SimulationOptions {
   /** Simulated and counted. */
   readonly measureMs: number;
   readonly latency: CallLatency;
+  /** How producers pack events into records. @default - one event per record */
+  readonly packing?: PackOptions;
 }
 
 /** One invocation of the measured stretch. */
@@ -61,6 +68,8 @@ export interface InvocationSample {
 }
 
 export interface StreamUsage {
+  readonly events: number;
+  /** Kinesis records (fewer than events when packed). */
   readonly records: number;
   /** Data plus partition key bytes, as produced. */
   readonly bytes: number;
@@ -95,12 +104,13 @@ const RESOURCES = {
 const shardIdOf = (shard: number): string => `shardId-${String(shard).padStart(12, '0')}`;
 
 function countStream(
-  events: readonly StreamEvent[],
+  records: readonly Sequenced[],
   into: { -readonly [K in keyof StreamUsage]: number },
 ): void {
-  for (const e of events) {
-    const data = Buffer.byteLength(e.data);
-    const bytes = data + Buffer.byteLength(e.sensorId);
+  for (const r of records) {
+    const data = Buffer.byteLength(r.data);
+    const bytes = data + Buffer.byteLength(r.partitionKey);
+    into.events += r.events;
     into.records += 1;
     into.bytes += bytes;
     into.kinesisBilledBytes += Math.max(1, Math.ceil(bytes / 1024)) * 1024;
@@ -119,8 +129,46 @@ function addUsage(into: AwsUsage, before: AwsUsage, after: AwsUsage): void {
 
 /** A record as every mapping of the stream sees it: the same sequence number for all. */
 interface Sequenced {
-  readonly event: StreamEvent;
+  readonly data: string | Buffer;
+  readonly partitionKey: string;
+  /** When the record is put: its last event's arrival. */
+  readonly arrivalMs: number;
+  readonly events: number;
   readonly sequence: number;
+}
+
+/**
+ * The records producers put for the events of one second: one per event, or with `packing` each
+ * shard's events packed together (in arrival order).
+ */
+function toRecords(
+  arrived: readonly StreamEvent[],
+  shardOfEvent: (event: StreamEvent) => number,
+  packing: PackOptions | undefined,
+): { shard: number; record: Omit<Sequenced, 'sequence'> }[] {
+  if (packing === undefined)
+    return arrived.map((event) => ({
+      shard: shardOfEvent(event),
+      record: { data: event.data, partitionKey: event.sensorId, arrivalMs: event.arrivalMs, events: 1 },
+    }));
+  const byShard = new Map<number, { data: Buffer; partitionKey: string; event: StreamEvent }[]>();
+  for (const event of arrived) {
+    const shard = shardOfEvent(event);
+    const list = byShard.get(shard) ?? [];
+    list.push({ data: Buffer.from(event.data), partitionKey: event.sensorId, event });
+    byShard.set(shard, list);
+  }
+  return [...byShard].flatMap(([shard, events]) =>
+    packEvents(events, packing).map((packed) => ({
+      shard,
+      record: {
+        data: Buffer.from(packed.data),
+        partitionKey: packed.partitionKey,
+        arrivalMs: Math.max(...packed.events.map((e) => e.event.arrivalMs)),
+        events: packed.events.length,
+      },
+    })),
+  );
 }
 
 export async function simulate(options: SimulationOptions): Promise<SimulationResult> {
@@ -150,7 +198,7 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       metrics: pipelineMetrics(processorService(processor.role), 'cost'),
       onResult: (result) => {
         if (!counting) return;
-        if (index === 0) eventsProcessed += result.stats.records;
+        if (index === 0) eventsProcessed += result.stats.events;
         alertsPublished += result.stats.alertsPublished;
       },
     }),
@@ -171,7 +219,14 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
   });
   const shardOfSensor = new Map<string, number>();
   const sequences = new Array<number>(options.shards).fill(0);
-  const stream = { records: 0, bytes: 0, kinesisBilledBytes: 0, firehoseBilledBytes: 0, putPayloadUnits: 0 };
+  const stream = {
+    events: 0,
+    records: 0,
+    bytes: 0,
+    kinesisBilledBytes: 0,
+    firehoseBilledBytes: 0,
+    putPayloadUnits: 0,
+  };
   const invocations: InvocationSample[] = [];
   const measureFromMs = options.startMs + options.warmUpMs;
   const endMs = measureFromMs + options.measureMs;
@@ -186,27 +241,31 @@ export async function simulate(options: SimulationOptions): Promise<SimulationRe
       }
       // Everything arriving up to t, then every batch closing by t.
       const arrived = workload.takeUntil(t + 1);
-      if (counting) countStream(arrived, stream);
-      for (const event of arrived) {
+      const shardOfEvent = (event: StreamEvent): number => {
         let shard = shardOfSensor.get(event.sensorId);
         if (shard === undefined) {
           shard = shardOf(event.sensorId, options.shards);
           shardOfSensor.set(event.sensorId, shard);
         }
-        const sequenced = { event, sequence: ++sequences[shard] };
-        for (const p of processors) p.batcher.add(shard, event.arrivalMs, sequenced);
-      }
+        return shard;
+      };
+      const put = toRecords(arrived, shardOfEvent, options.packing).map(({ shard, record }) => ({
+        shard,
+        sequenced: { ...record, sequence: ++sequences[shard] },
+      }));
+      if (counting)
+        countStream(
+          put.map((p) => p.sequenced),
+          stream,
+        );
+      for (const { shard, sequenced } of put)
+        for (const p of processors) p.batcher.add(shard, sequenced.arrivalMs, sequenced);
       for (const [index, p] of processors.entries()) {
         for (const batch of p.batcher.closeUntil(t)) {
           const shardId = shardIdOf(batch.shard);
-          const records: KinesisStreamRecord[] = batch.records.map(({ event, sequence }) =>
-            kinesisRecord({
-              data: event.data,
-              partitionKey: event.sensorId,
-              shardId,
-              sequence,
-              arrivalMs: event.arrivalMs,
-            }),
+          const records: KinesisStreamRecord[] = batch.records.map(
+            ({ data, partitionKey, sequence, arrivalMs }) =>
+              kinesisRecord({ data, partitionKey, shardId, sequence, arrivalMs }),
           );
           // As the Lambda runtime hands them over: parsed from the invocation's JSON payload.
           const invocation = JSON.parse(JSON.stringify({ Records: records })) as KinesisStreamEvent;

@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- cost`: what a deployment costs a month, measured from the code, for the default
- * config and the fresh profile (`examples/fresh.config.json`).
+ * config, the fresh profile (`examples/fresh.config.json`) and the packed profile (the default
+ * config with producers packing NDJSON records of up to 5 KiB, `sluice produce`'s default).
  *
  * The deployed stream-processor handler (`createHandler`, real adapters, real SDK clients over the
  * in-memory AWS services) runs, once per stream processor of the config and in its role
@@ -22,6 +23,7 @@ import { parseArgs } from 'node:util';
 import * as path from 'node:path';
 import { DEFAULT_CONFIG, durationMs, loadConfig, toSpeedConfig, type SluiceConfig } from '../contract/config';
 import { speedProcessors } from '../contract/speed-processors';
+import { DEFAULT_PACKED_RECORD_BYTES, type PackOptions } from '../core/record-packing';
 import { storagePlan } from '../core/panes';
 import { measuredBill, type MeasuredBill, type MeasuredStream } from './cost-bill';
 import type { CallLatency } from './cost-meter';
@@ -56,6 +58,8 @@ const FRESH_PROFILE = path.join(__dirname, '..', 'examples', 'fresh.config.json'
 interface Profile {
   readonly name: string;
   readonly config: SluiceConfig;
+  /** How producers pack events into records. @default - one event per record */
+  readonly packing?: PackOptions;
 }
 
 interface RateFigures {
@@ -170,6 +174,7 @@ async function measureRate(
     warmUpMs,
     measureMs,
     latency: LATENCY,
+    packing: profile.packing,
   });
   const scale = shards / simulatedShards;
   const events = result.eventsProcessed;
@@ -208,10 +213,10 @@ async function measureRate(
               minWriteCapacity: config.aggregatesTable.writeCapacity.min,
               minReadCapacity: config.aggregatesTable.readCapacity.min,
             },
-      kinesisBilledBytesPerEvent: result.stream.kinesisBilledBytes / result.stream.records,
-      putPayloadUnitsPerEvent: result.stream.putPayloadUnits / result.stream.records,
+      kinesisBilledBytesPerEvent: result.stream.kinesisBilledBytes / result.stream.events,
+      putPayloadUnitsPerEvent: result.stream.putPayloadUnits / result.stream.events,
       kinesisReaders: plans.length + 1,
-      firehoseBilledBytesPerEvent: result.stream.firehoseBilledBytes / result.stream.records,
+      firehoseBilledBytesPerEvent: result.stream.firehoseBilledBytes / result.stream.events,
       writeUnitsPerEvent: perEvent.writeUnits,
       readUnitsPerEvent: perEvent.readUnits,
       snsPublishesPerEvent: perEvent.snsPublishes,
@@ -277,8 +282,9 @@ function rateFigures(f: RateFigures): Figures {
       f.result.aws.writtenItemBytes / (f.result.aws.updateItemCalls + f.result.aws.putItemCalls),
     ),
     writtenItemBytesMax: f.result.aws.maxItemBytes,
-    kinesisBilledKbPerEvent: round(f.result.stream.kinesisBilledBytes / f.result.stream.records / 1024, 2),
-    firehoseBilledKbPerEvent: round(f.result.stream.firehoseBilledBytes / f.result.stream.records / 1024, 2),
+    kinesisBilledKbPerEvent: round(f.result.stream.kinesisBilledBytes / f.result.stream.events / 1024, 2),
+    firehoseBilledKbPerEvent: round(f.result.stream.firehoseBilledBytes / f.result.stream.events / 1024, 2),
+    eventsPerRecord: round(f.result.stream.events / f.result.stream.records, 1),
     wallMsP50: round(percentile(wall, 50), 1),
     wallMsP99: round(percentile(wall, 99), 1),
     awsWaitMsP50: percentile(wait, 50),
@@ -362,10 +368,16 @@ async function main(): Promise<void> {
     ? { name: path.basename(values.config), config: loadConfig(values.config) }
     : { name: 'default config', config: DEFAULT_CONFIG };
   const fresh: Profile = { name: 'fresh profile', config: loadConfig(FRESH_PROFILE) };
+  const packed: Profile = {
+    name: 'packed profile',
+    config: defaults.config,
+    packing: { mode: 'ndjson', maxRecordBytes: DEFAULT_PACKED_RECORD_BYTES },
+  };
   const all: RateFigures[] = [];
   for (const rate of RATES) all.push(await measureRate(defaults, rate, warmUpMs, measureMs, maxShards));
   all.push(await measureRate(fresh, RATES[0], warmUpMs, measureMs, maxShards));
-  const [at1k, at10k, fresh1k] = all;
+  all.push(await measureRate(packed, RATES[0], warmUpMs, measureMs, maxShards));
+  const [at1k, at10k, fresh1k, packed1k] = all;
 
   console.log(
     `cost: the deployed handler, once per stream processor, over ${warmUpMs / 1000} s of warm-up and ` +
@@ -412,6 +424,13 @@ async function main(): Promise<void> {
         keepsUpAt1k: fresh1k.keepsUp,
         at1k: rateFigures(fresh1k),
         assumptions,
+      },
+      packed: {
+        monthlyUsdAt1k: Math.round(packed1k.bill.totalUsd),
+        eventsPerRecord: round(packed1k.result.stream.events / packed1k.result.stream.records, 1),
+        keepsUpAt1k: packed1k.keepsUp,
+        at1k: rateFigures(packed1k),
+        assumptions: { ...assumptions, packing: 'ndjson', packedRecordBytes: DEFAULT_PACKED_RECORD_BYTES },
       },
     },
   });

@@ -11,7 +11,8 @@ import { TrafficGenerator } from '../local/demo-producer';
 import { newSessionToken } from '../local/dashboard/access';
 import { startDashboardServer, type DashboardServer } from '../local/dashboard/server';
 import { PipelineDashboardSource } from '../local/dashboard/pipeline-source';
-import { readEventFile, type EventFileRecord } from '../local/event-file';
+import { readReplayFile, type EventFileRecord } from '../local/event-file';
+import { decodeRecordEvents } from '../core/record-packing';
 import {
   ENDPOINT_SERVICES,
   externalEndpointsFromEnv,
@@ -55,6 +56,7 @@ export interface LocalOptions {
   readonly batchEvery: number;
   readonly firehoseInterval?: number;
   readonly events?: string;
+  readonly records?: string;
   readonly once?: boolean;
   readonly out?: string;
   readonly chaos?: number;
@@ -104,7 +106,14 @@ export function localCommand(): Command {
       durationOption(0, 900_000),
     )
     .option('--events <file>', 'replay an NDJSON event file: each line becomes one record')
-    .option('--once', 'with --events: exit once every line is processed, landed raw and batch-built')
+    .option(
+      '--records <file>',
+      'replay raw Kinesis records: each line {"data": "<base64>", "partitionKey": "<key>"} (packed NDJSON or KPL payloads too)',
+    )
+    .option(
+      '--once',
+      'with --events or --records: exit once every line is processed, landed raw and batch-built',
+    )
     .option(
       '--out <dir>',
       'write the replay outputs to this directory (with --once at the end, otherwise on Ctrl-C)',
@@ -132,6 +141,7 @@ Examples:
   npx sluice local --demo                                  dashboard with live demo traffic
   npx sluice local --events events.ndjson --once --out out  replay a file and write the outputs
   npx sluice local --events events.ndjson --once --out out --chaos 7   same, with injected faults
+  npx sluice local --records records.ndjson --once --out out  replay raw (e.g. KPL-aggregated) records
   AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:8000 npx sluice local --demo   DynamoDB Local instead of dynalite
 
 AWS_ENDPOINT_URL (every service) and AWS_ENDPOINT_URL_<SERVICE> (KINESIS, DYNAMODB, SNS, SQS, S3; the
@@ -142,7 +152,17 @@ resources are created there.`,
 }
 
 function checkOptions(options: LocalOptions): void {
-  if (options.once && !options.events) throw new UsageError('--once needs --events FILE (what to replay)');
+  if (options.events && options.records)
+    throw new UsageError('--events and --records both name a file to replay; give one');
+  if (options.once && !options.events && !options.records)
+    throw new UsageError('--once needs --events FILE or --records FILE (what to replay)');
+}
+
+/** What the replayed file holds: its records and the events they pack (summary.json's `records`, `lines`). */
+function replayInput(records: readonly EventFileRecord[] | undefined): { records: number; events: number } {
+  let events = 0;
+  for (const record of records ?? []) events += decodeRecordEvents(record.data, 0, 0).subRecords.length;
+  return { records: records?.length ?? 0, events };
 }
 
 class LocalLog {
@@ -261,7 +281,7 @@ async function replay(
 async function writeOutputs(
   pipeline: LocalPipeline,
   outDir: string,
-  lines: number,
+  input: { readonly records: number; readonly events: number },
   lineOf: ReadonlyMap<string, number>,
   quiet: boolean,
 ): Promise<ReplaySummary> {
@@ -291,7 +311,8 @@ async function writeOutputs(
   const tables = await readTables((sql) => pipeline.batch.query(sql));
   const totals = pipeline.accounting.totals;
   const summary: ReplaySummary = {
-    lines,
+    lines: input.events,
+    records: input.records,
     ingested: totals.ingested,
     valid: totals.valid,
     invalid: totals.invalid,
@@ -345,7 +366,11 @@ export async function runLocal(options: LocalOptions): Promise<void> {
       `a local Sluice is already running (pid ${running.pid}, dashboard ${running.dashboardUrl}) with state directory ${stateDir}; stop it or pass another --state`,
     );
   }
-  const records = options.events ? readEventFile(options.events) : undefined;
+  const records = options.events
+    ? readReplayFile(options.events, '--events')
+    : options.records
+      ? readReplayFile(options.records, '--records')
+      : undefined;
   const outDir = options.out ? path.resolve(options.out) : undefined;
   const log = new LocalLog(path.join(stateDir, 'sluice.log'), options.quiet === true);
   const pipeline = await LocalPipeline.start({
@@ -392,7 +417,7 @@ export async function runLocal(options: LocalOptions): Promise<void> {
       const summary = await writeOutputs(
         pipeline,
         outDir ?? path.join(stateDir, 'out'),
-        records?.length ?? 0,
+        replayInput(records),
         lineOf,
         options.quiet === true,
       );
@@ -431,7 +456,7 @@ export async function runLocal(options: LocalOptions): Promise<void> {
       const summary = await writeOutputs(
         pipeline,
         outDir,
-        records?.length ?? 0,
+        replayInput(records),
         lineOf,
         options.quiet === true,
       );

@@ -5,7 +5,14 @@
 import * as fs from 'node:fs';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { Command, Option } from 'commander';
-import { durationMs, loadConfig } from '../contract/config';
+import { durationMs, loadConfig, type SluiceConfig } from '../contract/config';
+import {
+  DEFAULT_PACKED_RECORD_BYTES,
+  MAX_PACKED_BYTES,
+  PACK_MODES,
+  type PackMode,
+  type PackOptions,
+} from '../core/record-packing';
 import { generateEventLines, TrafficGenerator } from '../local/demo-producer';
 import { createLocalClients, destroyLocalClients } from '../local/endpoints';
 import { UsageError } from './errors';
@@ -29,6 +36,8 @@ export interface ProduceOptions extends TargetOptions {
   readonly stream?: string;
   readonly out?: string;
   readonly concurrency: number;
+  readonly pack: PackMode;
+  readonly recordBytes: number;
   readonly json?: boolean;
   readonly progress: boolean;
 }
@@ -69,6 +78,20 @@ export function produceCommand(): Command {
       'write the events to an NDJSON file instead of sending them (for `sluice local --events`)',
     )
     .option('--concurrency <n>', 'PutRecords calls in flight', integerOption(1, 64), 4)
+    .addOption(
+      new Option(
+        '--pack <mode>',
+        'how events are packed into Kinesis records: ndjson lines, KPL aggregates (needs config stream.kplAggregation) or none (one event per record)',
+      )
+        .choices(PACK_MODES)
+        .default('ndjson'),
+    )
+    .option(
+      '--record-bytes <n>',
+      'largest packed record in bytes (Firehose bills every record as at least 5 KiB)',
+      integerOption(1, MAX_PACKED_BYTES),
+      DEFAULT_PACKED_RECORD_BYTES,
+    )
     .option('--json', 'print the final counts as JSON')
     .option('--no-progress', 'no progress bar');
   for (const option of targetOptions()) command.addOption(option);
@@ -79,6 +102,7 @@ export function produceCommand(): Command {
 Examples:
   npx sluice produce --local --rate 2000 --duration 60s
   npx sluice produce --stream sluice-dev-events --rate 200 --sensors 50
+  npx sluice produce --local --rate 1000 --pack kpl --record-bytes 51200
   npx sluice produce --count 10000 --out events.ndjson`,
     )
     .action(async (options: ProduceOptions) => runProduce(options));
@@ -89,7 +113,7 @@ function summaryLine(stats: PumpStats, retried: number): string {
   const seconds = stats.elapsedMs / 1000;
   const valid = k.normal + k.anomaly + k.duplicate;
   return (
-    `sent ${formatCount(stats.sent)} records in ${seconds.toFixed(1)}s (${formatCount(stats.sent / Math.max(seconds, 0.001))}/s): ` +
+    `sent ${formatCount(stats.sent)} events in ${formatCount(stats.records)} records in ${seconds.toFixed(1)}s (${formatCount(stats.sent / Math.max(seconds, 0.001))}/s): ` +
     `${formatCount(valid)} valid (${formatCount(k.anomaly)} anomalies, ${formatCount(k.duplicate)} duplicates), ` +
     `${formatCount(k.malformed)} malformed, ${formatCount(k.late)} late; ${formatCount(retried)} entries retried`
   );
@@ -114,8 +138,27 @@ function writeFile(options: ProduceOptions, seed: number, lateness: number): voi
   process.stderr.write(`wrote ${formatCount(lines.length)} events to ${options.out}\n`);
 }
 
+/**
+ * The packing the options ask for, checked against the config: KPL only when the config says
+ * producers aggregate (it keeps the parallelization factor at 1); above factor 1, NDJSON records
+ * carry one partition key each, so lanes stay per sensor (docs/packed-records.md).
+ */
+export function packingOf(
+  options: Pick<ProduceOptions, 'pack' | 'recordBytes'>,
+  config: SluiceConfig,
+): PackOptions {
+  if (options.pack === 'kpl' && !config.stream.kplAggregation)
+    throw new UsageError(
+      '--pack kpl: the config has stream.kplAggregation false; set it true (it needs parallelizationFactor 1 on both processors) or use --pack ndjson',
+    );
+  const perPartitionKey =
+    config.processor.parallelizationFactor > 1 || config.alertProcessor.parallelizationFactor > 1;
+  return { mode: options.pack, maxRecordBytes: options.recordBytes, perPartitionKey };
+}
+
 export async function runProduce(options: ProduceOptions): Promise<void> {
   const config = loadConfig(options.config);
+  const packing = packingOf(options, config);
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   if (options.invalidRate + options.lateRate + options.duplicateRate > 1) {
     throw new UsageError('--invalid-rate + --late-rate + --duplicate-rate must not exceed 1');
@@ -170,6 +213,7 @@ export async function runProduce(options: ProduceOptions): Promise<void> {
       idPrefix: `p${Date.now().toString(36)}-${seed.toString(36)}`,
     }),
     ratePerSecond: options.rate,
+    packing,
     total,
     durationMs: total === undefined ? options.duration : undefined,
     maxInFlight: options.concurrency,

@@ -168,6 +168,7 @@ export class RecordWriter {
       const entries: PutRecordsRequestEntry[] = pending.map((i) => ({
         Data: records[i].data,
         PartitionKey: records[i].partitionKey,
+        ...(records[i].explicitHashKey === undefined ? {} : { ExplicitHashKey: records[i].explicitHashKey }),
       }));
       this.stats.calls++;
       let response;

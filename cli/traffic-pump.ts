@@ -1,18 +1,23 @@
 /**
- * Sends generated traffic at a steady rate: every tick it works out how many records are due
- * (rate × elapsed time), generates them and puts them in PutRecords calls of up to 500, with a few
- * calls in flight so the rate holds even when one call is slow. Used by `sluice produce` and by the
- * demo of `sluice local`.
+ * Sends generated traffic at a steady rate: every tick it works out how many events are due
+ * (rate × elapsed time), generates them, packs them into records as `packing` says (contract v1.1:
+ * NDJSON lines or KPL aggregates; one event per record by default) and puts them in PutRecords calls
+ * of up to 500 events, with a few calls in flight so the rate holds even when one call is slow. A
+ * call's failed entries are retried by the writer, each a whole packed record. Used by `sluice
+ * produce` and by the demo of `sluice local`.
  */
+import { packEvents, type PackOptions } from '../core/record-packing';
 import type { GeneratedRecord, TrafficGenerator, TrafficKind } from '../local/demo-producer';
 import { MAX_RECORDS_PER_CALL, type RecordWriter } from './record-writer';
 
 export interface TrafficPumpOptions {
   readonly writer: RecordWriter;
   readonly generator: TrafficGenerator;
-  /** Records per second. */
+  /** Events per second. */
   readonly ratePerSecond: number;
-  /** Stop after this many records. @default - no limit */
+  /** How events are packed into records. @default { mode: 'none' } */
+  readonly packing?: PackOptions;
+  /** Stop after this many events. @default - no limit */
   readonly total?: number;
   /** Stop after this long. @default - no limit */
   readonly durationMs?: number;
@@ -27,8 +32,10 @@ export interface TrafficPumpOptions {
 }
 
 export interface PumpStats {
-  /** Records Kinesis accepted. */
+  /** Events Kinesis accepted. */
   readonly sent: number;
+  /** Kinesis records that carried them. */
+  readonly records: number;
   readonly byKind: Readonly<Record<TrafficKind, number>>;
   readonly elapsedMs: number;
   /** Records due by now but not yet sent (the pump is behind). */
@@ -40,6 +47,7 @@ export class TrafficPump {
   private started = 0;
   private generated = 0;
   private sent = 0;
+  private records = 0;
   private readonly byKind: Record<TrafficKind, number> = {
     normal: 0,
     anomaly: 0,
@@ -85,6 +93,7 @@ export class TrafficPump {
     const elapsedMs = this.started ? this.now() - this.started : 0;
     return {
       sent: this.sent,
+      records: this.records,
       byKind: { ...this.byKind },
       elapsedMs,
       backlog: Math.max(0, this.due() - this.generated),
@@ -124,13 +133,15 @@ export class TrafficPump {
     }
   }
 
-  private send(records: readonly GeneratedRecord[]): void {
+  private send(events: readonly GeneratedRecord[]): void {
     this.inFlight++;
+    const records = packEvents(events, this.options.packing ?? { mode: 'none' });
     this.options.writer.putCall(records).then(
       () => {
         this.inFlight--;
-        this.sent += records.length;
-        for (const record of records) this.byKind[record.kind]++;
+        this.sent += events.length;
+        this.records += records.length;
+        for (const event of events) this.byKind[event.kind]++;
         this.options.onProgress?.(this.stats());
         this.finishIfIdle();
       },

@@ -42,6 +42,14 @@ export interface StreamConfig {
   readonly shardCount?: number;
   /** How long records stay readable: 24h–8760h (365 days). */
   readonly retention: string;
+  /**
+   * Producers write KPL aggregated records (contract v1.1). The speed layer decodes them whatever
+   * this says; true requires `parallelizationFactor` 1 on both processors: Lambda keeps order per
+   * partition key of a Kinesis record only, which KPL sets to one of its user records' keys, and
+   * its docs rule out the factor with aggregation (docs/packed-records.md). `sluice produce --pack
+   * kpl` needs it true.
+   */
+  readonly kplAggregation: boolean;
 }
 
 /** The settings of one stream processor: its event source mapping and its function. */
@@ -191,7 +199,7 @@ export interface SluiceConfig {
 
 export const DEFAULT_CONFIG: SluiceConfig = {
   stage: 'dev',
-  stream: { mode: 'provisioned', shardCount: 5, retention: '24h' },
+  stream: { mode: 'provisioned', shardCount: 5, retention: '24h', kplAggregation: false },
   windows: [
     { name: '1m', size: '1m' },
     { name: '5m', size: '5m', hop: '1m' },
@@ -591,7 +599,7 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
   );
 
   const stream = section(c, raw, 'stream');
-  c.unknownKeys('stream', stream, { mode: 1, shardCount: 1, retention: 1 });
+  c.unknownKeys('stream', stream, { mode: 1, shardCount: 1, retention: 1, kplAggregation: 1 });
   if (c.oneOf('stream.mode', stream.mode, ['on-demand', 'provisioned'] as const)) {
     if (stream.mode === 'provisioned') c.integer('stream.shardCount', stream.shardCount ?? 1, 1, 500);
     else if (stream.shardCount !== undefined) {
@@ -599,6 +607,7 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
     }
   }
   c.wholeDuration('stream.retention', stream.retention, DAY_MS, 365 * DAY_MS, 'hours');
+  c.oneOf('stream.kplAggregation', stream.kplAggregation, [true, false]);
 
   validateWindows(c, raw.windows);
   const windowNames = new Set(
@@ -625,6 +634,19 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
   c.unknownKeys('alertProcessor', alertProcessor, DEFAULT_CONFIG.alertProcessor);
   c.oneOf('alertProcessor.enabled', alertProcessor.enabled, [true, false]);
   validateProcessor(c, 'alertProcessor', alertProcessor);
+  if (stream.kplAggregation === true) {
+    for (const [field, processor] of [
+      ['processor', p],
+      ['alertProcessor', alertProcessor],
+    ] as const) {
+      if (processor.parallelizationFactor !== 1 && typeof processor.parallelizationFactor === 'number')
+        c.fail(
+          `${field}.parallelizationFactor`,
+          processor.parallelizationFactor,
+          'must be 1 with stream.kplAggregation true: Lambda orders a shard only per partition key of a Kinesis record, and its parallelization factor does not work with KPL aggregation',
+        );
+    }
+  }
 
   validateAggregatesTable(c, section(c, raw, 'aggregatesTable'));
 

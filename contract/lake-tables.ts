@@ -143,7 +143,12 @@ export const QUARANTINE: LakeTableSpec = {
       type: 'string',
       comment: 'Machine-readable reason, e.g. not_json, bad_value:timestamp',
     },
-    { name: 'data', type: 'string', comment: 'The raw record: UTF-8 text, or base64 (see data_encoding)' },
+    {
+      name: 'data',
+      type: 'string',
+      comment:
+        "The invalid event's own bytes (one line or user record of a packed record): UTF-8, or base64 (see data_encoding)",
+    },
     { name: 'data_encoding', type: 'string', comment: 'utf8 or base64', jsonKey: 'dataEncoding' },
     {
       name: 'sensor_id',
@@ -164,6 +169,17 @@ export const QUARANTINE: LakeTableSpec = {
       type: 'string',
       comment: 'ISO-8601 arrival time in the stream',
       jsonKey: 'arrivalTime',
+    },
+    {
+      name: 'packing',
+      type: 'string',
+      comment: 'ndjson or kpl when the record packs events (contract v1.1); null for a single event',
+    },
+    {
+      name: 'sub_record_index',
+      type: 'bigint',
+      comment: "The event's index in its packed record, from 0; null for a record quarantined whole",
+      jsonKey: 'subRecordIndex',
     },
   ],
   partitionKeys: [dt('Processing')],

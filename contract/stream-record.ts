@@ -6,4 +6,6 @@
 export interface OutgoingRecord {
   readonly data: Uint8Array;
   readonly partitionKey: string;
+  /** Picks the shard instead of the partition key's hash (a decimal of up to 2^128 - 1). */
+  readonly explicitHashKey?: string;
 }

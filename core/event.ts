@@ -22,6 +22,10 @@ export type InvalidReason =
   | 'not_json'
   | 'not_object'
   | 'future_timestamp'
+  /** A KPL aggregated record with a wrong MD5 or a broken protobuf (core/record-packing.ts), as a whole. */
+  | 'bad_aggregate'
+  /** An NDJSON record of more than 500 events (core/record-packing.ts), as a whole. */
+  | 'too_many_lines'
   | `missing_field:${string}`
   | `bad_type:${string}`
   | `bad_value:${string}`;

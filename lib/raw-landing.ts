@@ -55,6 +55,13 @@ export interface RawLandingProps {
  * valid or not, to the lake as gzip NDJSON (each record followed by a newline), partitioned by
  * arrival time under `raw/`, with failed deliveries under `raw-errors/` and delivery errors logged
  * to CloudWatch.
+ *
+ * Packed records (contract v1.1) land one event per line with nothing configured for them: Firehose
+ * de-aggregates KPL records of a Kinesis stream source by itself, and the newline then follows each
+ * user record; an NDJSON record keeps its lines, the newline after its last one (one that already
+ * ends in a newline leaves an empty line, which holds no event). No RecordDeAggregation processor:
+ * it needs dynamic partitioning (another prefix scheme and price) and sends a record with a
+ * non-JSON line to `raw-errors/`, where the batch layer would not see its valid lines.
  */
 export class RawLanding extends Construct {
   public readonly deliveryStream: firehose.IDeliveryStream;

@@ -1,7 +1,12 @@
 /**
- * Event files for replays: NDJSON, one record per line, sent as it is (malformed lines included).
- * A line's partition key is its `sensorId` when it is a JSON object with a usable one (a string of
- * 1–256 characters), otherwise a hash of the line, so every line can be put.
+ * Input files for replays, one Kinesis record per line:
+ *
+ * - event files (`--events`): NDJSON, each line sent as it is (malformed lines included). A line's
+ *   partition key is its `sensorId` when it is a JSON object with a usable one (a string of 1–256
+ *   characters), otherwise a hash of the line, so every line can be put.
+ * - record files (`--records`): each line `{"data": "<base64>", "partitionKey": "<key>"}`, with an
+ *   optional `"explicitHashKey"`: any payload, packed (NDJSON, KPL) or not, with the keys a real
+ *   producer gave it. A line that is not such an object is an error naming the line.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -53,7 +58,44 @@ export function parseEventFile(bytes: Buffer): EventFileRecord[] {
   return records;
 }
 
-export function readEventFile(file: string): EventFileRecord[] {
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Parses a record file (see the module comment); empty lines are skipped. */
+export function parseRecordFile(bytes: Buffer, option = '--records'): EventFileRecord[] {
+  return parseEventFile(bytes).map(({ line, data }) => {
+    const problem = (what: string): ReplayInputError =>
+      new ReplayInputError(
+        `${option} line ${line}: ${what}; each line must be {"data": "<base64>", "partitionKey": "<key>"} with an optional "explicitHashKey"`,
+      );
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(data).toString('utf8'));
+    } catch {
+      throw problem('not JSON');
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw problem('not an object');
+    const { data: payload, partitionKey, explicitHashKey } = parsed as Record<string, unknown>;
+    if (typeof payload !== 'string' || payload.length === 0 || !BASE64.test(payload))
+      throw problem(`"data" is ${JSON.stringify(payload)}, not base64 of at least one byte`);
+    if (typeof partitionKey !== 'string' || partitionKey.length === 0)
+      throw problem('"partitionKey" is missing');
+    if (
+      explicitHashKey !== undefined &&
+      (typeof explicitHashKey !== 'string' || !/^\d{1,39}$/.test(explicitHashKey))
+    )
+      throw problem(`"explicitHashKey" is ${JSON.stringify(explicitHashKey)}, not a decimal number`);
+    return {
+      line,
+      data: Buffer.from(payload, 'base64'),
+      partitionKey,
+      ...(explicitHashKey === undefined ? {} : { explicitHashKey }),
+    };
+  });
+}
+
+/** Reads a replay input: an event file (`--events`) or a record file (`--records`). */
+export function readReplayFile(file: string, option: '--events' | '--records'): EventFileRecord[] {
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);
@@ -61,9 +103,9 @@ export function readEventFile(file: string): EventFileRecord[] {
     const code = (error as NodeJS.ErrnoException).code;
     const why =
       code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a directory' : (error as Error).message;
-    throw new ReplayInputError(`--events ${file}: ${why}`);
+    throw new ReplayInputError(`${option} ${file}: ${why}`);
   }
-  const records = parseEventFile(bytes);
-  if (records.length === 0) throw new ReplayInputError(`--events ${file}: the file has no lines to replay`);
+  const records = option === '--records' ? parseRecordFile(bytes, option) : parseEventFile(bytes);
+  if (records.length === 0) throw new ReplayInputError(`${option} ${file}: the file has no lines to replay`);
   return records;
 }

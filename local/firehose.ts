@@ -3,7 +3,11 @@
  * (kinesalite, through the AWS SDK) with its own shard iterators and lands the records in the local
  * lake exactly as Firehose lands them in S3, so the local batch job reads what AWS would hold:
  *
- * - each record followed by `\n` (Firehose's AppendDelimiterToRecord), gzip-compressed;
+ * - each record followed by `\n` (Firehose's AppendDelimiterToRecord), gzip-compressed; a KPL
+ *   aggregated record is de-aggregated first, each user record followed by `\n` (Firehose does this
+ *   for a Kinesis stream source by itself), so every event is one line whatever the packing (an
+ *   NDJSON record keeps its lines; one ending in `\n` leaves an empty line, which holds no event);
+ *   an aggregate that does not decode (wrong MD5, broken protobuf) lands as it is;
  * - one buffer, delivered when it reaches the size limit or has been open for the buffer interval;
  * - an object's key comes from the arrival time (ApproximateArrivalTimestamp) of its oldest record:
  *   `raw/dt=YYYY-MM-DD/hour=HH/<delivery stream>-1-YYYY-MM-DD-HH-MM-SS-<id>.gz` (UTC).
@@ -29,6 +33,7 @@ import {
   type Shard,
 } from '@aws-sdk/client-kinesis';
 import { DEFAULT_CONFIG, durationMs } from '../contract/config';
+import { isKplRecord, kplUserRecords, ndjsonLines } from '../core/record-packing';
 import { dayPartition, hourPartition, LAKE_PREFIXES } from '../contract/lake-layout';
 import {
   describeStreamIdentity,
@@ -182,6 +187,8 @@ export class LocalFirehose {
   /** Serialises polls, flushes and deliveries: only one touches the shards or the buffer at a time. */
   private queue: Promise<unknown> = Promise.resolve();
   private counters = { recordsRead: 0, recordsLanded: 0, objectsWritten: 0, bytesLanded: 0 };
+  /** Events (non-empty lines) of the buffered pieces. */
+  private bufferedEvents = 0;
 
   constructor(private readonly options: LocalFirehoseOptions) {
     this.deliveryStreamName = options.deliveryStreamName ?? `${options.streamName}-raw`;
@@ -200,7 +207,7 @@ export class LocalFirehose {
     return this.counters.recordsRead;
   }
 
-  /** Records written to the lake so far (read records minus those still buffered). */
+  /** Events written to the lake so far: its non-empty lines (packed records land one line per event). */
   get recordsLanded(): number {
     return this.counters.recordsLanded;
   }
@@ -215,9 +222,9 @@ export class LocalFirehose {
     return this.counters.bytesLanded;
   }
 
-  /** Records read but not yet delivered. */
+  /** Events (lines) read but not yet delivered. */
   get recordsBuffered(): number {
-    return this.buffer.length;
+    return this.bufferedEvents;
   }
 
   /** Starts polling the stream in the background; deliveries follow the buffer hints. */
@@ -398,9 +405,14 @@ export class LocalFirehose {
     } else {
       this.oldestArrivalMs = Math.min(this.oldestArrivalMs, arrivalMs);
     }
-    this.buffer.push(data);
+    const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const pieces = (isKplRecord(bytes) ? kplUserRecords(bytes)?.map((r) => r.data) : undefined) ?? [bytes];
+    for (const piece of pieces) {
+      this.buffer.push(piece);
+      this.bufferedBytes += piece.byteLength + NEWLINE.byteLength;
+      this.bufferedEvents += ndjsonLines(piece).length;
+    }
     this.bufferedThrough.set(shardId, record.SequenceNumber as string);
-    this.bufferedBytes += data.byteLength + NEWLINE.byteLength;
     this.counters.recordsRead += 1;
     if (this.bufferedBytes >= this.bufferSizeBytes) await this.deliver();
   }
@@ -409,10 +421,12 @@ export class LocalFirehose {
     if (this.buffer.length === 0) return;
     const records = this.buffer;
     const bytes = this.bufferedBytes;
+    const events = this.bufferedEvents;
     await writeRawObject(this.options.lakeDir, this.deliveryStreamName, records, this.oldestArrivalMs);
     this.buffer = [];
     this.bufferedBytes = 0;
-    this.counters.recordsLanded += records.length;
+    this.bufferedEvents = 0;
+    this.counters.recordsLanded += events;
     this.counters.objectsWritten += 1;
     this.counters.bytesLanded += bytes;
     await this.saveCheckpoints();

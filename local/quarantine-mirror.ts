@@ -31,8 +31,9 @@ export class QuarantineMirror {
   }
 
   /**
-   * Every quarantined record in the lake directory, each once: a retried batch split differently
-   * may quarantine a record in two objects, so records are deduplicated by (shardId, sequenceNumber).
+   * Every quarantined event in the lake directory, each once: a retried batch split differently
+   * may quarantine an event in two objects, so entries are deduplicated by (shardId,
+   * sequenceNumber, subRecordIndex): the events of a packed record share its sequence number.
    */
   async records(): Promise<QuarantinedRecord[]> {
     await this.sync();
@@ -49,7 +50,7 @@ export class QuarantineMirror {
       for (const line of text.split('\n')) {
         if (!line) continue;
         const record = JSON.parse(line) as QuarantinedRecord;
-        const id = `${record.shardId}\n${record.sequenceNumber}`;
+        const id = `${record.shardId}\n${record.sequenceNumber}\n${record.subRecordIndex ?? ''}`;
         if (!unique.has(id)) unique.set(id, record);
       }
     }

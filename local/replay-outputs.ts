@@ -8,7 +8,8 @@
  *   alerts.jsonl       alertId, ruleId, sensorId, metric, severity, value, threshold, eventTime
  *   quarantine.jsonl   reason, data (the raw record text; dataEncoding "base64" when not UTF-8)
  *   tables/<table>.jsonl  events, sensor_stats_hourly, sensor_stats_daily
- *   summary.json       lines, ingested, valid, invalid, late, rawLanded, itemsWritten, alerts, drift
+ *   summary.json       lines, records, ingested, valid, invalid, late, rawLanded, itemsWritten, alerts, drift
+ *                      (events, except `records`: Kinesis records)
  *
  * Floating-point results (sum, avg, table averages and deviations) are rounded to 12 significant
  * digits: the speed layer folds sums batch by batch, so a different split of the same records (a
@@ -24,6 +25,7 @@ import { LAKE_PREFIXES } from '../contract/lake-layout';
 import { AGGREGATE_KEY_PREFIX } from '../contract/table-keys';
 import { CURATED_TABLES, type LakeColumnType } from '../contract/lake-tables';
 import { compareAggregateKeys, type WindowValues } from '../core/aggregate';
+import { ndjsonLines } from '../core/record-packing';
 import { storagePlan, windowsFromStored } from '../core/panes';
 import type { WindowSpec } from '../core/speed-config';
 import { parseStoredAggregate, type StoredAggregate } from '../lambdas/adapters/aggregate-store';
@@ -32,14 +34,16 @@ import type { ReceivedAlert } from './alert-collector';
 import type { DriftSummary } from './reconcile';
 
 export interface ReplaySummary {
-  /** Records in the file (non-empty lines). */
+  /** Events in the file: its non-empty lines (`--events`), or the events its records pack (`--records`). */
   readonly lines: number;
-  /** Records the stream accepted. */
+  /** Kinesis records put: one per line of the file. */
+  readonly records: number;
+  /** Events the speed layer read from the records the stream accepted. */
   readonly ingested: number;
   readonly valid: number;
   readonly invalid: number;
   readonly late: number;
-  /** Records in the raw zone of the lake. */
+  /** Events in the raw zone (one line each). */
   readonly rawLanded: number;
   /** Aggregate items in DynamoDB. */
   readonly itemsWritten: number;
@@ -151,8 +155,9 @@ export function toAlertLines(alerts: readonly ReceivedAlert[]): AlertLine[] {
 }
 
 /**
- * Quarantined records as output lines, in the order of the file: `lineOf` maps a record's
- * `shardId` and `sequenceNumber` to its line; records it does not know come last.
+ * Quarantined events as output lines, in the order of the file (then of the events in a packed
+ * record): `lineOf` maps a record's `shardId` and `sequenceNumber` to its line; records it does
+ * not know come last.
  */
 export function toQuarantineLines(
   records: readonly QuarantinedRecord[],
@@ -164,7 +169,8 @@ export function toQuarantineLines(
       (a, b) =>
         a.line - b.line ||
         compare(a.record.shardId, b.record.shardId) ||
-        compare(a.record.sequenceNumber, b.record.sequenceNumber),
+        compare(a.record.sequenceNumber, b.record.sequenceNumber) ||
+        (a.record.subRecordIndex ?? -1) - (b.record.subRecordIndex ?? -1),
     )
     .map(({ record }) => ({
       reason: record.reason,
@@ -173,7 +179,10 @@ export function toQuarantineLines(
     }));
 }
 
-/** Records in the raw zone: lines of every `raw/**\/*.gz` object. */
+/**
+ * Events in the raw zone: non-empty lines of every `raw/**\/*.gz` object (an NDJSON record that
+ * ends in a newline leaves an empty line after it: Firehose appends one to every record).
+ */
 export async function countRawRecords(lakeDir: string): Promise<number> {
   const root = path.join(lakeDir, LAKE_PREFIXES.raw);
   if (!fs.existsSync(root)) return 0;
@@ -182,7 +191,7 @@ export async function countRawRecords(lakeDir: string): Promise<number> {
     const name = String(entry);
     if (!name.endsWith('.gz') || path.basename(name).startsWith('.')) continue;
     const text = zlib.gunzipSync(await fs.promises.readFile(path.join(root, name)));
-    for (const byte of text) if (byte === 0x0a) count++;
+    count += ndjsonLines(text).length;
   }
   return count;
 }

@@ -9,12 +9,15 @@
  * partition key", which needs memory per key rather than per record.
  */
 import type { KinesisStreamEvent } from 'aws-lambda';
-import { decodeRecord } from '../core/event';
+import { decodeRecordEvents } from '../core/record-packing';
 import { compareSequences } from '../core/sequence';
 import type { SpeedConfig } from '../core/speed-config';
 import type { BatchResult } from '../lambdas/stream-processor/process-batch';
 
 export interface SpeedTotals {
+  /** Kinesis records read (each once). */
+  readonly records: number;
+  /** Events in them (a packed record holds several): valid + invalid + late. */
   readonly ingested: number;
   readonly valid: number;
   readonly invalid: number;
@@ -37,7 +40,7 @@ export interface SpeedAccountingOptions {
 }
 
 export class SpeedAccounting {
-  private readonly counts = { ingested: 0, valid: 0, invalid: 0, late: 0 };
+  private readonly counts = { records: 0, ingested: 0, valid: 0, invalid: 0, late: 0 };
   private readonly reasons = new Map<string, number>();
   private readonly highest = new Map<string, string>();
   private readonly dates = new Set<string>();
@@ -64,27 +67,35 @@ export class SpeedAccounting {
       const sequence = record.kinesis.sequenceNumber;
       if (seen !== undefined && compareSequences(sequence, seen) <= 0) return;
       this.highest.set(key, sequence);
-      counted++;
-      this.counts.ingested++;
-      const outcome = result.outcomes[index];
-      if (outcome === 'late') this.counts.late++;
-      else if (outcome === 'valid') this.counts.valid++;
-      else this.counts.invalid++;
+      this.counts.records++;
       // Decode again for what the result does not carry: reasons, dates, readings.
-      const decoded = decodeRecord(record.kinesis.data, nowMs, this.options.config.maxClockSkewMs);
-      if (!decoded.ok) {
-        const reason = outcome === 'invalid' ? decoded.reason : 'unknown';
-        this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
-        return;
-      }
-      const { sensorId, metric, value, eventTime } = decoded.event;
-      this.dates.add(new Date(eventTime).toISOString().slice(0, 10));
-      if (outcome !== 'valid') return;
-      const readingKey = `${sensorId}\n${metric}`;
-      const previous = this.latestReadings.get(readingKey);
-      if (!previous || previous.eventTime <= eventTime) {
-        this.latestReadings.set(readingKey, { sensorId, metric, value, eventTime });
-      }
+      const { subRecords } = decodeRecordEvents(
+        record.kinesis.data,
+        nowMs,
+        this.options.config.maxClockSkewMs,
+      );
+      const outcomes = result.eventOutcomes[index];
+      subRecords.forEach(({ result: decoded }, sub) => {
+        counted++;
+        this.counts.ingested++;
+        const outcome = outcomes[sub];
+        if (outcome === 'late') this.counts.late++;
+        else if (outcome === 'valid') this.counts.valid++;
+        else this.counts.invalid++;
+        if (typeof decoded === 'string') {
+          const reason = outcome === 'invalid' ? decoded : 'unknown';
+          this.reasons.set(reason, (this.reasons.get(reason) ?? 0) + 1);
+          return;
+        }
+        const { sensorId, metric, value, eventTime } = decoded;
+        this.dates.add(new Date(eventTime).toISOString().slice(0, 10));
+        if (outcome !== 'valid') return;
+        const readingKey = `${sensorId}\n${metric}`;
+        const previous = this.latestReadings.get(readingKey);
+        if (!previous || previous.eventTime <= eventTime) {
+          this.latestReadings.set(readingKey, { sensorId, metric, value, eventTime });
+        }
+      });
     });
     if (counted > 0) {
       this.perSecond.set(second, (this.perSecond.get(second) ?? 0) + counted);

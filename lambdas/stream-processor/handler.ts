@@ -66,7 +66,7 @@ export type StreamProcessorHandler = (
 function recordMetrics(metrics: Metrics, result: BatchResult): void {
   const { stats } = result;
   publishMetrics(metrics, STREAM_PROCESSOR_METRICS, {
-    EventsReceived: stats.records,
+    EventsReceived: stats.events,
     ValidEvents: stats.valid,
     InvalidEvents: stats.invalid,
     LateEvents: stats.late,

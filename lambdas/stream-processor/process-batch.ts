@@ -17,7 +17,13 @@ import {
   type WindowValues,
 } from '../../core/aggregate';
 import { valueBreach, windowBreaches, type Alert, type Breach } from '../../core/alerts';
-import { decodeEvent, isLate, type InvalidReason } from '../../core/event';
+import { isLate, type EventOrReason, type InvalidReason } from '../../core/event';
+import {
+  decodePackedRecord,
+  decodeRecordEvents,
+  decodeSingleEvent,
+  type RecordPacking,
+} from '../../core/record-packing';
 import { composeWindow, instancesContaining, panesOf, storagePlan, type StoragePlan } from '../../core/panes';
 import { laneId, lanesPerPartitionKey } from '../../core/sequence';
 import { MAX_PENDING_ALERTS } from '../../contract/storage-limits';
@@ -38,7 +44,10 @@ export interface BatchPorts {
 export type RecordOutcome = 'valid' | 'invalid' | 'late';
 
 export interface BatchStats {
+  /** Kinesis records. */
   readonly records: number;
+  /** Events in them (contract v1.1: a record may pack several): `valid + invalid + late`. */
+  readonly events: number;
   readonly valid: number;
   readonly invalid: number;
   readonly late: number;
@@ -56,19 +65,22 @@ export interface BatchResult {
   /** Failed records by `eventID`; every other record is done. */
   readonly failures: ReadonlyMap<string, Error>;
   readonly stats: BatchStats;
-  /** Outcome of every record, in the order of the batch (for local accounting under retries). */
+  /**
+   * Outcome of every record, in the order of the batch: its event's, or for a packed record
+   * `valid` if any of its events is, else `late` if any is, else `invalid`.
+   */
   readonly outcomes: readonly RecordOutcome[];
+  /**
+   * Outcome of every event, per record in the order of the batch, then in the record's order (for
+   * local accounting under retries): one for a single event or a record quarantined whole.
+   */
+  readonly eventOutcomes: readonly (readonly RecordOutcome[])[];
   readonly published: readonly Alert[];
 }
 
 interface IndexedEvent extends PositionedEvent {
   /** Position of the record in the batch. */
   readonly index: number;
-}
-
-interface DecodedRecord {
-  readonly record: KinesisStreamRecord;
-  readonly shardId: string;
 }
 
 function shardOf(record: KinesisStreamRecord): string {
@@ -124,8 +136,19 @@ function valueRulesByMetric(rules: readonly AlertRule[]): Map<string, AlertRule[
   return byMetric;
 }
 
-function quarantined(decoded: DecodedRecord, reason: InvalidReason): QuarantinedRecord {
-  const bytes = Buffer.from(decoded.record.kinesis.data, 'base64');
+/**
+ * The quarantine entry of one invalid event: its own bytes, and for an event of a packed record
+ * its index there (a record quarantined whole has none).
+ */
+function quarantined(
+  record: KinesisStreamRecord,
+  shardId: string,
+  data: Uint8Array,
+  packing: RecordPacking,
+  subRecordIndex: number | undefined,
+  reason: InvalidReason,
+): QuarantinedRecord {
+  const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const text = bytes.toString('utf8');
   const isUtf8 = Buffer.from(text, 'utf8').equals(bytes);
   const sensorId = isUtf8 ? /"sensorId"\s*:\s*"([^"\\]{1,128})"/.exec(text)?.[1] : undefined;
@@ -133,11 +156,13 @@ function quarantined(decoded: DecodedRecord, reason: InvalidReason): Quarantined
     reason,
     data: isUtf8 ? text : bytes.toString('base64'),
     dataEncoding: isUtf8 ? 'utf8' : 'base64',
-    shardId: decoded.shardId,
-    sequenceNumber: decoded.record.kinesis.sequenceNumber,
-    partitionKey: decoded.record.kinesis.partitionKey,
-    arrivalTime: new Date(decoded.record.kinesis.approximateArrivalTimestamp * 1000).toISOString(),
+    shardId,
+    sequenceNumber: record.kinesis.sequenceNumber,
+    partitionKey: record.kinesis.partitionKey,
+    arrivalTime: new Date(record.kinesis.approximateArrivalTimestamp * 1000).toISOString(),
     ...(sensorId ? { sensorId } : {}),
+    ...(packing === 'single' ? {} : { packing }),
+    ...(subRecordIndex === undefined ? {} : { subRecordIndex }),
   };
 }
 
@@ -200,12 +225,14 @@ class FailedRecords {
 
 /**
  * The records of one batch, where each sits (shard, lane), and the valid events again on demand.
+ * Every event of a record shares its record's lane and sequence number: Lambda never splits a
+ * record across batches, so the exactly-once marks hold for packed records as for single ones.
  * The valid events themselves are not kept by the first pass (keeping 10,000 of them costs the hot
  * path more in GC than decoding them again): only a conflict or a failure needs them, and then
  * they are decoded again, once, for the rest of the batch (decoding is deterministic).
  */
 class BatchRecords {
-  readonly outcomes: RecordOutcome[];
+  readonly outcomes: RecordOutcome[][];
   /** `laneOf`'s cache: lane by shard, then partition key. */
   private readonly lanes = new Map<string, Map<string, string>>();
   private readonly shardOfRecord: (record: KinesisStreamRecord) => string;
@@ -217,7 +244,7 @@ class BatchRecords {
     private readonly config: SpeedConfig,
     private readonly nowMs: number,
   ) {
-    this.outcomes = new Array<RecordOutcome>(records.length);
+    this.outcomes = new Array<RecordOutcome[]>(records.length);
     this.shardOfRecord = shardsOf(records);
   }
 
@@ -245,23 +272,28 @@ class BatchRecords {
   private redecodeValid(): Map<string, IndexedEvent[]> {
     const bySeries = new Map<string, IndexedEvent[]>();
     for (let index = 0; index < this.records.length; index++) {
-      if (this.outcomes[index] !== 'valid') continue;
+      const outcomes = this.outcomes[index];
+      if (!outcomes.includes('valid')) continue;
       const record = this.records[index];
-      const event = decodeEvent(record.kinesis.data, this.nowMs, this.config.maxClockSkewMs);
-      if (typeof event === 'string')
-        throw new Error(`record ${record.eventID} decoded differently the second time`);
-      const key = seriesKey(event.sensorId, event.metric);
-      let events = bySeries.get(key);
-      if (events === undefined) {
-        events = [];
-        bySeries.set(key, events);
+      const { subRecords } = decodeRecordEvents(record.kinesis.data, this.nowMs, this.config.maxClockSkewMs);
+      for (let sub = 0; sub < subRecords.length; sub++) {
+        if (outcomes[sub] !== 'valid') continue;
+        const event = subRecords[sub].result;
+        if (typeof event === 'string')
+          throw new Error(`record ${record.eventID} decoded differently the second time`);
+        const key = seriesKey(event.sensorId, event.metric);
+        let events = bySeries.get(key);
+        if (events === undefined) {
+          events = [];
+          bySeries.set(key, events);
+        }
+        events.push({
+          event,
+          lane: this.laneOf(this.shardOf(record), record),
+          sequenceNumber: record.kinesis.sequenceNumber,
+          index,
+        });
       }
-      events.push({
-        event,
-        lane: this.laneOf(this.shardOf(record), record),
-        sequenceNumber: record.kinesis.sequenceNumber,
-        index,
-      });
     }
     return bySeries;
   }
@@ -272,16 +304,19 @@ interface FirstPass {
   readonly partials: Map<string, PartialAggregate>;
   readonly breaches: BreachGroups;
   readonly invalid: QuarantinedRecord[];
+  /** Indices of the records holding an invalid event (a failed quarantine write fails them). */
   readonly invalidIndices: number[];
   readonly invalidByReason: Record<string, number>;
+  readonly events: number;
   readonly valid: number;
+  readonly invalidEvents: number;
   readonly late: number;
   readonly oldestEventTime: number;
 }
 
 /**
- * Step 1, one pass: decode and classify every record, fold the valid into the batch's partials,
- * and check each against the per-event alert rules (each as the role says).
+ * Step 1, one pass: decode every record into its events, classify each, fold the valid into the
+ * batch's partials, and check each against the per-event alert rules (each as the role says).
  */
 function firstPass(
   batch: BatchRecords,
@@ -298,38 +333,79 @@ function firstPass(
   const aggregates = role !== 'alerts';
   const valueRules = valueRulesByMetric(role === 'aggregates' ? [] : config.alertRules);
   const breaches = new BreachGroups();
+  let events = 0;
   let late = 0;
   let valid = 0;
+  let invalidEvents = 0;
   let oldestEventTime = Infinity;
-  for (let index = 0; index < records.length; index++) {
+  /**
+   * One event of record `index`: classified, counted, folded, checked against the value rules; an
+   * invalid one is quarantined with its bytes (`data`) and index in a packed record.
+   */
+  const take = (
+    event: EventOrReason,
+    index: number,
+    shardId: string,
+    data: Uint8Array,
+    packing: RecordPacking,
+    subRecordIndex: number | undefined,
+  ): RecordOutcome => {
     const record = records[index];
-    const shardId = batch.shardOf(record);
-    const event = decodeEvent(record.kinesis.data, nowMs, config.maxClockSkewMs);
     if (typeof event === 'string') {
-      if (aggregates) invalid.push(quarantined({ record, shardId }, event));
-      invalidIndices.push(index);
+      if (aggregates) invalid.push(quarantined(record, shardId, data, packing, subRecordIndex, event));
+      if (invalidIndices[invalidIndices.length - 1] !== index) invalidIndices.push(index);
       invalidByReason[event] = (invalidByReason[event] ?? 0) + 1;
-      outcomes[index] = 'invalid';
-      continue;
+      invalidEvents += 1;
+      return 'invalid';
     }
     if (isLate(event, nowMs, config.latenessMs)) {
       late += 1;
-      outcomes[index] = 'late';
-      continue;
+      return 'late';
     }
     if (aggregates) aggregator.add(event, batch.laneOf(shardId, record), record.kinesis.sequenceNumber);
     valid += 1;
-    outcomes[index] = 'valid';
     if (event.eventTime < oldestEventTime) oldestEventTime = event.eventTime;
     const rules = valueRules.get(event.metric);
-    if (rules === undefined) continue;
-    for (const rule of rules) {
-      const breach = valueBreach(event, rule);
-      if (breach) breaches.add(breach, rule, index);
+    if (rules !== undefined)
+      for (const rule of rules) {
+        const breach = valueBreach(event, rule);
+        if (breach) breaches.add(breach, rule, index);
+      }
+    return 'valid';
+  };
+  for (let index = 0; index < records.length; index++) {
+    const record = records[index];
+    const shardId = batch.shardOf(record);
+    const bytes = Buffer.from(record.kinesis.data, 'base64');
+    const single = decodeSingleEvent(bytes, nowMs, config.maxClockSkewMs);
+    if (single !== undefined) {
+      events += 1;
+      outcomes[index] = ONE_EVENT[take(single, index, shardId, bytes, 'single', undefined)];
+      continue;
     }
+    // A packed record (contract v1.1): its events one by one, or the record whole when it is bad.
+    const { packing, subRecords, whole } = decodePackedRecord(bytes, nowMs, config.maxClockSkewMs);
+    const recordOutcomes = new Array<RecordOutcome>(subRecords.length);
+    events += subRecords.length;
+    for (let sub = 0; sub < subRecords.length; sub++) {
+      const { data, result } = subRecords[sub];
+      recordOutcomes[sub] = take(result, index, shardId, data, packing, whole ? undefined : sub);
+    }
+    outcomes[index] = recordOutcomes;
   }
   const partials = aggregator.result();
-  return { partials, breaches, invalid, invalidIndices, invalidByReason, valid, late, oldestEventTime };
+  return {
+    partials,
+    breaches,
+    invalid,
+    invalidIndices,
+    invalidByReason,
+    events,
+    valid,
+    invalidEvents,
+    late,
+    oldestEventTime,
+  };
 }
 
 /** What writing the partials did, and the items' states that window rules read. */
@@ -591,6 +667,19 @@ function recordAndPublishAlerts(
   );
 }
 
+/** The outcomes of a record of one event, shared (they are never changed). */
+const ONE_EVENT: Readonly<Record<RecordOutcome, RecordOutcome[]>> = {
+  valid: ['valid'],
+  invalid: ['invalid'],
+  late: ['late'],
+};
+
+/** A record's outcome from its events' (see `BatchResult.outcomes`). */
+function recordOutcome(events: readonly RecordOutcome[]): RecordOutcome {
+  if (events.length === 1) return events[0];
+  return events.includes('valid') ? 'valid' : events.includes('late') ? 'late' : 'invalid';
+}
+
 /** What the alert processor writes besides alerts: nothing. */
 const NOTHING_APPLIED: ItemsApplied = {
   itemsWritten: 0,
@@ -620,12 +709,14 @@ export async function processBatch(
   const published = await recordAndPublishAlerts(batch, pass.breaches, ports, config, nowMs, failed);
   return {
     failures: failed.byEventId(records),
-    outcomes: batch.outcomes,
+    outcomes: batch.outcomes.map(recordOutcome),
+    eventOutcomes: batch.outcomes,
     published,
     stats: {
       records: records.length,
+      events: pass.events,
       valid: pass.valid,
-      invalid: pass.invalidIndices.length,
+      invalid: pass.invalidEvents,
       late: pass.late,
       itemsWritten: items.itemsWritten,
       alreadyApplied: items.alreadyApplied,

@@ -133,13 +133,18 @@ export class ShardPoller implements SlotOwner {
       const entry = this.bySequence.get(record.sequenceNumber);
       if (entry) entry.done = true;
     }
-    const before = this.checkpoint;
-    while (this.outstanding.length > 0 && this.outstanding[0].done) {
-      const entry = this.outstanding.shift() as { readonly record: StreamRecord; done: boolean };
-      this.bySequence.delete(entry.record.sequenceNumber);
-      this.checkpoint = entry.record.sequenceNumber;
+    // The done prefix leaves in one splice: shifting a read-ahead of up to 20,000 records one at a
+    // time showed in local mode's profile.
+    let done = 0;
+    while (done < this.outstanding.length && this.outstanding[done].done) {
+      this.bySequence.delete(this.outstanding[done].record.sequenceNumber);
+      done++;
     }
-    if (this.checkpoint !== before) this.saveCheckpoint();
+    if (done > 0) {
+      this.checkpoint = this.outstanding[done - 1].record.sequenceNumber;
+      this.outstanding.splice(0, done);
+      this.saveCheckpoint();
+    }
     this.spaceSignal.notify();
   }
 

@@ -3,7 +3,8 @@
  * event contract (not from any code): through the deployed handler in one batch, every record
  * must be applied, skipped as late, or quarantined with exactly this reason.
  */
-import { FuzzRig, toKinesisRecords, WINDOWS_PER_EVENT, type Observed } from './harness';
+import { packKpl } from '../../core/record-packing';
+import { FuzzRig, quarantineKey, toKinesisRecords, WINDOWS_PER_EVENT, type Observed } from './harness';
 import { REASONS } from '../helpers/contract-oracle';
 import { LIMIT_BYTES, MINUTE, NOW, paddedEvent, validDoc, type FuzzRecord } from './records';
 
@@ -25,13 +26,20 @@ const json = (overrides: Record<string, unknown> = {}) => JSON.stringify(doc(ove
 const rawValue = (literal: string) => json({ value: 0 }).replace('"value":0', `"value":${literal}`);
 const rawTimestamp = (literal: string) =>
   json({ timestamp: 0 }).replace('"timestamp":0', `"timestamp":${literal}`);
+/** A sound KPL aggregate of one valid event with the last byte of its MD5 flipped. */
+function brokenMd5(): Buffer {
+  const record = packKpl([{ partitionKey: 'corpus', data: Buffer.from(json()) }]);
+  record[record.length - 1] ^= 0x01;
+  return record;
+}
 const bytes = (...parts: Array<string | number[]>) =>
   Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
 
 const CORPUS: ReadonlyArray<readonly [string, string | Buffer, Outcome]> = [
   // Bytes and encodings
   ['empty record', '', 'not_json'],
-  ['whitespace only', ' \n\t\r ', 'not_json'],
+  ['whitespace only', ' \t\r ', 'not_json'],
+  ['empty lines only (no event to split out)', '\n\n', 'not_json'],
   ['valid event wrapped in JSON whitespace', ` \n\t${json()}\r\n `, 'valid'],
   ['no-break space before the event', `\u00a0${json()}`, 'not_json'],
   ['line separator after the event', `${json()}\u2028`, 'not_json'],
@@ -46,7 +54,12 @@ const CORPUS: ReadonlyArray<readonly [string, string | Buffer, Outcome]> = [
   ['UTF-8 byte order mark', bytes([0xef, 0xbb, 0xbf], json()), 'not_json'],
   ['U+FFFD written as UTF-8 in a string', json({ eventId: 'replacement \uFFFD char' }), 'valid'],
   ['two events concatenated', `${json()}${json()}`, 'not_json'],
-  ['two events on two lines', `${json()}\n${json()}`, 'not_json'],
+  ['a pretty-printed event (parses whole: one event)', JSON.stringify(JSON.parse(json()), null, 2), 'valid'],
+  // Packed records (contract v1.1) broken as a whole; their sound forms are in test/fuzz/handler.test.ts
+  ['a KPL aggregate with a wrong MD5', brokenMd5(), 'bad_aggregate'],
+  ['a KPL aggregate without user records', packKpl([]), 'bad_aggregate'],
+  ['the KPL magic and nothing else', Buffer.from('f3899ac2', 'hex'), 'bad_aggregate'],
+  ['an NDJSON record of 501 lines', Array.from({ length: 501 }, () => json()).join('\n'), 'too_many_lines'],
   ['single-quoted JSON', json().replace(/"/g, "'"), 'not_json'],
   ['truncated event', json().slice(0, 20), 'not_json'],
   // Not an object
@@ -275,7 +288,7 @@ test.each(CORPUS.map(([name, , outcome], i) => [name, outcome, i] as const))(
   '%s: %s',
   (_name, outcome, i) => {
     const got = rig.results[0].outcomes[i];
-    const quarantined = observed.quarantine.get(kinesis[i].kinesis.sequenceNumber);
+    const quarantined = observed.quarantine.get(quarantineKey(kinesis[i].kinesis.sequenceNumber));
     const where = got === 'invalid' ? quarantined?.reason : got;
     expect(`${where}`).toBe(outcome);
     if (outcome === 'valid' || outcome === 'late') expect(quarantined).toBeUndefined();

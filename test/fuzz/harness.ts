@@ -17,8 +17,8 @@ import type { BatchResult } from '../../lambdas/stream-processor/process-batch';
 import { kinesisRecord } from '../helpers/factories';
 import { InMemoryAws } from '../helpers/in-memory-aws';
 import {
-  expectationFor,
-  type Expectation,
+  expectationsForRecord,
+  type EventExpectation,
   type OracleEvent,
   windowStartsOf,
 } from '../helpers/contract-oracle';
@@ -76,7 +76,7 @@ export interface Observed {
   readonly aggregates: Map<string, { count: number; sum: number; min: number; max: number }>;
   readonly pendingAlerts: number;
   readonly alerts: AlertMessage[];
-  /** Quarantined records by sequence number (a record written twice appears once). */
+  /** Quarantined events by `quarantineKey` (an event written twice appears once). */
   readonly quarantine: Map<string, { reason: string; data: string; dataEncoding: string }>;
   readonly quarantineLines: number;
 }
@@ -141,8 +141,9 @@ export class FuzzRig {
           data: string;
           dataEncoding: string;
           sequenceNumber: string;
+          subRecordIndex?: number;
         };
-        quarantine.set(entry.sequenceNumber, entry);
+        quarantine.set(quarantineKey(entry.sequenceNumber, entry.subRecordIndex), entry);
       }
     }
     return {
@@ -190,8 +191,14 @@ export function toBatches<T extends KinesisStreamRecord>(
   return batches;
 }
 
-export function expectationsOf(records: readonly FuzzRecord[]): Expectation[] {
-  return records.map((r) => expectationFor(r.data, ORACLE_CONFIG));
+/** Per record, its events' expectations (contract v1.1: a packed record holds several). */
+export function expectationsOf(records: readonly FuzzRecord[]): EventExpectation[][] {
+  return records.map((r) => expectationsForRecord(r.data, ORACLE_CONFIG));
+}
+
+/** The quarantine entry key of an event: its record's sequence number and its index in a packed record. */
+export function quarantineKey(sequenceNumber: string, index?: number): string {
+  return `${sequenceNumber}/${index ?? ''}`;
 }
 
 /** Every window aggregate the valid events make, recomputed here. */

@@ -10,7 +10,9 @@
  * some 300 µs per record of this shape, which 100,000 records cannot afford in the CI budget.
  * Shrinking is replaced by naming the exact failing record in the assertion message.
  */
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
+import { packEvents, packKpl, type PackMode } from '../../core/record-packing';
 import { mulberry32 } from '../../local/chaos/prng';
 
 /** The processing time every fuzz run uses. */
@@ -520,4 +522,52 @@ export function fuzzRecord(d: Dice): FuzzRecord {
 export function fuzzRecords(seed: number, count: number): FuzzRecord[] {
   const d = new Dice(seed);
   return Array.from({ length: count }, () => fuzzRecord(d));
+}
+
+/** A KPL aggregate of `records` broken one of the ways a wire or a producer breaks one. */
+function brokenAggregate(d: Dice, records: readonly FuzzRecord[]): Buffer {
+  const sound = packKpl(records);
+  const body = sound.subarray(4, sound.length - 16);
+  const summed = (b: Buffer): Buffer =>
+    Buffer.concat([sound.subarray(0, 4), b, createHash('md5').update(b).digest()]);
+  const flipped = Buffer.from(sound);
+  flipped[d.int(4, flipped.length - 1)] ^= 1 << d.int(0, 7);
+  return d.pick([
+    () => flipped, // a flipped bit: the MD5 no longer matches
+    () => sound.subarray(0, sound.length - d.int(1, 16)), // trailer cut short
+    () => summed(body.subarray(0, d.int(0, body.length - 1))), // protobuf cut short, MD5 of what is left
+    () => summed(Buffer.concat([body, Buffer.from([0x1a, 0xff, 0x7f])])), // a field running past the end
+    () => summed(Buffer.from(Array.from({ length: d.int(0, 64) }, () => d.int(0, 255)))), // random body
+    () => sound.subarray(0, d.int(4, 19)), // magic and too little after it
+  ])();
+}
+
+/**
+ * Contract v1.1 traffic from fuzz records: runs of them packed into NDJSON or KPL records (of up
+ * to 64 KiB), some aggregates broken, the rest left single. Each record's events are what the
+ * oracle (`expectationsForRecord`) reads from it.
+ */
+export function packSome(records: readonly FuzzRecord[], seed: number): FuzzRecord[] {
+  const d = new Dice(seed ^ 0x5a5a5a5a);
+  const out: FuzzRecord[] = [];
+  for (let i = 0; i < records.length;) {
+    const take = Math.min(records.length - i, d.int(2, 40));
+    const run = records.slice(i, i + take);
+    const roll = d.int(0, 99);
+    if (roll < 40) {
+      out.push(records[i]);
+      i += 1;
+      continue;
+    }
+    i += take;
+    if (roll < 45) {
+      out.push({ data: brokenAggregate(d, run), partitionKey: run[0].partitionKey });
+      continue;
+    }
+    const mode: PackMode = roll < 75 ? 'ndjson' : 'kpl';
+    const maxRecordBytes = d.pick([1024, 5 * 1024, 64 * 1024]);
+    for (const packed of packEvents(run, { mode, maxRecordBytes }))
+      out.push({ data: Buffer.from(packed.data), partitionKey: packed.partitionKey });
+  }
+  return out;
 }

@@ -53,7 +53,8 @@ export function runCli(
 }
 
 /**
- * Runs the replay contract, `sluice local --events FILE --once --out OUT`, with its state in
+ * Runs the replay contract, `sluice local --events FILE --once --out OUT` (`--records FILE` with
+ * `options.input`), with its state in
  * `OUT-state` (quiet; `extra` adds flags such as `--chaos 7` or `-c config.json`, `options.env`
  * variables such as `AWS_ENDPOINT_URL_DYNAMODB`).
  */
@@ -61,10 +62,11 @@ export function runReplay(
   eventsFile: string,
   out: string,
   extra: readonly string[] = [],
-  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; input?: '--events' | '--records' } = {},
 ): Promise<CliResult> {
+  const input = options.input ?? '--events';
   return runCli(
-    ['local', '--events', eventsFile, '--once', '--out', out, '--state', `${out}-state`, '--quiet', ...extra],
+    ['local', input, eventsFile, '--once', '--out', out, '--state', `${out}-state`, '--quiet', ...extra],
     { timeoutMs: options.timeoutMs ?? 170_000, env: options.env },
   );
 }

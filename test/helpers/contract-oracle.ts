@@ -39,6 +39,8 @@ export const REASONS: ReadonlySet<string> = new Set([
   'not_json',
   'not_object',
   'future_timestamp',
+  'bad_aggregate',
+  'too_many_lines',
   ...FIELDS.flatMap((f) => [`missing_field:${f}`, `bad_type:${f}`, `bad_value:${f}`]),
 ]);
 
@@ -154,4 +156,74 @@ export function windowStartsOf(
   )
     starts.push(start);
   return starts;
+}
+
+/** One event of a record: its expectation, its bytes, and its index when the record is packed. */
+export type EventExpectation = Expectation & { readonly data: Buffer; readonly index?: number };
+
+/** Contract v1.1: an NDJSON record carries at most this many events, a record at most 1 MiB. */
+const MAX_LINES = 500;
+const MAX_RECORD_BYTES = 1024 * 1024;
+const KPL_MAGIC = Buffer.from('f3899ac2', 'hex');
+
+/**
+ * What the pipeline must do with one Kinesis record under contract v1.1, event by event: a KPL
+ * aggregate is its user records as awslabs' reference de-aggregator reads them (with checksums;
+ * `bad_aggregate` when it cannot, or finds none); a record with a newline before its end that
+ * does not parse whole as one JSON value is its non-empty lines (`too_many_lines` past 500,
+ * `too_large` past 1 MiB); anything else is one event.
+ */
+export function expectationsForRecord(bytes: Uint8Array, config: OracleConfig): EventExpectation[] {
+  const buffer = Buffer.from(bytes);
+  const each = (parts: Buffer[]): EventExpectation[] =>
+    parts.map((data, index) => ({ ...expectationFor(data, config), data, index }));
+  const whole = (expectation: Expectation): EventExpectation[] => [{ ...expectation, data: buffer }];
+  if (buffer.subarray(0, 4).equals(KPL_MAGIC)) {
+    const users = referenceUserRecords(buffer);
+    return users && users.length > 0 ? each(users) : whole(invalid('bad_aggregate'));
+  }
+  const single = expectationFor(buffer, config);
+  const newline = buffer.indexOf(0x0a);
+  if (newline === -1 || newline === buffer.length - 1) return whole(single);
+  if (single.outcome !== 'invalid' || !['not_json', 'not_utf8', 'too_large'].includes(single.reason))
+    return whole(single);
+  if (buffer.length > MAX_RECORD_BYTES) return whole(invalid('too_large'));
+  const lines = buffer
+    .toString('latin1')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => Buffer.from(line, 'latin1'));
+  if (lines.length > MAX_LINES) return whole(invalid('too_many_lines'));
+  if (lines.length === 0) return whole(single);
+  return each(lines);
+}
+
+/** The user records' data by the reference de-aggregator, or undefined when it reports an error. */
+function referenceUserRecords(bytes: Buffer): Buffer[] | undefined {
+  // Loaded here so that the oracle's other users do not pay for protobufjs.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const reference = require('aws-kinesis-agg') as {
+    deaggregateSync: (
+      record: { data: string; partitionKey: string; sequenceNumber: string },
+      checksums: boolean,
+      done: (error: Error | null, records?: Array<{ data: string; partitionKey?: string }>) => void,
+    ) => void;
+  };
+  let out: Buffer[] | undefined;
+  try {
+    reference.deaggregateSync(
+      { data: bytes.toString('base64'), partitionKey: 'outer', sequenceNumber: '1' },
+      true,
+      (error, records) => {
+        // A user record whose key index points outside the table has no partition key.
+        out =
+          error || (records ?? []).some((r) => typeof r.partitionKey !== 'string')
+            ? undefined
+            : (records ?? []).map((r) => Buffer.from(r.data, 'base64'));
+      },
+    );
+  } catch {
+    return undefined;
+  }
+  return out;
 }

@@ -30,6 +30,8 @@ export interface DynamoDbLocal {
   /** `http://127.0.0.1:<port>` */
   readonly endpoint: string;
   readonly port: number;
+  /** The Java process's id. */
+  readonly pid: number;
   /** Stops the Java process and waits for it to exit; safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -83,7 +85,7 @@ export async function startDynamoDbLocal(options: { startTimeoutMs?: number } = 
     if (child.exitCode !== null) {
       throw new Error(`DynamoDB Local exited before it was ready (code ${child.exitCode}): ${stderr.trim()}`);
     }
-    if (await answers(endpoint)) return { endpoint, port, stop };
+    if (await answers(endpoint)) return { endpoint, port, pid: child.pid ?? 0, stop };
     if (Date.now() > deadline) {
       await stop();
       throw new Error(

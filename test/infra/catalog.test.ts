@@ -166,6 +166,7 @@ describe('LakeCatalog', () => {
         'mapping.data_encoding': 'dataEncoding',
         'mapping.sensor_id': 'sensorId',
         'mapping.shard_id': 'shardId',
+        'mapping.sub_record_index': 'subRecordIndex',
         'mapping.sequence_number': 'sequenceNumber',
         'mapping.partition_key': 'partitionKey',
         'mapping.arrival_time': 'arrivalTime',

@@ -68,6 +68,19 @@ describe('RawLanding', () => {
     });
   });
 
+  test('lands packed records one event per line with no dynamic partitioning or de-aggregation of its own', () => {
+    const { template } = landing();
+    const destination = s3Destination(template);
+
+    // Firehose de-aggregates KPL records of a Kinesis stream source by itself, before the delimiter
+    // is appended to each user record; an NDJSON record keeps its lines and gets the delimiter after
+    // its last one. A RecordDeAggregation processor would need dynamic partitioning (and fail
+    // non-JSON lines into raw-errors/), a Lambda transform would be a second decoder.
+    // (The processors are pinned by the test above: the delimiter only.)
+    expect(destination.DynamicPartitioningConfiguration).toBeUndefined();
+    expect(template.findResources('AWS::Lambda::Function')).toEqual({});
+  });
+
   test('buffers as long and as much as its props say', () => {
     const { template } = landing({ bufferInterval: Duration.seconds(120), bufferSize: Size.mebibytes(32) });
 

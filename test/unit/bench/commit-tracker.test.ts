@@ -17,9 +17,11 @@ function resultOf(
   return {
     failures,
     outcomes: options.outcomes ?? event.Records.map(() => 'valid'),
+    eventOutcomes: (options.outcomes ?? event.Records.map(() => 'valid')).map((o) => [o]),
     published: [],
     stats: {
       records: event.Records.length,
+      events: event.Records.length,
       valid: event.Records.length,
       invalid: 0,
       late: 0,

@@ -1,6 +1,7 @@
 import type { KinesisClient, PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { RecordWriter } from '../../../cli/record-writer';
 import { TrafficPump } from '../../../cli/traffic-pump';
+import { decodeRecordEvents } from '../../../core/record-packing';
 import { TrafficGenerator } from '../../../local/demo-producer';
 
 function writer(calls: number[], fail = false): RecordWriter {
@@ -75,4 +76,36 @@ test('stops with the error when a call fails for good', async () => {
     tickMs: 1,
   });
   await expect(pump.start().done).rejects.toThrow('Stream not found');
+});
+
+test('packs events into NDJSON records, and a rejected packed record is retried whole, once', async () => {
+  const accepted: Uint8Array[] = [];
+  let calls = 0;
+  const client = {
+    send: async (command: PutRecordsCommand) => {
+      calls++;
+      const entries = command.input.Records ?? [];
+      return {
+        Records: entries.map((entry, i) => {
+          // The first call rejects its first entry: the writer must send that record again alone.
+          if (calls === 1 && i === 0) return { ErrorCode: 'ProvisionedThroughputExceededException' };
+          accepted.push(entry.Data as Uint8Array);
+          return { SequenceNumber: String(accepted.length), ShardId: 'shardId-0' };
+        }),
+      };
+    },
+  } as unknown as KinesisClient;
+  const pump = new TrafficPump({
+    writer: new RecordWriter({ kinesis: client, streamName: 's', sleep: async () => undefined }),
+    generator: new TrafficGenerator({ seed: 3, invalidRate: 0.1 }),
+    ratePerSecond: 1e9,
+    total: 1_000,
+    tickMs: 1,
+    packing: { mode: 'ndjson' },
+  });
+  const stats = await pump.start().done;
+  const events = accepted.flatMap((data) => decodeRecordEvents(data, Date.now(), 0).subRecords);
+  expect(events).toHaveLength(1_000);
+  expect(stats).toMatchObject({ sent: 1_000, records: accepted.length });
+  expect(accepted.length).toBeLessThan(200);
 });

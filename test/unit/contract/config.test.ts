@@ -161,7 +161,12 @@ describe('config validation', () => {
   });
 
   test('the default stream is provisioned with 5 shards (cheapest for the cost workload: docs/cost.md)', () => {
-    expect(resolveConfig({}).stream).toEqual({ mode: 'provisioned', shardCount: 5, retention: '24h' });
+    expect(resolveConfig({}).stream).toEqual({
+      mode: 'provisioned',
+      shardCount: 5,
+      retention: '24h',
+      kplAggregation: false,
+    });
     expect(resolveConfig({ stream: { shardCount: 13 } }).stream.shardCount).toBe(13);
   });
 
@@ -196,6 +201,7 @@ describe('config validation', () => {
     expect(resolveConfig({ stream: { mode: 'on-demand' } }).stream).toEqual({
       mode: 'on-demand',
       retention: '24h',
+      kplAggregation: false,
     });
     const error = configError({ stream: { mode: 'on-demand', shardCount: 2 } });
 
@@ -277,6 +283,25 @@ describe('config files', () => {
 
   test('the example config in examples/ is valid', () => {
     expect(loadConfig(EXAMPLE_CONFIG).stage).toBe('prod');
+  });
+});
+
+describe('KPL aggregation and the parallelization factor', () => {
+  test('stream.kplAggregation true fails with a processor parallelization factor above 1, naming both', () => {
+    expect(() =>
+      resolveConfig({ stream: { kplAggregation: true }, alertProcessor: { parallelizationFactor: 3 } }),
+    ).toThrow(/alertProcessor\.parallelizationFactor: got 3; must be 1 with stream\.kplAggregation true/);
+  });
+
+  test('stream.kplAggregation true is valid at factor 1, false at any factor', () => {
+    expect(resolveConfig({ stream: { kplAggregation: true } }).stream.kplAggregation).toBe(true);
+    expect(resolveConfig({ processor: { parallelizationFactor: 4 } }).stream.kplAggregation).toBe(false);
+  });
+
+  test('stream.kplAggregation must be a boolean', () => {
+    expect(() => resolveConfig({ stream: { kplAggregation: 'yes' } })).toThrow(
+      /stream\.kplAggregation: got "yes"/,
+    );
   });
 });
 

@@ -19,7 +19,8 @@ function event(records: Array<{ seq: number; key: string; data: string }>): Kine
   };
 }
 
-const result = (outcomes: RecordOutcome[]): BatchResult => ({ outcomes }) as unknown as BatchResult;
+const result = (outcomes: Array<RecordOutcome | RecordOutcome[]>): BatchResult =>
+  ({ eventOutcomes: outcomes.map((o) => (Array.isArray(o) ? o : [o])) }) as unknown as BatchResult;
 const valid = (sensorId: string, value: number, at = NOW): string =>
   JSON.stringify({
     eventId: `${sensorId}-${at}-${value}`,
@@ -45,7 +46,16 @@ test('counts each record once when a batch is retried or replayed', () => {
       { seq: 3, key: 's2', data: valid('s2', 21) },
     ]),
   );
-  expect(accounting.totals).toEqual({ ingested: 3, valid: 2, invalid: 1, late: 0 });
+  expect(accounting.totals).toEqual({ records: 3, ingested: 3, valid: 2, invalid: 1, late: 0 });
+});
+
+test('counts the events of a packed record once each, however often the record is delivered', () => {
+  const accounting = new SpeedAccounting({ config, now: () => NOW });
+  const batch = event([{ seq: 1, key: 's1', data: [valid('s1', 20), 'nope', valid('s2', 21)].join('\n') }]);
+  accounting.observe(result([['valid', 'invalid', 'valid']]), batch);
+  accounting.observe(result([['valid', 'invalid', 'valid']]), batch);
+  expect(accounting.totals).toEqual({ records: 1, ingested: 3, valid: 2, invalid: 1, late: 0 });
+  expect(accounting.invalidByReason).toEqual({ not_json: 1 });
 });
 
 test('counts invalid records by quarantine reason', () => {
