@@ -70,7 +70,7 @@ export const PRICES = {
 export type Prices = typeof PRICES;
 
 const SECONDS_PER_MONTH = 30 * 86_400;
-const HOURS_PER_MONTH = 30 * 24;
+export const HOURS_PER_MONTH = 30 * 24;
 const GB = 1024 ** 3;
 const KB = 1024;
 

@@ -31,6 +31,7 @@ import {
   DEFAULT_SETTINGS,
   DYNAMO_ROUND_TRIP_MS,
   estimate,
+  HOURS_PER_MONTH,
   PRICES,
   shardsOf,
   workload,
@@ -114,9 +115,44 @@ function modelledLines(rate: number, config: SluiceConfig): CostLine[] {
     ...DEFAULT_SETTINGS,
     windows: stored.map((w) => ({ sizeSeconds: w.sizeMs / 1000, hopSeconds: w.hopMs / 1000 })),
   };
-  return estimate(workload(rate), settings).lines.filter(
-    (l) => ['S3', 'Athena', 'CloudWatch', 'KMS'].includes(l.service) || /stored/.test(l.usage),
+  return [
+    ...estimate(workload(rate), settings).lines.filter(
+      (l) => ['S3', 'Athena', 'CloudWatch', 'KMS'].includes(l.service) || /stored/.test(l.usage),
+    ),
+    windowIndexLine(rate, config),
+  ];
+}
+
+/**
+ * The window index (`WINDOW_INDEX`, contract/table-keys.ts): keys only, written once per series and
+ * hour, when the hour's item is created (later updates change no indexed attribute). The simulated
+ * span does not cross an hour, so this line is counted from the workload, not metered: provisioned,
+ * its capacity is the minimum the table's settings allow (auto scaling keeps it there).
+ */
+function windowIndexLine(rate: number, config: SluiceConfig): CostLine {
+  const w = workload(rate);
+  const writesPerSecond = (w.eventsPerSecond * w.reportIntervalSeconds) / 3600;
+  const table = config.aggregatesTable;
+  const writesPerMonth = writesPerSecond * 3600 * HOURS_PER_MONTH;
+  if (table.billingMode === 'on-demand')
+    return {
+      service: 'DynamoDB',
+      usage: `window index: ${(writesPerMonth / 1e6).toFixed(1)} M writes (one per series and hour)`,
+      monthlyUsd: (writesPerMonth / 1e6) * PRICES.dynamoWriteRequestUnitsMillion,
+    };
+  const writeCapacity = Math.max(
+    table.writeCapacity.min,
+    Math.ceil(writesPerSecond / table.targetUtilization),
   );
+  const readCapacity = table.readCapacity.min;
+  return {
+    service: 'DynamoDB',
+    usage: `window index: ${writeCapacity} write + ${readCapacity} read capacity units (one write per series and hour)`,
+    monthlyUsd:
+      (writeCapacity * PRICES.dynamoWriteCapacityUnitHour +
+        readCapacity * PRICES.dynamoReadCapacityUnitHour) *
+      HOURS_PER_MONTH,
+  };
 }
 
 /**
