@@ -1,0 +1,66 @@
+/**
+ * The speed-layer repair as local mode runs it: the deployed module (`createSpeedRepair`) wired to
+ * the emulators' resources. Local mode's stream processors share one on-failure queue, so each
+ * message's role comes from the function that gave it up (the local runner names its function after
+ * the processor's service). `sluice repair --local`, the dashboard's action and the tests build it here.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { toSpeedConfig, type SluiceConfig } from '../contract/config';
+import { ALERT_PROCESSOR_SERVICE, SPEED_REPAIR_SERVICE } from '../contract/metric-names';
+import { speedProcessors } from '../contract/speed-processors';
+import type { ProcessorRole } from '../core/speed-config';
+import { OnFailureQueue, type OnFailureMessage } from '../lambdas/adapters/on-failure-queue';
+import { createSpeedRepair, type SpeedRepairDeps } from '../lambdas/speed-repair/handler';
+import type { QueueRepairReport } from '../lambdas/speed-repair/repair-queues';
+import type { LocalClients } from './endpoints';
+import type { LocalResources } from './resources';
+
+export interface LocalSpeedRepairOptions {
+  readonly clients: LocalClients;
+  readonly resources: Pick<
+    LocalResources,
+    'tableName' | 'alertsTopicArn' | 'lakeBucketName' | 'streamName' | 'streamArn' | 'onFailureQueueUrl'
+  >;
+  readonly config: SluiceConfig;
+  /** @default Date.now */
+  readonly now?: () => number;
+  readonly options?: SpeedRepairDeps['options'];
+  /** @default 900 */
+  readonly visibilityTimeoutSeconds?: number;
+}
+
+/** The role of the local processor whose function is `functionArn` (local/pipeline.ts names them). */
+export function localRoleOf(config: SluiceConfig): (functionArn: string | undefined) => ProcessorRole {
+  const [aggregate, ...alerts] = speedProcessors(config);
+  return (functionArn) =>
+    alerts.length > 0 && functionArn?.endsWith(`:function:${ALERT_PROCESSOR_SERVICE}`)
+      ? alerts[0].role
+      : aggregate.role;
+}
+
+export function createLocalSpeedRepair(options: LocalSpeedRepairOptions): () => Promise<QueueRepairReport> {
+  const { clients, resources } = options;
+  return createSpeedRepair({
+    ...clients,
+    tableName: resources.tableName,
+    alertsTopicArn: resources.alertsTopicArn,
+    lakeBucket: resources.lakeBucketName,
+    streamName: resources.streamName,
+    streamArn: resources.streamArn,
+    queues: [{ url: resources.onFailureQueueUrl }],
+    config: toSpeedConfig(options.config),
+    now: options.now,
+    options: { roleOfFunction: localRoleOf(options.config), ...options.options },
+    visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+    logger: new Logger({ serviceName: SPEED_REPAIR_SERVICE, logLevel: 'SILENT' }),
+  });
+}
+
+/** The given-up batches the local on-failure queue holds, without taking them. */
+export function listGivenUp(
+  clients: Pick<LocalClients, 'sqs'>,
+  resources: Pick<LocalResources, 'onFailureQueueUrl'>,
+  max = 100,
+): Promise<OnFailureMessage[]> {
+  return new OnFailureQueue({ client: clients.sqs, queueUrl: resources.onFailureQueueUrl }).peek(max);
+}

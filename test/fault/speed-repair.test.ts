@@ -1,0 +1,239 @@
+/**
+ * The speed-layer repair after a DynamoDB storm longer than the retry budget, in local mode: real
+ * emulators over the wire, the local event source runner and the deployed handler under chaos,
+ * then `repairFromQueues` (the deployed repair's code) on the on-failure queue, interrupted twice,
+ * run to the end while live traffic writes the same items, and run once more. Each test compares
+ * the end state with the independent recomputation of ALL records (test/helpers/recompute.ts).
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
+import { localRoleOf } from '../../local/speed-repair';
+import { OnFailureQueue, type OnFailureMessage } from '../../lambdas/adapters/on-failure-queue';
+import { toSpeedConfig } from '../../contract/config';
+import { createRepairPorts } from '../../lambdas/speed-repair/handler';
+import {
+  repairBatches,
+  type RepairPorts,
+  type RepairReport,
+} from '../../lambdas/speed-repair/repair-batches';
+import { repairFromQueues, type QueueRepairReport } from '../../lambdas/speed-repair/repair-queues';
+import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
+import { until } from '../helpers/until';
+import {
+  aggregateProblems,
+  aggregatesOf,
+  distinctAlerts,
+  expectedOf,
+  expectedQuarantineLines,
+  faultTraffic,
+  linesKept,
+  NOW,
+  quarantineLines,
+  redriveExpectation,
+  scanAll,
+  startScenario,
+  valueCooldownProblems,
+  windowAlertProblems,
+  type Aggregate,
+  type Observed,
+  type Position,
+  type Scenario,
+} from '../helpers/fault-ledger';
+
+let emulators: EmulatorProcess;
+let clients: LocalClients;
+
+beforeAll(async () => {
+  emulators = await startEmulatorProcess();
+  clients = createLocalClients(emulators.endpoints);
+});
+
+afterAll(async () => {
+  if (clients) destroyLocalClients(clients);
+  await emulators?.stop();
+});
+
+class Interrupted extends Error {
+  public override readonly name = 'Interrupted';
+}
+
+describe.each([
+  { seed: 2, crashProbability: 0, redeliveryProbability: 0 },
+  { seed: 7, crashProbability: 0.05, redeliveryProbability: 0.05 },
+])('the repair after a storm past the retry budget (chaos seed $seed)', (chaosOptions) => {
+  // A sensor that only reports first: the storm gives its records up and no later record touches
+  // its windows; the others' windows are moved past by later records (the hard case).
+  const lines = [
+    ...faultTraffic({ count: 10, sensors: 1, seed: 13, prefix: 'early' }),
+    ...faultTraffic({ count: 400, sensors: 6, seed: 12, prefix: 'long' }),
+  ];
+  // Written to the same windows while the repair runs.
+  const live = faultTraffic({ count: 150, sensors: 6, seed: 14, prefix: 'long', firstEvent: 10_000 });
+  let scenario: Scenario;
+  let positions: Position[];
+  let givenUp: OnFailureMessage[];
+  let beforeRepair: Map<string, Aggregate>;
+  const interruptions: string[] = [];
+  let liveConflicts = 0;
+  let interrupted: QueueRepairReport;
+  let completed: QueueRepairReport;
+  let again: RepairReport;
+  let afterFirst: Map<string, Aggregate>;
+  let afterAgain: Map<string, Aggregate>;
+  let observed: Observed;
+
+  beforeAll(async () => {
+    scenario = await startScenario({
+      endpoints: emulators.endpoints,
+      clients,
+      stage: `repair-${chaosOptions.seed}`,
+      chaos: {
+        ...chaosOptions,
+        throttleProbability: 0,
+        // Every DynamoDB call fails for 120 invocations, some writes landing with their response lost.
+        storms: [{ service: 'dynamodb', invocations: 120, unprocessedKeysShare: 0.2 }],
+      },
+      runner: { retryAttempts: 2 },
+      preload: lines,
+    });
+    positions = [...scenario.preloaded];
+    await scenario.drain();
+    const { resources, config } = scenario;
+    const queue = new OnFailureQueue({
+      client: clients.sqs,
+      queueUrl: resources.onFailureQueueUrl,
+      // What a crashed run took comes back this soon.
+      visibilityTimeoutSeconds: 1,
+    });
+    givenUp = await queue.peek(100);
+    beforeRepair = aggregatesOf(await scanAll(clients, resources.tableName), toSpeedConfig(config).windows);
+
+    const real = createRepairPorts({
+      ...clients,
+      tableName: resources.tableName,
+      alertsTopicArn: resources.alertsTopicArn,
+      lakeBucket: resources.lakeBucketName,
+      streamName: resources.streamName,
+      streamArn: resources.streamArn,
+      config: toSpeedConfig(config),
+    });
+    let writes = 0;
+    let liveSent = false;
+    let interruptAfterWrites = Infinity;
+    const ports: RepairPorts = {
+      ...real,
+      aggregates: {
+        read: (keys) => real.aggregates.read(keys),
+        replace: async (next, version) => {
+          if (writes >= interruptAfterWrites)
+            throw new Interrupted(`interrupted after ${writes} item writes`);
+          if (!liveSent) {
+            // Live traffic lands on the same windows between the repair's reads and its writes.
+            liveSent = true;
+            positions.push(...(await scenario.put(live)));
+            await scenario.drain();
+          }
+          try {
+            const state = await real.aggregates.replace(next, version);
+            writes += 1;
+            return state;
+          } catch (error) {
+            if (error instanceof ConditionalCheckFailedException) liveConflicts += 1;
+            throw error;
+          }
+        },
+      },
+    };
+    const run = (onStep?: (step: string) => void) =>
+      repairFromQueues([{ queue }], ports, {
+        config: toSpeedConfig(config),
+        nowMs: NOW,
+        roleOfFunction: localRoleOf(config),
+        onStep,
+      });
+
+    // Interrupted in the middle of the item writes (every write after the third fails): the
+    // batches of the items it could not write stay in the queue.
+    interruptAfterWrites = 3;
+    interrupted = await run();
+    interruptAfterWrites = Infinity;
+    interruptions.push(`${(await queue.peek(100)).length} messages left`);
+    // Interrupted after the items, before the replay raised the alerts.
+    await run((step) => {
+      if (step === 'items') throw new Interrupted('interrupted between the items and the replay');
+    }).catch((error: Error) => interruptions.push(error.message));
+    // A crashed run released nothing: its messages come back after their visibility timeout.
+    const left = givenUp.length - interrupted.repaired;
+    await until("the crashed run's messages back", async () => (await queue.peek(100)).length === left);
+    interruptions.push(`${left} messages came back`);
+    completed = await run();
+    afterFirst = aggregatesOf(await scanAll(clients, resources.tableName), toSpeedConfig(config).windows);
+    again = await repairBatches(
+      givenUp.map((m) => m.batch!),
+      real,
+      { config: toSpeedConfig(config), nowMs: NOW, role: 'all' },
+    );
+    afterAgain = aggregatesOf(await scanAll(clients, resources.tableName), toSpeedConfig(config).windows);
+    observed = await scenario.observe();
+    await scenario.stop();
+  });
+
+  const allLines = () => [...lines, ...live];
+  const documents = () =>
+    givenUp.map((m) => ({ KinesisBatchInfo: m.batch! }) as Parameters<typeof linesKept>[2][number]);
+
+  test('the storm gave batches up, and later records moved windows past them (a redrive would leave them short)', () => {
+    expect(givenUp.length).toBeGreaterThan(0);
+    expect(givenUp.every((m) => m.batch !== undefined)).toBe(true);
+    const { short } = redriveExpectation(lines, positions.slice(0, lines.length), documents());
+    expect(short).toBeGreaterThan(0);
+    // Before the repair the aggregates lack records: they are not the recomputation of all lines.
+    expect(aggregateProblems({ aggregates: beforeRepair }, expectedOf(lines, scenario.config))).not.toEqual(
+      [],
+    );
+  });
+
+  test('interrupted runs deleted only the messages of batches they repaired in full', () => {
+    expect(interrupted.failed).toBeGreaterThan(0);
+    expect(interrupted.firstError?.message).toMatch(/^interrupted after \d+ item writes$/);
+    const left = givenUp.length - interrupted.repaired;
+    expect(interruptions).toEqual([
+      `${left} messages left`,
+      'interrupted between the items and the replay',
+      `${left} messages came back`,
+    ]);
+  });
+
+  test('the completed run repaired every given-up batch, against live writes to the same items', () => {
+    expect(completed.failed).toBe(0);
+    expect(interrupted.repaired + completed.repaired).toBe(givenUp.length);
+    expect(completed.undecidable).toEqual([]);
+    expect(liveConflicts).toBeGreaterThan(0);
+    expect(observed.onFailure).toEqual([]);
+  });
+
+  test('every window item equals the recomputation of all records, live traffic included', () => {
+    expect(aggregateProblems(observed, expectedOf(allLines(), scenario.config))).toEqual([]);
+  });
+
+  test('a second repair of the same batches writes nothing and changes nothing', () => {
+    expect(again.batches.every((b) => b.status === 'repaired')).toBe(true);
+    expect(again.itemsWritten).toBe(0);
+    expect(again.alertsPublished).toBe(0);
+    expect(afterAgain).toEqual(afterFirst);
+  });
+
+  test('the alerts of the given-up records were raised: every breach is covered, none pending', () => {
+    const alerts = distinctAlerts(observed.deliveries);
+
+    expect(valueCooldownProblems(alerts, allLines())).toEqual([]);
+    expect(windowAlertProblems(alerts, expectedOf(allLines(), scenario.config))).toEqual([]);
+    expect(observed.pendingAlertIds).toEqual([]);
+  });
+
+  test('the quarantine holds exactly the malformed records, given-up ones included', () => {
+    expect(quarantineLines(observed.quarantine)).toEqual(
+      expectedQuarantineLines(expectedOf(allLines(), scenario.config)),
+    );
+  });
+});
