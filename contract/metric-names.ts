@@ -103,6 +103,7 @@ export const SPEED_REPAIR_METRICS = {
 
 export type StreamProcessorMetricName = keyof typeof STREAM_PROCESSOR_METRICS;
 export type ReconciliationMetricName = keyof typeof RECONCILIATION_METRICS;
+export type SpeedRepairMetricName = keyof typeof SPEED_REPAIR_METRICS;
 
 /** Every metric name each service publishes. */
 export const SERVICE_METRICS: Readonly<Record<PipelineService, readonly string[]>> = {

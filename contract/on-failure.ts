@@ -52,3 +52,6 @@ export function parseOnFailureBody(body: string): KinesisBatchInfo | undefined {
     return undefined;
   return info as KinesisBatchInfo;
 }
+
+/** The speed-repair function's variable naming its on-failure queues: JSON `[{"url", "role"}, ...]`. */
+export const REPAIR_QUEUES_ENV = 'SLUICE_REPAIR_QUEUES';

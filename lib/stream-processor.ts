@@ -40,12 +40,13 @@ import { checkDuration, checkInteger, SluicePropsError } from './validation';
 const HANDLER_ENTRY = path.join(__dirname, '..', 'lambdas', 'stream-processor', 'handler.ts');
 
 /** Lambda allows 4 KB for all environment variables together; leave room for names, ARNs and Powertools. */
-const MAX_SPEED_CONFIG_BYTES = 3 * 1024;
+export const MAX_SPEED_CONFIG_BYTES = 3 * 1024;
 
 export type PowertoolsLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
 /** The DynamoDB actions of the alert store (lambdas/adapters/alert-store.ts): all the alert processor may do. */
-const ALERT_ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'];
+/** What the speed layer's item stores call (aggregate-store.ts, alert-store.ts): no Scan, Query or DeleteItem. */
+export const SPEED_ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'];
 
 export interface StreamProcessorProps {
   /**
@@ -343,7 +344,7 @@ function functionRolePolicy(role: iam.Role): Construct {
 function grantAlertItems(table: dynamodb.ITable, grantee: iam.IGrantable): void {
   iam.Grant.addToPrincipal({
     grantee,
-    actions: ALERT_ITEM_ACTIONS,
+    actions: SPEED_ITEM_ACTIONS,
     resourceArns: [table.tableArn],
     conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${ALERT_KEY_PREFIX}*`] } },
   });

@@ -12,6 +12,7 @@ import { KinesisClient } from '@aws-sdk/client-kinesis';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { REPAIR_QUEUES_ENV } from '../../contract/on-failure';
 import { SPEED_REPAIR_METRICS, SPEED_REPAIR_SERVICE, STAGE_ENV } from '../../contract/metric-names';
 import { storagePlan } from '../../core/panes';
 import {
@@ -28,9 +29,6 @@ import { StreamReader } from '../adapters/stream-reader';
 import { createBatchPorts } from '../stream-processor/handler';
 import type { RepairPorts } from './repair-batches';
 import { repairFromQueues, type QueueRepairOptions, type QueueRepairReport } from './repair-queues';
-
-/** The on-failure queues to repair from, as JSON `[{"url": ..., "role": "aggregates"}, ...]`. */
-export const REPAIR_QUEUES_ENV = 'SLUICE_REPAIR_QUEUES';
 
 export interface RepairQueueSetting {
   readonly url: string;
