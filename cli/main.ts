@@ -8,6 +8,7 @@ import { backfillCommand } from './backfill';
 import { localCommand } from './local';
 import { produceCommand } from './produce';
 import { queryCommand } from './query';
+import { repairCommand } from './repair';
 
 export function buildProgram(): Command {
   const program = new Command('sluice')
@@ -16,7 +17,13 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(`sluice: ${text.replace(/^error: /, '')}`) })
     .exitOverride();
-  for (const command of [localCommand(), produceCommand(), queryCommand(), backfillCommand()]) {
+  for (const command of [
+    localCommand(),
+    produceCommand(),
+    queryCommand(),
+    backfillCommand(),
+    repairCommand(),
+  ]) {
     program.addCommand(
       command
         .exitOverride()

@@ -10,7 +10,11 @@ import { ALERT_PROCESSOR_SERVICE, SPEED_REPAIR_SERVICE } from '../contract/metri
 import { speedProcessors } from '../contract/speed-processors';
 import type { ProcessorRole } from '../core/speed-config';
 import { OnFailureQueue, type OnFailureMessage } from '../lambdas/adapters/on-failure-queue';
-import { createSpeedRepair, type SpeedRepairDeps } from '../lambdas/speed-repair/handler';
+import {
+  createSpeedRepair,
+  type SpeedRepairDeps,
+  type SpeedRepairRun,
+} from '../lambdas/speed-repair/handler';
 import type { QueueRepairReport } from '../lambdas/speed-repair/repair-queues';
 import type { LocalClients } from './endpoints';
 import type { LocalResources } from './resources';
@@ -38,7 +42,7 @@ export function localRoleOf(config: SluiceConfig): (functionArn: string | undefi
       : aggregate.role;
 }
 
-export function createLocalSpeedRepair(options: LocalSpeedRepairOptions): () => Promise<QueueRepairReport> {
+export function createLocalSpeedRepair(options: LocalSpeedRepairOptions): SpeedRepairRun {
   const { clients, resources } = options;
   return createSpeedRepair({
     ...clients,
@@ -63,4 +67,39 @@ export function listGivenUp(
   max = 100,
 ): Promise<OnFailureMessage[]> {
   return new OnFailureQueue({ client: clients.sqs, queueUrl: resources.onFailureQueueUrl }).peek(max);
+}
+
+/** A given-up batch as listed (the dashboard action and `sluice repair --list`). */
+export interface ListedBatch {
+  readonly shardId: string;
+  readonly startSequenceNumber: string;
+  readonly endSequenceNumber: string;
+  readonly batchSize: number;
+  /** The function that gave it up (its name), when the message says. */
+  readonly processor?: string;
+}
+
+/** The listing of on-failure messages: their batches (a message that is none is left out). */
+export function listedBatches(messages: readonly OnFailureMessage[]): ListedBatch[] {
+  return messages.flatMap(({ batch, functionArn }) =>
+    batch
+      ? [
+          {
+            shardId: batch.shardId,
+            startSequenceNumber: batch.startSequenceNumber,
+            endSequenceNumber: batch.endSequenceNumber,
+            batchSize: batch.batchSize,
+            ...(functionArn ? { processor: functionArn.slice(functionArn.lastIndexOf(':') + 1) } : {}),
+          },
+        ]
+      : [],
+  );
+}
+
+/** A repair's report as JSON can carry it (the first error as its message). */
+export type RepairSummary = Omit<QueueRepairReport, 'firstError'> & { readonly firstError?: string };
+
+export function repairSummary(report: QueueRepairReport): RepairSummary {
+  const { firstError, ...rest } = report;
+  return { ...rest, ...(firstError ? { firstError: `${firstError.name}: ${firstError.message}` } : {}) };
 }

@@ -27,8 +27,13 @@ import { OnFailureQueue } from '../adapters/on-failure-queue';
 import { pipelineMetrics, publishMetrics } from '../adapters/pipeline-metrics';
 import { StreamReader } from '../adapters/stream-reader';
 import { createBatchPorts } from '../stream-processor/handler';
-import type { RepairPorts } from './repair-batches';
-import { repairFromQueues, type QueueRepairOptions, type QueueRepairReport } from './repair-queues';
+import type { GivenUpBatch, RepairPorts } from './repair-batches';
+import {
+  repairFromQueues,
+  repairGivenBatches,
+  type QueueRepairOptions,
+  type QueueRepairReport,
+} from './repair-queues';
 
 export interface RepairQueueSetting {
   readonly url: string;
@@ -94,7 +99,42 @@ export function createRepairPorts(
   };
 }
 
-export function createSpeedRepair(deps: SpeedRepairDeps): () => Promise<QueueRepairReport> {
+/**
+ * What a run is asked: nothing (the scheduled run: the on-failure queues), or batches named by hand
+ * (`{"batches": [{"shardId", "startSequenceNumber", "endSequenceNumber"}]}`, e.g. `aws lambda invoke`),
+ * repaired in the role of every processor whose queue the function reads.
+ */
+export interface SpeedRepairEvent {
+  readonly batches?: readonly GivenUpBatch[];
+}
+
+export type SpeedRepairRun = (event?: SpeedRepairEvent) => Promise<QueueRepairReport>;
+
+/** The batches of a run's event; throws naming what is wrong with them. */
+export function batchesOf(event: SpeedRepairEvent | undefined): GivenUpBatch[] | undefined {
+  if (event?.batches === undefined) return undefined;
+  const digits = /^\d{1,130}$/;
+  if (!Array.isArray(event.batches) || event.batches.length === 0)
+    throw new RangeError(
+      'batches must be a non-empty list of {shardId, startSequenceNumber, endSequenceNumber}',
+    );
+  for (const b of event.batches)
+    if (
+      typeof b?.shardId !== 'string' ||
+      !digits.test(String(b.startSequenceNumber)) ||
+      !digits.test(String(b.endSequenceNumber))
+    )
+      throw new RangeError(
+        `not a batch: ${JSON.stringify(b)}; each needs shardId and decimal startSequenceNumber and endSequenceNumber`,
+      );
+  return event.batches.map(({ shardId, startSequenceNumber, endSequenceNumber }) => ({
+    shardId,
+    startSequenceNumber,
+    endSequenceNumber,
+  }));
+}
+
+export function createSpeedRepair(deps: SpeedRepairDeps): SpeedRepairRun {
   const logger = deps.logger ?? new Logger({ serviceName: SPEED_REPAIR_SERVICE });
   const now = deps.now ?? Date.now;
   const ports = createRepairPorts(deps);
@@ -106,12 +146,13 @@ export function createSpeedRepair(deps: SpeedRepairDeps): () => Promise<QueueRep
     }),
     role,
   }));
-  return async () => {
-    const report = await repairFromQueues(queues, ports, {
-      ...deps.options,
-      config: deps.config,
-      nowMs: now(),
-    });
+  const roles = [...new Set(deps.queues.map((q) => q.role ?? 'all'))];
+  return async (event) => {
+    const options = { ...deps.options, config: deps.config, nowMs: now() };
+    const given = batchesOf(event);
+    const report = given
+      ? await repairGivenBatches(given, roles, ports, options)
+      : await repairFromQueues(queues, ports, options);
     if (deps.metrics)
       publishMetrics(deps.metrics, SPEED_REPAIR_METRICS, {
         RepairedBatches: report.repaired,
@@ -161,10 +202,10 @@ export function queuesFromEnvironment(env: NodeJS.ProcessEnv = process.env): Rep
 
 const required = (name: string): string => requiredEnv(name, 'the speed repair');
 
-let deployed: (() => Promise<QueueRepairReport>) | undefined;
+let deployed: SpeedRepairRun | undefined;
 
-/** The deployed handler (a scheduled invocation; its event carries nothing the repair needs). */
-export const handler = async (): Promise<QueueRepairReport> => {
+/** The deployed handler: a scheduled event (the queues), or `{"batches": [...]}`. */
+export const handler = async (event?: SpeedRepairEvent): Promise<QueueRepairReport> => {
   deployed ??= createSpeedRepair({
     dynamodb: new DynamoDBClient({}),
     sns: new SNSClient({}),
@@ -180,5 +221,5 @@ export const handler = async (): Promise<QueueRepairReport> => {
     config: JSON.parse(required(SPEED_CONFIG_ENV)) as SpeedConfig,
     metrics: pipelineMetrics(SPEED_REPAIR_SERVICE, required(STAGE_ENV)),
   });
-  return deployed();
+  return deployed(event);
 };

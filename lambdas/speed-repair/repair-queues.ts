@@ -7,7 +7,13 @@
  */
 import type { ProcessorRole } from '../../core/speed-config';
 import type { OnFailureMessage, OnFailureQueue } from '../adapters/on-failure-queue';
-import { repairBatches, type RepairOptions, type RepairPorts } from './repair-batches';
+import {
+  repairBatches,
+  type GivenUpBatch,
+  type RepairOptions,
+  type RepairPorts,
+  type RepairReport,
+} from './repair-batches';
 
 export interface RepairQueue {
   readonly queue: Pick<OnFailureQueue, 'receive' | 'delete' | 'release' | 'queueUrl'>;
@@ -45,12 +51,10 @@ export interface QueueRepairReport {
   readonly firstError?: Error;
 }
 
-export async function repairFromQueues(
-  queues: readonly RepairQueue[],
-  ports: RepairPorts,
-  options: QueueRepairOptions,
-): Promise<QueueRepairReport> {
-  const totals = {
+type Totals = { -readonly [K in keyof QueueRepairReport]: QueueRepairReport[K] } & { undecidable: string[] };
+
+function emptyTotals(): Totals {
+  return {
     received: 0,
     repaired: 0,
     records: 0,
@@ -60,10 +64,35 @@ export async function repairFromQueues(
     itemsWritten: 0,
     recordsRestored: 0,
     conflicts: 0,
-    undecidable: [] as string[],
+    undecidable: [],
     alertsPublished: 0,
-    firstError: undefined as Error | undefined,
   };
+}
+
+function add(totals: Totals, report: RepairReport): void {
+  for (const b of report.batches) {
+    if (b.status === 'repaired') {
+      totals.repaired += 1;
+      totals.records += b.records;
+    } else if (b.status === 'expired') totals.expired += 1;
+    else {
+      totals.failed += 1;
+      totals.firstError ??= b.error;
+    }
+  }
+  totals.itemsWritten += report.itemsWritten;
+  totals.recordsRestored += report.recordsRestored;
+  totals.conflicts += report.conflicts;
+  totals.undecidable.push(...report.undecidable);
+  totals.alertsPublished += report.alertsPublished;
+}
+
+export async function repairFromQueues(
+  queues: readonly RepairQueue[],
+  ports: RepairPorts,
+  options: QueueRepairOptions,
+): Promise<QueueRepairReport> {
+  const totals = emptyTotals();
   for (const { queue, role } of queues) {
     const messages = await queue.receive(options.maxMessages ?? 100);
     totals.received += messages.length;
@@ -87,22 +116,23 @@ export async function repairFromQueues(
       // to the next run at once (a crash instead leaves them hidden for the visibility timeout).
       await queue.delete(done);
       await queue.release(group.filter((_, i) => report.batches[i].status !== 'repaired'));
-      for (const b of report.batches) {
-        if (b.status === 'repaired') {
-          totals.repaired += 1;
-          totals.records += b.records;
-        } else if (b.status === 'expired') totals.expired += 1;
-        else {
-          totals.failed += 1;
-          totals.firstError ??= b.error;
-        }
-      }
-      totals.itemsWritten += report.itemsWritten;
-      totals.recordsRestored += report.recordsRestored;
-      totals.conflicts += report.conflicts;
-      totals.undecidable.push(...report.undecidable);
-      totals.alertsPublished += report.alertsPublished;
+      add(totals, report);
     }
   }
+  return totals;
+}
+
+/**
+ * Repairs batches named by hand (a shard and a sequence range, e.g. from a message already deleted)
+ * in each of `roles`, the roles of the processors that read them. Nothing is received or deleted.
+ */
+export async function repairGivenBatches(
+  batches: readonly GivenUpBatch[],
+  roles: readonly ProcessorRole[],
+  ports: RepairPorts,
+  options: Omit<RepairOptions, 'role'>,
+): Promise<QueueRepairReport> {
+  const totals = emptyTotals();
+  for (const role of roles) add(totals, await repairBatches(batches, ports, { ...options, role }));
   return totals;
 }

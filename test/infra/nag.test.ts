@@ -173,6 +173,12 @@ describe('cdk-nag AwsSolutions checks', () => {
       expect.stringMatching(
         /^Reconciliation\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/reports\/reconciliation\/\*\]$/,
       ),
+      'SpeedRepair/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      'SpeedRepair/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+      'SpeedRepair/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:Abort*]',
+      expect.stringMatching(
+        /^SpeedRepair\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/quarantine\/\*\]$/,
+      ),
       'StreamProcessor/DeadLetterQueue AwsSolutions-SQS3',
       'StreamProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       'StreamProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:ReEncrypt*]',

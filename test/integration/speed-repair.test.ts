@@ -17,7 +17,9 @@ import {
   type RepairReport,
 } from '../../lambdas/speed-repair/repair-batches';
 import { StreamReader } from '../../lambdas/adapters/stream-reader';
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
+import { createLocalSpeedRepair, listedBatches, listGivenUp, repairSummary } from '../../local/speed-repair';
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
 import {
@@ -171,5 +173,43 @@ describe('a batch whose minute items were written and whose hourly items failed'
     expect(
       items.every((item) => item!.marks[given.shardId] > given.endSequenceNumber.padStart(130, '0')),
     ).toBe(true);
+  });
+
+  test('local mode lists the queued on-failure documents and repairs them, emptying the queue', async () => {
+    const document = (fn: string) =>
+      JSON.stringify({
+        requestContext: {
+          requestId: fn,
+          functionArn: `arn:aws:lambda:us-east-1:000000000000:function:${fn}`,
+          condition: 'RetryAttemptsExhausted',
+          approximateInvokeCount: 3,
+        },
+        version: '1.0',
+        timestamp: new Date(NOW).toISOString(),
+        KinesisBatchInfo: {
+          ...given,
+          approximateArrivalOfFirstRecord: '',
+          approximateArrivalOfLastRecord: '',
+          batchSize: 120,
+          streamArn: resources.streamArn,
+        },
+      });
+    for (const fn of ['stream-processor', 'alert-processor'])
+      await clients.sqs.send(
+        new SendMessageCommand({ QueueUrl: resources.onFailureQueueUrl, MessageBody: document(fn) }),
+      );
+
+    const listed = listedBatches(await listGivenUp(clients, resources));
+    const summary = repairSummary(
+      await createLocalSpeedRepair({ clients, resources, config, now: () => NOW })(),
+    );
+    const after = await listGivenUp(clients, resources);
+
+    expect(listed.map((b) => b.processor).sort()).toEqual(['alert-processor', 'stream-processor']);
+    expect(
+      listed.every((b) => b.startSequenceNumber === given.startSequenceNumber && b.batchSize === 120),
+    ).toBe(true);
+    expect(summary).toMatchObject({ received: 2, repaired: 2, failed: 0, itemsWritten: 0 });
+    expect(after).toEqual([]);
   });
 });
