@@ -552,7 +552,7 @@ const keyOf = (a: Record<string, unknown>) =>
 
 /**
  * What a redrive of the on-failure ranges can restore, by the documented limit of exactly-once
- * high-water marks (docs/runbook.md): a window item takes a given-up record only if no record of
+ * high-water marks (docs/speed-repair.md): a window item takes a given-up record only if no record of
  * the same shard with a higher sequence number was applied to it before. Assumes a
  * parallelization factor of 1 (marks per shard) and given-up records never partly applied (a
  * storm without lost responses). Returns the expected aggregates and how many windows the redrive
