@@ -4,7 +4,6 @@ import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
@@ -22,14 +21,13 @@ import {
 } from '../core/speed-config';
 import { REPAIR_QUEUES_ENV } from '../contract/on-failure';
 import { addBundledFunction } from './bundled-function';
-import { acknowledgeWildcards, wildcardResourceFinding } from './nag-acknowledgements';
 import {
   checkStage,
   metricsEnvironment,
   speedRepairMetric,
   type PipelineMetricOptions,
 } from './pipeline-metrics';
-import { MAX_SPEED_CONFIG_BYTES, SPEED_ITEM_ACTIONS } from './stream-processor';
+import { acknowledgeQuarantineWrites, MAX_SPEED_CONFIG_BYTES, SPEED_ITEM_ACTIONS } from './stream-processor';
 import { checkDuration, checkInteger, SluicePropsError } from './validation';
 
 const HANDLER_ENTRY = path.join(__dirname, '..', 'lambdas', 'speed-repair', 'handler.ts');
@@ -164,26 +162,11 @@ export class SpeedRepair extends Construct {
       targets: [new targets.LambdaFunction(fn, { retryAttempts: 0, maxEventAge: Duration.minutes(5) })],
     });
 
-    this.acknowledgeFindings(role, props.lakeBucket, quarantineObjects);
+    acknowledgeQuarantineWrites(this, role, props.lakeBucket, quarantineObjects);
   }
 
   /** A metric the repair publishes after every run, in this stage. @default Sum over 1 hour */
   public metric(metricName: SpeedRepairMetricName, props?: PipelineMetricOptions): cloudwatch.Metric {
     return speedRepairMetric(this.stage, metricName, props);
-  }
-
-  private acknowledgeFindings(role: iam.Role, lakeBucket: s3.IBucket, quarantineObjects: string): void {
-    const policy = role.node.tryFindChild('DefaultPolicy');
-    if (!policy) return;
-    acknowledgeWildcards(policy, {
-      [wildcardResourceFinding(this, lakeBucket.arnForObjects(quarantineObjects))]:
-        'Quarantine objects get generated keys (quarantine/dt=YYYY-MM-DD/...); the put grant is limited to that prefix.',
-      'Action::s3:Abort*':
-        'From Bucket.grantPut: lets the function abort its own multipart uploads, on the quarantine prefix only.',
-      'Action::kms:GenerateDataKey*':
-        'From grantPut/grantPublish: encrypting quarantine objects and alert messages needs a data key, on those keys only.',
-      'Action::kms:ReEncrypt*':
-        "From Bucket.grantPut on a KMS bucket (CDK's encrypt grant), on the lake key only.",
-    });
   }
 }

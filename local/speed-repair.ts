@@ -10,7 +10,9 @@ import { ALERT_PROCESSOR_SERVICE, SPEED_REPAIR_SERVICE } from '../contract/metri
 import { speedProcessors } from '../contract/speed-processors';
 import type { ProcessorRole } from '../core/speed-config';
 import { OnFailureQueue, type OnFailureMessage } from '../lambdas/adapters/on-failure-queue';
+import type { RepairPorts } from '../lambdas/speed-repair/repair-batches';
 import {
+  createRepairPorts,
   createSpeedRepair,
   type SpeedRepairDeps,
   type SpeedRepairRun,
@@ -42,17 +44,31 @@ export function localRoleOf(config: SluiceConfig): (functionArn: string | undefi
       : aggregate.role;
 }
 
-export function createLocalSpeedRepair(options: LocalSpeedRepairOptions): SpeedRepairRun {
+/** The deployed repair's resources and clients, as local mode has them. */
+function localDeps(options: Pick<LocalSpeedRepairOptions, 'clients' | 'resources' | 'config'>) {
   const { clients, resources } = options;
-  return createSpeedRepair({
+  return {
     ...clients,
     tableName: resources.tableName,
     alertsTopicArn: resources.alertsTopicArn,
     lakeBucket: resources.lakeBucketName,
     streamName: resources.streamName,
     streamArn: resources.streamArn,
-    queues: [{ url: resources.onFailureQueueUrl }],
     config: toSpeedConfig(options.config),
+  };
+}
+
+/** The adapters a local repair reads and writes through (for tests that interrupt a repair). */
+export function createLocalRepairPorts(
+  options: Pick<LocalSpeedRepairOptions, 'clients' | 'resources' | 'config'>,
+): RepairPorts {
+  return createRepairPorts(localDeps(options));
+}
+
+export function createLocalSpeedRepair(options: LocalSpeedRepairOptions): SpeedRepairRun {
+  return createSpeedRepair({
+    ...localDeps(options),
+    queues: [{ url: options.resources.onFailureQueueUrl }],
     now: options.now,
     options: { roleOfFunction: localRoleOf(options.config), ...options.options },
     visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,

@@ -6,18 +6,16 @@
  * the end state with the independent recomputation of ALL records (test/helpers/recompute.ts).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
-import { localRoleOf } from '../../local/speed-repair';
+import { createLocalRepairPorts, localRoleOf } from '../../local/speed-repair';
 import { OnFailureQueue, type OnFailureMessage } from '../../lambdas/adapters/on-failure-queue';
 import { toSpeedConfig } from '../../contract/config';
-import { createRepairPorts } from '../../lambdas/speed-repair/handler';
 import {
   repairBatches,
   type RepairPorts,
   type RepairReport,
 } from '../../lambdas/speed-repair/repair-batches';
 import { repairFromQueues, type QueueRepairReport } from '../../lambdas/speed-repair/repair-queues';
-import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
+import { useEmulators } from '../helpers/emulators';
 import { until } from '../helpers/until';
 import {
   aggregateProblems,
@@ -40,18 +38,7 @@ import {
   type Scenario,
 } from '../helpers/fault-ledger';
 
-let emulators: EmulatorProcess;
-let clients: LocalClients;
-
-beforeAll(async () => {
-  emulators = await startEmulatorProcess();
-  clients = createLocalClients(emulators.endpoints);
-});
-
-afterAll(async () => {
-  if (clients) destroyLocalClients(clients);
-  await emulators?.stop();
-});
+const local = useEmulators();
 
 class Interrupted extends Error {
   public override readonly name = 'Interrupted';
@@ -83,6 +70,7 @@ describe.each([
   let observed: Observed;
 
   beforeAll(async () => {
+    const { clients, emulators } = local();
     scenario = await startScenario({
       endpoints: emulators.endpoints,
       clients,
@@ -108,15 +96,7 @@ describe.each([
     givenUp = await queue.peek(100);
     beforeRepair = aggregatesOf(await scanAll(clients, resources.tableName), toSpeedConfig(config).windows);
 
-    const real = createRepairPorts({
-      ...clients,
-      tableName: resources.tableName,
-      alertsTopicArn: resources.alertsTopicArn,
-      lakeBucket: resources.lakeBucketName,
-      streamName: resources.streamName,
-      streamArn: resources.streamArn,
-      config: toSpeedConfig(config),
-    });
+    const real = createLocalRepairPorts({ clients, resources, config });
     let writes = 0;
     let liveSent = false;
     let interruptAfterWrites = Infinity;

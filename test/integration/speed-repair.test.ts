@@ -10,7 +10,6 @@ import { storagePlan } from '../../core/panes';
 import { AggregateStore } from '../../lambdas/adapters/aggregate-store';
 import { createBatchPorts } from '../../lambdas/stream-processor/handler';
 import { processBatch, type BatchPorts } from '../../lambdas/stream-processor/process-batch';
-import { createRepairPorts } from '../../lambdas/speed-repair/handler';
 import {
   repairBatches,
   type GivenUpBatch,
@@ -18,10 +17,15 @@ import {
 } from '../../lambdas/speed-repair/repair-batches';
 import { StreamReader } from '../../lambdas/adapters/stream-reader';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
-import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
-import { createLocalSpeedRepair, listedBatches, listGivenUp, repairSummary } from '../../local/speed-repair';
+import {
+  createLocalRepairPorts,
+  createLocalSpeedRepair,
+  listedBatches,
+  listGivenUp,
+  repairSummary,
+} from '../../local/speed-repair';
 import { createLocalResources, type LocalResources } from '../../local/resources';
-import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
+import { useEmulators } from '../helpers/emulators';
 import {
   aggregateProblems,
   aggregatesOf,
@@ -33,18 +37,7 @@ import {
   type Aggregate,
 } from '../helpers/fault-ledger';
 
-let emulators: EmulatorProcess;
-let clients: LocalClients;
-
-beforeAll(async () => {
-  emulators = await startEmulatorProcess();
-  clients = createLocalClients(emulators.endpoints);
-});
-
-afterAll(async () => {
-  if (clients) destroyLocalClients(clients);
-  await emulators?.stop();
-});
+const local = useEmulators();
 
 /** The batch ports, with every write to a `1h` item failing as in a DynamoDB outage. */
 function failingHourly(ports: BatchPorts): BatchPorts {
@@ -89,6 +82,7 @@ describe('a batch whose minute items were written and whose hourly items failed'
   let second: RepairReport;
 
   beforeAll(async () => {
+    const { clients } = local();
     resources = await createLocalResources(clients, config);
     const positions = await putLines(clients.kinesis, resources.streamName, lines);
     const reader = new StreamReader({
@@ -120,11 +114,7 @@ describe('a batch whose minute items were written and whose hourly items failed'
       endSequenceNumber: first[first.length - 1].kinesis.sequenceNumber,
     };
     before = aggregatesOf(await scanAll(clients, resources.tableName), speed.windows);
-    const ports = createRepairPorts({
-      ...deps,
-      streamName: resources.streamName,
-      streamArn: resources.streamArn,
-    });
+    const ports = createLocalRepairPorts({ clients, resources, config });
     report = await repairBatches([given], ports, { config: speed, nowMs: NOW, role: 'all' });
     second = await repairBatches([given], ports, { config: speed, nowMs: NOW, role: 'all' });
   });
@@ -142,6 +132,7 @@ describe('a batch whose minute items were written and whose hourly items failed'
   });
 
   test('the repair rewrote only the hourly items, and every item equals the recomputation', async () => {
+    const { clients } = local();
     const after = aggregatesOf(await scanAll(clients, resources.tableName), speed.windows);
 
     expect(report.batches.map((b) => b.status)).toEqual(['repaired']);
@@ -157,6 +148,7 @@ describe('a batch whose minute items were written and whose hourly items failed'
   });
 
   test("a rewritten item's mark stands past the given-up range (the processor folds on top of it)", async () => {
+    const { clients } = local();
     const store = new AggregateStore({
       client: clients.dynamodb,
       tableName: resources.tableName,
@@ -176,6 +168,7 @@ describe('a batch whose minute items were written and whose hourly items failed'
   });
 
   test('local mode lists the queued on-failure documents and repairs them, emptying the queue', async () => {
+    const { clients } = local();
     const document = (fn: string) =>
       JSON.stringify({
         requestContext: {
