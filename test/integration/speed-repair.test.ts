@@ -7,6 +7,7 @@
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { resolveConfig, toSpeedConfig } from '../../contract/config';
 import { storagePlan } from '../../core/panes';
+import { compareHourly, type HourlyStats } from '../../core/reconcile';
 import { AggregateStore } from '../../lambdas/adapters/aggregate-store';
 import { createBatchPorts } from '../../lambdas/stream-processor/handler';
 import { processBatch, type BatchPorts } from '../../lambdas/stream-processor/process-batch';
@@ -140,6 +141,38 @@ describe('a batch whose minute items were written and whose hourly items failed'
     expect(report.itemsComplete).toBeGreaterThan(0);
     expect(report.recordsRestored).toBeGreaterThan(0);
     expect(aggregateProblems({ aggregates: after }, expectedOf(lines, config))).toEqual([]);
+  });
+
+  test('the reconciliation comparison finds drift in the affected hours before the repair, none after', async () => {
+    const { clients } = local();
+    const after = aggregatesOf(await scanAll(clients, resources.tableName), speed.windows);
+    const hourly = (aggregates: Map<string, Aggregate>): HourlyStats[] =>
+      [...byWindow(aggregates, '1h')].map(([key, a]) => {
+        const [sensorId, metric, , start] = key.split('|');
+        return {
+          sensorId,
+          metric,
+          hourStart: Number(start),
+          count: a.count,
+          sum: a.sum,
+          min: a.min,
+          max: a.max,
+        };
+      });
+    // The hours the batch layer builds from every on-time record (late ones are in other hours).
+    const truth = hourly(
+      new Map(
+        expectedOf(lines, config)
+          .aggregates.filter((a) => a.window === '1h')
+          .map((a) => [
+            `${a.sensorId}|${a.metric}|1h|${Date.parse(a.windowStart as string)}`,
+            { count: a.count as number, sum: a.sum as number, min: a.min as number, max: a.max as number },
+          ]),
+      ),
+    );
+
+    expect(compareHourly(hourly(before), truth).itemsDiffering).toBeGreaterThan(0);
+    expect(compareHourly(hourly(after), truth)).toMatchObject({ itemsDiffering: 0, missingInSpeed: 0 });
   });
 
   test('run again, it finds every item complete', () => {
