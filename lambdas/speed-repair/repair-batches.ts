@@ -138,17 +138,24 @@ export async function repairBatches(
   options: RepairOptions,
 ): Promise<RepairReport> {
   const read: ReadBatch[] = [];
-  for (const batch of batches)
-    read.push({
-      batch,
-      records: await ports.stream.readRange(
-        batch.shardId,
-        batch.startSequenceNumber,
-        batch.endSequenceNumber,
-      ),
-    });
-  await options.onStep?.('read');
   const failed = new Map<number, Error>();
+  for (const batch of batches) {
+    try {
+      read.push({
+        batch,
+        records: await ports.stream.readRange(
+          batch.shardId,
+          batch.startSequenceNumber,
+          batch.endSequenceNumber,
+        ),
+      });
+    } catch (error) {
+      // One range that cannot be read (a shard gone, a throttled read) fails only its batch.
+      failed.set(read.length, error as Error);
+      read.push({ batch, records: [] });
+    }
+  }
+  await options.onStep?.('read');
   const items =
     options.role === 'alerts'
       ? { written: 0, restored: 0, complete: 0, conflicts: 0, undecidable: [] as string[] }
@@ -159,13 +166,13 @@ export async function repairBatches(
   const outcomes: BatchRepair[] = [];
   for (let i = 0; i < read.length; i++) {
     const { batch, records } = read[i];
-    if (records.length === 0) {
-      outcomes.push({ batch, status: 'expired', records: 0 });
-      continue;
-    }
     const error = failed.get(i);
     if (error) {
       outcomes.push({ batch, status: 'failed', records: records.length, error });
+      continue;
+    }
+    if (records.length === 0) {
+      outcomes.push({ batch, status: 'expired', records: 0 });
       continue;
     }
     const result = await processBatch(records, ports.batch, options.config, options.nowMs, options.role);

@@ -106,11 +106,20 @@ export async function repairFromQueues(
       byRole.set(r, [...(byRole.get(r) ?? []), message]);
     }
     for (const [r, group] of byRole) {
-      const report = await repairBatches(
-        group.map((m) => m.batch!),
-        ports,
-        { ...options, role: r },
-      );
+      let report: RepairReport;
+      try {
+        report = await repairBatches(
+          group.map((m) => m.batch!),
+          ports,
+          { ...options, role: r },
+        );
+      } catch (error) {
+        // E.g. DynamoDB still down: nothing of the group is durable; the next run takes it again.
+        await queue.release(group);
+        totals.failed += group.length;
+        totals.firstError ??= error as Error;
+        continue;
+      }
       const done = group.filter((_, i) => report.batches[i].status === 'repaired');
       // Deleted only now: every write of the repair has been acknowledged. The rest is handed on
       // to the next run at once (a crash instead leaves them hidden for the visibility timeout).
