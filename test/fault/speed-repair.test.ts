@@ -95,7 +95,7 @@ describe.each([
 
     const real = createLocalRepairPorts({ clients, resources, config });
     let writes = 0;
-    let liveSent = false;
+    let liveTraffic: Promise<void> | undefined;
     let interruptAfterWrites = Infinity;
     const ports: RepairPorts = {
       ...real,
@@ -104,11 +104,14 @@ describe.each([
         replace: async (next, version) => {
           if (writes >= interruptAfterWrites)
             throw new Interrupted(`interrupted after ${writes} item writes`);
-          if (!liveSent && interruptAfterWrites === Infinity) {
-            // Live traffic lands on the same windows between the second run's reads and its writes.
-            liveSent = true;
-            positions.push(...(await scenario.put(live)));
-            await scenario.drain();
+          if (interruptAfterWrites === Infinity) {
+            // Live traffic lands on the same windows between the second run's reads and its writes
+            // (every write of the run waits for it).
+            liveTraffic ??= (async () => {
+              positions.push(...(await scenario.put(live)));
+              await scenario.drain();
+            })();
+            await liveTraffic;
           }
           try {
             const state = await real.aggregates.replace(next, version);
