@@ -179,7 +179,11 @@ export function createSpeedRepair(deps: SpeedRepairDeps): SpeedRepairRun {
 
 /** The queues in `SLUICE_REPAIR_QUEUES`; throws naming the value when it is not a list of queues. */
 export function queuesFromEnvironment(env: NodeJS.ProcessEnv = process.env): RepairQueueSetting[] {
-  const value = requiredEnv(REPAIR_QUEUES_ENV, 'the speed repair');
+  const value = env[REPAIR_QUEUES_ENV];
+  if (!value)
+    throw new MissingEnvironmentError(
+      `Environment variable ${REPAIR_QUEUES_ENV} is not set; the speed repair cannot start`,
+    );
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
