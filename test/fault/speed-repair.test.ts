@@ -6,7 +6,7 @@
  * the end state with the independent recomputation of ALL records (test/helpers/recompute.ts).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { createLocalRepairPorts, localRoleOf } from '../../local/speed-repair';
+import { createLocalRepairPorts } from '../../local/speed-repair';
 import { OnFailureQueue, type OnFailureMessage } from '../../lambdas/adapters/on-failure-queue';
 import { toSpeedConfig } from '../../contract/config';
 import {
@@ -15,6 +15,7 @@ import {
   type RepairReport,
 } from '../../lambdas/speed-repair/repair-batches';
 import { repairFromQueues, type QueueRepairReport } from '../../lambdas/speed-repair/repair-queues';
+import { check } from '../helpers/contract-oracle';
 import { useEmulators } from '../helpers/emulators';
 import {
   aggregateProblems,
@@ -23,6 +24,7 @@ import {
   expectedOf,
   expectedQuarantineLines,
   faultTraffic,
+  inRange,
   linesKept,
   NOW,
   quarantineLines,
@@ -31,6 +33,7 @@ import {
   startScenario,
   valueCooldownProblems,
   windowAlertProblems,
+  VALUE_RULE,
   type Aggregate,
   type Observed,
   type Position,
@@ -50,7 +53,8 @@ describe.each([
   // A sensor that only reports first: the storm gives its records up and no later record touches
   // its windows; the others' windows are moved past by later records (the hard case).
   const lines = [
-    ...faultTraffic({ count: 10, sensors: 1, seed: 13, prefix: 'early' }),
+    // Half of it hot: the given-up records must raise value and window alerts when repaired.
+    ...faultTraffic({ count: 10, sensors: 1, seed: 13, prefix: 'early', hotShare: 0.5 }),
     ...faultTraffic({ count: 400, sensors: 6, seed: 12, prefix: 'long' }),
   ];
   // Written to the same windows while the repair runs.
@@ -128,7 +132,8 @@ describe.each([
       repairFromQueues([{ queue }], ports, {
         config: toSpeedConfig(config),
         nowMs: NOW,
-        roleOfFunction: localRoleOf(config),
+        // The scenario's one processor runs every rule (local mode runs two, and names them).
+        roleOfFunction: () => 'all',
         onStep,
       });
 
@@ -206,6 +211,21 @@ describe.each([
 
   test('the alerts of the given-up records were raised: every breach is covered, none pending', () => {
     const alerts = distinctAlerts(observed.deliveries);
+    const { maxClockSkewMs, latenessMs } = toSpeedConfig(scenario.config);
+    const givenUpBreaches = lines.filter((line, i) => {
+      const verdict = check(line.text, NOW, maxClockSkewMs);
+      const given = documents().some((d) => inRange(positions[i], d.KinesisBatchInfo));
+      return (
+        given &&
+        verdict.ok &&
+        verdict.event.eventTime >= NOW - latenessMs &&
+        verdict.event.metric === 'temperature' &&
+        verdict.event.value > VALUE_RULE.threshold
+      );
+    });
+
+    expect(givenUpBreaches.length).toBeGreaterThan(0);
+    expect(interrupted.alertsPublished + completed.alertsPublished).toBeGreaterThan(0);
 
     expect(valueCooldownProblems(alerts, allLines())).toEqual([]);
     expect(windowAlertProblems(alerts, expectedOf(allLines(), scenario.config))).toEqual([]);
