@@ -35,6 +35,8 @@ import {
   type ReplaySummary,
 } from '../local/replay-outputs';
 import { UserError } from '../contract/user-error';
+import type { SpeedRepairEvent } from '../lambdas/speed-repair/handler';
+import { createLocalSpeedRepair, listedBatches, listGivenUp, repairSummary } from '../local/speed-repair';
 import { UsageError } from './errors';
 import { dayOption, durationOption, integerOption, numberOption } from './options';
 import { ProgressBar, formatCount } from './progress';
@@ -208,6 +210,20 @@ async function startDashboard(
             throw new UserError('days must be a list of YYYY-MM-DD');
           const checked = days.map((d: string) => dayOption(d));
           return { builds: await pipeline.batch.run(checked) };
+        },
+        'dead-letters': async () => listedBatches(await listGivenUp(pipeline.clients, pipeline.resources)),
+        repair: async (body: unknown) => {
+          const run = createLocalSpeedRepair({
+            clients: pipeline.clients,
+            resources: pipeline.resources,
+            config: pipeline.config,
+          });
+          try {
+            return repairSummary(await run(body as SpeedRepairEvent));
+          } catch (error) {
+            if (error instanceof RangeError) throw new UserError(error.message);
+            throw error;
+          }
         },
         query: async (body: unknown) => {
           const { sql } = body as { sql?: unknown };

@@ -9,6 +9,7 @@ import { backfillCommand } from './backfill';
 import { localCommand } from './local';
 import { produceCommand } from './produce';
 import { queryCommand } from './query';
+import { repairCommand } from './repair';
 
 export function buildProgram(): Command {
   const program = new Command('sluice')
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     queryCommand(),
     backfillCommand(),
     aggregatesCommand(),
+    repairCommand(),
   ]) {
     program.addCommand(
       command

@@ -34,8 +34,11 @@ export const STREAM_PROCESSOR_SERVICE = 'stream-processor';
  */
 export const ALERT_PROCESSOR_SERVICE = 'alert-processor';
 export const RECONCILIATION_SERVICE = 'reconciliation';
+/** The speed-layer repair of given-up batches (lambdas/speed-repair/). */
+export const SPEED_REPAIR_SERVICE = 'speed-repair';
 export type StreamProcessorService = typeof STREAM_PROCESSOR_SERVICE | typeof ALERT_PROCESSOR_SERVICE;
-export type PipelineService = StreamProcessorService | typeof RECONCILIATION_SERVICE;
+export type PipelineService =
+  StreamProcessorService | typeof RECONCILIATION_SERVICE | typeof SPEED_REPAIR_SERVICE;
 
 /** The service a stream processor of `role` publishes its metrics and logs under. */
 export function processorService(role: ProcessorRole): StreamProcessorService {
@@ -81,14 +84,33 @@ export const RECONCILIATION_METRICS = {
   ReconciliationMaxRelativeDifference: 'None',
 } as const satisfies Readonly<Record<string, MetricUnitName>>;
 
+/** What the speed-layer repair publishes after every run. */
+export const SPEED_REPAIR_METRICS = {
+  /** Given-up batches repaired (their on-failure messages deleted). */
+  RepairedBatches: 'Count',
+  /** The records of those batches. */
+  RepairedRecords: 'Count',
+  /** Window items rewritten, and the records they lacked. */
+  RepairItemsWritten: 'Count',
+  RepairRecordsRestored: 'Count',
+  /** Batches whose repair failed this run (their messages come back for the next). */
+  RepairFailedBatches: 'Count',
+  /** Batches whose records left the stream, messages that are no on-failure document, items left as they are. */
+  RepairExpiredBatches: 'Count',
+  RepairUnreadableMessages: 'Count',
+  RepairUndecidableItems: 'Count',
+} as const satisfies Readonly<Record<string, MetricUnitName>>;
+
 export type StreamProcessorMetricName = keyof typeof STREAM_PROCESSOR_METRICS;
 export type ReconciliationMetricName = keyof typeof RECONCILIATION_METRICS;
+export type SpeedRepairMetricName = keyof typeof SPEED_REPAIR_METRICS;
 
 /** Every metric name each service publishes. */
 export const SERVICE_METRICS: Readonly<Record<PipelineService, readonly string[]>> = {
   [STREAM_PROCESSOR_SERVICE]: Object.keys(STREAM_PROCESSOR_METRICS),
   [ALERT_PROCESSOR_SERVICE]: Object.keys(STREAM_PROCESSOR_METRICS),
   [RECONCILIATION_SERVICE]: Object.keys(RECONCILIATION_METRICS),
+  [SPEED_REPAIR_SERVICE]: Object.keys(SPEED_REPAIR_METRICS),
 };
 
 /** The dimensions of every metric `service` publishes in `stage`: an alarm must name exactly these. */

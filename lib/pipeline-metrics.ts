@@ -7,6 +7,8 @@ import {
   type PipelineService,
   RECONCILIATION_SERVICE,
   type ReconciliationMetricName,
+  SPEED_REPAIR_SERVICE,
+  type SpeedRepairMetricName,
   STAGE_ENV,
   STREAM_PROCESSOR_SERVICE,
   type StreamProcessorMetricName,
@@ -89,5 +91,21 @@ export function reconciliationMetric(
     namespace: METRICS_NAMESPACE,
     metricName,
     dimensionsMap: { ...metricDimensions(RECONCILIATION_SERVICE, stage) },
+  });
+}
+
+/** A metric of the speed-layer repair in `stage`. @default statistic Sum, period 1 hour */
+export function speedRepairMetric(
+  stage: string,
+  metricName: SpeedRepairMetricName,
+  props: PipelineMetricOptions = {},
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    statistic: cloudwatch.Stats.SUM,
+    period: Duration.hours(1),
+    ...props,
+    namespace: METRICS_NAMESPACE,
+    metricName,
+    dimensionsMap: { ...metricDimensions(SPEED_REPAIR_SERVICE, stage) },
   });
 }

@@ -18,6 +18,7 @@ import { RawLanding } from './raw-landing';
 import { Reconciliation } from './reconciliation';
 import { SensorsWidget } from './sensors-widget';
 import { SpeedExport } from './speed-export';
+import { SpeedRepair } from './speed-repair';
 import { StreamProcessor } from './stream-processor';
 
 export interface SluiceStackProps extends StackProps {
@@ -52,6 +53,11 @@ export class SluiceStack extends Stack {
    * on failure ──► its SQS DLQ. Absent with `alertProcessor.enabled: false` or no value rules.
    */
   public readonly alertProcessor: StreamProcessor | undefined;
+  /**
+   * on-failure queues ──► speed repair λ (every 15 minutes) ──► Kinesis (read back) / DynamoDB
+   * window items / SNS alerts / S3 quarantine; deletes each message once its batch is repaired.
+   */
+  public readonly speedRepair: SpeedRepair;
   /** Kinesis ──► Firehose ──► S3 raw/ (gzip NDJSON by arrival hour) */
   public readonly rawLanding: RawLanding;
   /** Glue database and tables (partition projection) over raw/, curated/ and quarantine/ */
@@ -130,6 +136,22 @@ export class SluiceStack extends Stack {
             role: alertPlan.role,
             speedConfig: toSpeedConfig(config, alertPlan.section),
           });
+
+    this.speedRepair = new SpeedRepair(this, 'SpeedRepair', {
+      stream: this.ingest.stream,
+      table: this.aggregates.table,
+      alertsTopic: this.alerts.topic,
+      lakeBucket: this.lake.bucket,
+      queues: [
+        { queue: this.processor.deadLetterQueue, role: this.processor.role },
+        ...(this.alertProcessor
+          ? [{ queue: this.alertProcessor.deadLetterQueue, role: this.alertProcessor.role }]
+          : []),
+      ],
+      speedConfig: toSpeedConfig(config, aggregatePlan.section),
+      stage: config.stage,
+      logRetention: config.logRetentionDays as logs.RetentionDays,
+    });
 
     // ── batch layer ─────────────────────────────────────────────────────────────────────────────
     // Kinesis ──► Firehose ──► S3 raw/; Glue tables; Athena workgroup; scheduled batch job.
@@ -252,6 +274,7 @@ export class SluiceStack extends Stack {
     new CfnOutput(this, 'GlueDatabaseName', { value: this.catalog.database.databaseName });
     new CfnOutput(this, 'AthenaWorkGroupName', { value: this.analytics.workGroupName });
     new CfnOutput(this, 'BatchStateMachineArn', { value: this.batchJob.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'SpeedRepairFunctionName', { value: this.speedRepair.function.functionName });
     new CfnOutput(this, 'ReconciliationFunctionName', { value: this.reconciliation.function.functionName });
     new CfnOutput(this, 'DashboardName', { value: this.dashboard.dashboard.dashboardName });
   }

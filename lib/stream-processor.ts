@@ -40,12 +40,13 @@ import { checkDuration, checkInteger, SluicePropsError } from './validation';
 const HANDLER_ENTRY = path.join(__dirname, '..', 'lambdas', 'stream-processor', 'handler.ts');
 
 /** Lambda allows 4 KB for all environment variables together; leave room for names, ARNs and Powertools. */
-const MAX_SPEED_CONFIG_BYTES = 3 * 1024;
+export const MAX_SPEED_CONFIG_BYTES = 3 * 1024;
 
 export type PowertoolsLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
 /** The DynamoDB actions of the alert store (lambdas/adapters/alert-store.ts): all the alert processor may do. */
-const ALERT_ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'];
+/** What the speed layer's item stores call (aggregate-store.ts, alert-store.ts): no Scan, Query or DeleteItem. */
+export const SPEED_ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'];
 
 export interface StreamProcessorProps {
   /**
@@ -294,25 +295,12 @@ export class StreamProcessor extends Construct implements IStreamProcessorMetric
     grantItemReadWrite(props.table, fn);
     const quarantineObjects = `${LAKE_PREFIXES.quarantine}*`;
     lakeBucket.grantPut(fn, quarantineObjects);
-    this.acknowledgeFindings(fnRole, lakeBucket, quarantineObjects);
+    acknowledgeQuarantineWrites(this, fnRole, lakeBucket, quarantineObjects);
   }
 
   /** A metric the function publishes after every batch, in this stage. @default Sum over 5 minutes */
   public metric(metricName: StreamProcessorMetricName, props?: PipelineMetricOptions): cloudwatch.Metric {
     return streamProcessorMetric(this.stage, metricName, props, this.service);
-  }
-
-  private acknowledgeFindings(role: iam.Role, lakeBucket: s3.IBucket, quarantineObjects: string): void {
-    acknowledgeWildcards(functionRolePolicy(role), {
-      [wildcardResourceFinding(this, lakeBucket.arnForObjects(quarantineObjects))]:
-        'Quarantine objects get generated keys (quarantine/dt=YYYY-MM-DD/...); the put grant is limited to that prefix.',
-      'Action::s3:Abort*':
-        'From Bucket.grantPut: lets the function abort its own multipart uploads, on the quarantine prefix only.',
-      'Action::kms:GenerateDataKey*':
-        'From grantPut/grantPublish: encrypting quarantine objects and alert messages needs a data key, on those two keys only.',
-      'Action::kms:ReEncrypt*':
-        "From Bucket.grantPut on a KMS bucket (CDK's encrypt grant), on the lake key only.",
-    });
   }
 }
 
@@ -330,6 +318,28 @@ const DESCRIPTIONS: Readonly<Record<ProcessorRole, { readonly function: string; 
     role: 'Sluice alert processor: reads the ingest stream, writes alert items and publishes alerts',
   },
 };
+
+/**
+ * The wildcard findings of a function that puts quarantine objects and publishes alerts (the
+ * aggregate processor, the speed repair), acknowledged on its role's policy with their reasons.
+ */
+export function acknowledgeQuarantineWrites(
+  scope: Construct,
+  role: iam.Role,
+  lakeBucket: s3.IBucket,
+  quarantineObjects: string,
+): void {
+  acknowledgeWildcards(functionRolePolicy(role), {
+    [wildcardResourceFinding(scope, lakeBucket.arnForObjects(quarantineObjects))]:
+      'Quarantine objects get generated keys (quarantine/dt=YYYY-MM-DD/...); the put grant is limited to that prefix.',
+    'Action::s3:Abort*':
+      'From Bucket.grantPut: lets the function abort its own multipart uploads, on the quarantine prefix only.',
+    'Action::kms:GenerateDataKey*':
+      'From grantPut/grantPublish: encrypting quarantine objects and alert messages needs a data key, on those two keys only.',
+    'Action::kms:ReEncrypt*':
+      "From Bucket.grantPut on a KMS bucket (CDK's encrypt grant), on the lake key only.",
+  });
+}
 
 function functionRolePolicy(role: iam.Role): Construct {
   return role.node.findChild('DefaultPolicy') as Construct;
@@ -357,7 +367,7 @@ function grantItemReadWrite(table: dynamodb.ITable, grantee: iam.IGrantable): vo
 function grantAlertItems(table: dynamodb.ITable, grantee: iam.IGrantable): void {
   iam.Grant.addToPrincipal({
     grantee,
-    actions: ALERT_ITEM_ACTIONS,
+    actions: SPEED_ITEM_ACTIONS,
     resourceArns: [table.tableArn],
     conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${ALERT_KEY_PREFIX}*`] } },
   });

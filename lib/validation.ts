@@ -33,11 +33,12 @@ export function checkInteger(
   }
 }
 
-type DurationUnit = 'seconds' | 'hours';
+type DurationUnit = 'seconds' | 'minutes' | 'hours';
 
 function wholeUnits(duration: Duration, unit: DurationUnit): number | undefined {
   try {
-    return unit === 'seconds' ? duration.toSeconds() : duration.toHours();
+    if (unit === 'seconds') return duration.toSeconds();
+    return unit === 'minutes' ? duration.toMinutes() : duration.toHours();
   } catch {
     return undefined; // not a whole number of `unit`
   }

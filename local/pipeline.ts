@@ -373,7 +373,11 @@ export class LocalPipeline {
             log({
               level: entry.level,
               component: 'runner',
-              message: `${aggregates ? '' : 'alert processor: '}${entry.event}: ${entry.message}`,
+              message: `${aggregates ? '' : 'alert processor: '}${entry.event}: ${entry.message}${
+                entry.event === 'onfailure.sent'
+                  ? '; `sluice repair --local` repairs the speed layer for them'
+                  : ''
+              }`,
               details: entry,
             }),
         });

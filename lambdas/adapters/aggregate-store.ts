@@ -279,6 +279,16 @@ export class AggregateStore {
     return { partial, count: fresh.length };
   }
 
+  /**
+   * Writes `next` whole, on the condition that the item is still at `expectedVersion` (undefined:
+   * that it does not exist): the speed-layer repair's write. Throws DynamoDB's
+   * ConditionalCheckFailedException (with the item as it is) when someone wrote first.
+   */
+  async replace(next: StoredAggregate, expectedVersion: number | undefined): Promise<StoredAggregate> {
+    this.known.delete(aggregateKeyId(next));
+    return this.write(next, expectedVersion);
+  }
+
   private async write(next: StoredAggregate, expectedVersion: number | undefined): Promise<StoredAggregate> {
     const marks: Record<string, AttributeValue> = {};
     for (const [lane, seq] of Object.entries(next.marks)) marks[lane] = { S: seq };

@@ -108,14 +108,18 @@ const NO_QUARANTINE: BatchPorts['quarantine'] = {
       : Promise.reject(new Error('the alert processor does not quarantine (it has no lake bucket)')),
 };
 
-export function createHandler(deps: StreamProcessorDeps): StreamProcessorHandler {
-  const role = deps.role ?? 'all';
-  const logger = deps.logger ?? new Logger({ serviceName: processorService(role) });
-  const now = deps.now ?? Date.now;
+/** The adapters a batch is processed through (also the speed-layer repair's, lambdas/speed-repair/). */
+export function createBatchPorts(
+  deps: Pick<
+    StreamProcessorDeps,
+    'dynamodb' | 'sns' | 's3' | 'tableName' | 'alertsTopicArn' | 'lakeBucket' | 'config'
+  >,
+  role: ProcessorRole,
+): BatchPorts {
   const ttlSeconds = Math.ceil(deps.config.aggregateTtlMs / 1000);
   if (deps.lakeBucket === undefined && role !== 'alerts')
     throw new Error(`a stream processor in role ${role} needs lakeBucket (it quarantines invalid records)`);
-  const ports: BatchPorts = {
+  return {
     aggregates: new AggregateStore({
       client: deps.dynamodb,
       tableName: deps.tableName,
@@ -127,6 +131,13 @@ export function createHandler(deps: StreamProcessorDeps): StreamProcessorHandler
     quarantine:
       deps.lakeBucket === undefined ? NO_QUARANTINE : new QuarantineWriter(deps.s3, deps.lakeBucket),
   };
+}
+
+export function createHandler(deps: StreamProcessorDeps): StreamProcessorHandler {
+  const role = deps.role ?? 'all';
+  const logger = deps.logger ?? new Logger({ serviceName: processorService(role) });
+  const now = deps.now ?? Date.now;
+  const ports = createBatchPorts(deps, role);
 
   return async (event) => {
     const result = await processBatch(event.Records, ports, deps.config, now(), role);

@@ -112,32 +112,7 @@ export interface RunnerLogEntry {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
-/** The document Lambda sends to a Kinesis event source's on-failure destination. */
-export interface KinesisOnFailureRecord {
-  readonly requestContext: {
-    readonly requestId: string;
-    readonly functionArn: string;
-    readonly condition: 'RetryAttemptsExhausted' | 'RecordAgeExceeded';
-    readonly approximateInvokeCount: number;
-  };
-  /** Present when the records were invoked at least once: how the last invocation ended. */
-  readonly responseContext?: {
-    readonly statusCode: number;
-    readonly executedVersion: string;
-    readonly functionError?: string;
-  };
-  readonly version: '1.0';
-  readonly timestamp: string;
-  readonly KinesisBatchInfo: {
-    readonly shardId: string;
-    readonly startSequenceNumber: string;
-    readonly endSequenceNumber: string;
-    readonly approximateArrivalOfFirstRecord: string;
-    readonly approximateArrivalOfLastRecord: string;
-    readonly batchSize: number;
-    readonly streamArn: string;
-  };
-}
+export type { KinesisOnFailureRecord } from '../../contract/on-failure';
 
 export interface RunnerCounters {
   /** Batches formed from records read off the stream (retries, halves and redeliveries excluded). */

@@ -25,7 +25,7 @@ function expectOneLineError(result: CliResult, pattern: RegExp): void {
   expect(result.stderr).not.toMatch(/\n\s+at /);
 }
 
-test.each(['local', 'produce', 'query', 'backfill', 'aggregates'])(
+test.each(['local', 'produce', 'query', 'backfill', 'aggregates', 'repair'])(
   '`sluice %s --help` describes the command and exits 0',
   async (command) => {
     const result = await runCli([command, '--help']);
@@ -38,7 +38,7 @@ test.each(['local', 'produce', 'query', 'backfill', 'aggregates'])(
 test('`sluice --help` lists every command', async () => {
   const result = await runCli(['--help']);
   expect(result.code).toBe(0);
-  for (const command of ['local', 'produce', 'query', 'backfill', 'aggregates'])
+  for (const command of ['local', 'produce', 'query', 'backfill', 'aggregates', 'repair'])
     expect(result.stdout).toMatch(new RegExp(`\\n  ${command} `));
 });
 
@@ -124,6 +124,13 @@ test('a backfill range that ends before it starts is refused', async () => {
   expectOneLineError(
     await runCli(['backfill', '--local', '--state', work, '--from', '2026-01-05', '--to', '2026-01-01']),
     /^sluice: --to 2026-01-01 is before --from 2026-01-05$/,
+  );
+});
+
+test('a repair range needs its shard, first and last sequence number together', async () => {
+  expectOneLineError(
+    await runCli(['repair', '--local', '--state', work, '--shard', 'shardId-000000000000']),
+    /^sluice: --shard, --from and --to name a range together: give all three$/,
   );
 });
 

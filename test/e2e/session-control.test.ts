@@ -1,6 +1,6 @@
 /**
  * A running `sluice local` takes control requests from its own CLI only (issue 15): `sluice query
- * --local` and `sluice backfill --local` work through the session with the token from its
+ * --local`, `sluice backfill --local` and `sluice repair --local` work through the session with the token from its
  * owner-only session file; a web page's request, or one without the token, runs nothing; and SQL
  * that writes files fails even with the token.
  */
@@ -8,7 +8,9 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ListQueuesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { readSql } from '../../contract/sql-template';
+import { createLocalClients, destroyLocalClients, type LocalEndpoints } from '../../local/endpoints';
 import { runCli, startCli, type CliResult, type RunningCli } from '../helpers/cli';
 
 interface SessionFile {
@@ -100,6 +102,38 @@ test('sluice backfill --local rebuilds a day through the session', async () => {
 
   expect(result.code).toBe(0);
   expect(result.stderr).toMatch(/^rebuilt 2 day\(s\) 2026-01-01\.\.2026-01-02 locally/);
+});
+
+test('sluice repair --local lists a given-up batch and tries it through the session', async () => {
+  const clients = createLocalClients((session as SessionFile & { endpoints: LocalEndpoints }).endpoints);
+  try {
+    const { QueueUrls = [] } = await clients.sqs.send(new ListQueuesCommand({}));
+    const queueUrl = QueueUrls.find((url) => url.endsWith('-stream-processor-dlq')) as string;
+    // A range that was never in the stream: the repair cannot read it, and leaves it queued.
+    const KinesisBatchInfo = {
+      shardId: 'shardId-000000000000',
+      startSequenceNumber: '1',
+      endSequenceNumber: '2',
+      batchSize: 2,
+      streamArn: 'arn:aws:kinesis:us-east-1:000000000000:stream/none',
+    };
+    await clients.sqs.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ KinesisBatchInfo }) }),
+    );
+
+    const listed = await runCli(['repair', '--local', '--state', state, '--list']);
+    const repaired = await runCli(['repair', '--local', '--state', state]);
+
+    expect(listed.stdout).toMatch(
+      /^1 given-up batch\(es\):\n {2}shardId-000000000000 {2}1\.\.2 {2}2 record\(s\)\n/,
+    );
+    expect(repaired.code).toBe(0);
+    expect(repaired.stdout).toMatch(
+      /^Repaired 0 batch\(es\).*\n1 batch\(es\) failed and stay queued for the next run: /,
+    );
+  } finally {
+    destroyLocalClients(clients);
+  }
 });
 
 test("the issue's cross-origin text/plain POST is refused and writes nothing", async () => {

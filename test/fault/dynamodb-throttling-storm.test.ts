@@ -206,7 +206,7 @@ describe('a throttling storm longer than the retry budget', () => {
     );
   });
 
-  // The documented limit of exactly-once high-water marks (docs/runbook.md, on-failure records):
+  // Why a redrive is not a repair (docs/speed-repair.md, "What makes it hard"; test/fault/speed-repair.test.ts repairs):
   // re-processing a given-up range never counts a record twice, and restores the windows no later
   // record of the shard has updated; a window a later record moved past treats the older range as
   // applied, and those events stay missing there (the batch layer is the source of truth for them).

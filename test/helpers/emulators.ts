@@ -17,6 +17,7 @@ import {
   type EmulatorProcess,
   type EmulatorProcessOptions,
 } from '../../local/emulators/process';
+import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
 import { externalEndpointsFromEnv } from '../../local/external-endpoints';
 
 export type { EmulatorProcess, EmulatorProcessOptions };
@@ -24,4 +25,31 @@ export type { EmulatorProcess, EmulatorProcessOptions };
 /** Starts the emulators the environment does not name an external endpoint for (`options.external` overrides). */
 export function startEmulatorProcess(options: EmulatorProcessOptions = {}): Promise<EmulatorProcess> {
   return startProcess({ external: externalEndpointsFromEnv(), ...options });
+}
+
+/**
+ * The emulators and clients for one test file: started before its tests, stopped after them.
+ *
+ *   const local = useEmulators();
+ *   test('...', () => { const { clients, emulators } = local(); ... });
+ */
+export function useEmulators(): () => {
+  readonly emulators: EmulatorProcess;
+  readonly clients: LocalClients;
+} {
+  let emulators: EmulatorProcess | undefined;
+  let clients: LocalClients | undefined;
+  beforeAll(async () => {
+    emulators = await startEmulatorProcess();
+    clients = createLocalClients(emulators.endpoints);
+  });
+  afterAll(async () => {
+    if (clients) destroyLocalClients(clients);
+    await emulators?.stop();
+  });
+  return () => {
+    if (emulators === undefined || clients === undefined)
+      throw new Error('the emulators are not started yet');
+    return { emulators, clients };
+  };
 }

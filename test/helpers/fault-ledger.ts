@@ -14,14 +14,10 @@ import { TWO_SHARDS } from './speed-end-state';
 import { storagePlan, windowsFromStored } from '../../core/panes';
 import type { WindowSpec } from '../../core/speed-config';
 import { parseStoredAggregate } from '../../lambdas/adapters/aggregate-store';
+import { StreamReader } from '../../lambdas/adapters/stream-reader';
 import * as net from 'node:net';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  PutRecordsCommand,
-  type KinesisClient,
-} from '@aws-sdk/client-kinesis';
+import { PutRecordsCommand, type KinesisClient } from '@aws-sdk/client-kinesis';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { resolveConfig, toSpeedConfig, type SluiceConfig } from '../../contract/config';
@@ -445,48 +441,17 @@ async function redrive(
   return replayed;
 }
 
-/** The records of one on-failure range, as Lambda would deliver them. */
-async function readRange(
+/** The records of one on-failure range, as Lambda would deliver them (the speed repair's reader). */
+function readRange(
   kinesis: KinesisClient,
   resources: LocalResources,
   info: KinesisOnFailureRecord['KinesisBatchInfo'],
 ): Promise<KinesisStreamRecord[]> {
-  const records: KinesisStreamRecord[] = [];
-  const end = BigInt(info.endSequenceNumber);
-  let { ShardIterator: iterator } = await kinesis.send(
-    new GetShardIteratorCommand({
-      StreamName: resources.streamName,
-      ShardId: info.shardId,
-      ShardIteratorType: 'AT_SEQUENCE_NUMBER',
-      StartingSequenceNumber: info.startSequenceNumber,
-    }),
-  );
-  while (iterator) {
-    const page = await kinesis.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
-    const all = page.Records ?? [];
-    const inRange = all.filter((r) => BigInt(r.SequenceNumber as string) <= end);
-    for (const r of inRange) {
-      records.push({
-        kinesis: {
-          kinesisSchemaVersion: '1.0',
-          partitionKey: r.PartitionKey as string,
-          sequenceNumber: r.SequenceNumber as string,
-          data: Buffer.from(r.Data as Uint8Array).toString('base64'),
-          approximateArrivalTimestamp: (r.ApproximateArrivalTimestamp as Date).getTime() / 1000,
-        },
-        eventSource: 'aws:kinesis',
-        eventVersion: '1.0',
-        eventID: `${info.shardId}:${r.SequenceNumber}`,
-        eventName: 'aws:kinesis:record',
-        invokeIdentityArn: 'arn:aws:iam::000000000000:role/redrive',
-        awsRegion: resources.streamArn.split(':')[3],
-        eventSourceARN: resources.streamArn,
-      });
-    }
-    if (all.length === 0 || inRange.length < all.length) break;
-    iterator = page.NextShardIterator;
-  }
-  return records;
+  return new StreamReader({
+    client: kinesis,
+    streamName: resources.streamName,
+    streamArn: resources.streamArn,
+  }).readRange(info.shardId, info.startSequenceNumber, info.endSequenceNumber);
 }
 
 /** Where a record ended up. */
@@ -552,7 +517,7 @@ const keyOf = (a: Record<string, unknown>) =>
 
 /**
  * What a redrive of the on-failure ranges can restore, by the documented limit of exactly-once
- * high-water marks (docs/runbook.md): a window item takes a given-up record only if no record of
+ * high-water marks (docs/speed-repair.md): a window item takes a given-up record only if no record of
  * the same shard with a higher sequence number was applied to it before. Assumes a
  * parallelization factor of 1 (marks per shard) and given-up records never partly applied (a
  * storm without lost responses). Returns the expected aggregates and how many windows the redrive

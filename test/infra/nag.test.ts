@@ -182,6 +182,12 @@ describe('cdk-nag AwsSolutions checks', () => {
       expect.stringMatching(
         /^SpeedExport\/SchedulerRole\/DefaultPolicy AwsSolutions-IAM5\[Resource::<SpeedExportFunction[0-9A-F]{8}\.Arn>:\*\]$/,
       ),
+      'SpeedRepair/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      'SpeedRepair/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:ReEncrypt*]',
+      'SpeedRepair/Role/DefaultPolicy AwsSolutions-IAM5[Action::s3:Abort*]',
+      expect.stringMatching(
+        /^SpeedRepair\/Role\/DefaultPolicy AwsSolutions-IAM5\[Resource::<DataLakeBucket[0-9A-F]{8}\.Arn>\/quarantine\/\*\]$/,
+      ),
       'StreamProcessor/DeadLetterQueue AwsSolutions-SQS3',
       'StreamProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
       'StreamProcessor/Role/DefaultPolicy AwsSolutions-IAM5[Action::kms:ReEncrypt*]',

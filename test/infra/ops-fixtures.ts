@@ -27,6 +27,7 @@ export interface OpsFixture {
   readonly ingest: IngestStream;
   readonly processor: StreamProcessor;
   readonly aggregates: AggregatesTable;
+  readonly alerts: AlertsTopic;
   readonly lake: DataLake;
   readonly catalog: LakeCatalog;
   readonly workgroup: AnalyticsWorkgroup;
@@ -59,7 +60,19 @@ export function opsFixture(): OpsFixture {
   const batchJob = new sfn.StateMachine(stack, 'BatchJob', {
     definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Build')),
   });
-  return { stack, ingest, processor, aggregates, lake, catalog, workgroup, rawLanding, ops, batchJob };
+  return {
+    stack,
+    ingest,
+    processor,
+    aggregates,
+    alerts,
+    lake,
+    catalog,
+    workgroup,
+    rawLanding,
+    ops,
+    batchJob,
+  };
 }
 
 /** The reconciliation function watching the fixture's resources. */
