@@ -27,7 +27,7 @@ import {
   speedRepairMetric,
   type PipelineMetricOptions,
 } from './pipeline-metrics';
-import { acknowledgeQuarantineWrites, MAX_SPEED_CONFIG_BYTES, SPEED_ITEM_ACTIONS } from './stream-processor';
+import { acknowledgeQuarantineWrites, grantItemReadWrite, MAX_SPEED_CONFIG_BYTES } from './stream-processor';
 import { checkDuration, checkInteger, SluicePropsError } from './validation';
 
 const HANDLER_ENTRY = path.join(__dirname, '..', 'lambdas', 'speed-repair', 'handler.ts');
@@ -149,8 +149,7 @@ export class SpeedRepair extends Construct {
     this.logGroup = logGroup;
 
     props.stream.grantRead(fn);
-    props.table.grant(fn, ...SPEED_ITEM_ACTIONS);
-    props.table.encryptionKey?.grantEncryptDecrypt(fn);
+    grantItemReadWrite(props.table, fn);
     props.alertsTopic.grantPublish(fn);
     const quarantineObjects = `${LAKE_PREFIXES.quarantine}*`;
     props.lakeBucket.grantPut(fn, quarantineObjects);

@@ -44,7 +44,6 @@ export const MAX_SPEED_CONFIG_BYTES = 3 * 1024;
 
 export type PowertoolsLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
-/** The DynamoDB actions of the alert store (lambdas/adapters/alert-store.ts): all the alert processor may do. */
 /** What the speed layer's item stores call (aggregate-store.ts, alert-store.ts): no Scan, Query or DeleteItem. */
 export const SPEED_ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'];
 
@@ -346,14 +345,14 @@ function functionRolePolicy(role: iam.Role): Construct {
 }
 
 /**
- * The aggregate processor's table access: the stores' actions (BatchGetItem, GetItem, UpdateItem),
- * on the table only. `ITable.grantReadWriteData` would add Scan, deletes and the table's indexes
- * (`index/*`: the window index, which the processor never reads).
+ * The speed layer's item access (the aggregate processor, the repair): the stores' actions
+ * (`SPEED_ITEM_ACTIONS`), on the table only. `ITable.grantReadWriteData` would add Scan, deletes and
+ * the table's indexes, and `ITable.grant` the indexes (`index/*`: the window index, which neither reads).
  */
-function grantItemReadWrite(table: dynamodb.ITable, grantee: iam.IGrantable): void {
+export function grantItemReadWrite(table: dynamodb.ITable, grantee: iam.IGrantable): void {
   iam.Grant.addToPrincipal({
     grantee,
-    actions: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    actions: SPEED_ITEM_ACTIONS,
     resourceArns: [table.tableArn],
   });
   table.encryptionKey?.grantEncryptDecrypt(grantee);
