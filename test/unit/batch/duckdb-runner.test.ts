@@ -365,20 +365,35 @@ describe('LocalLake tables', () => {
       arrivalTime: '2024-05-01T10:00:00.000Z',
       sensorId: 'sensor-1',
     };
-    fs.writeFileSync(path.join(dir, 'shardId-000000000000-495-495.ndjson'), `${JSON.stringify(record)}\n`);
+    // An event of a packed record (contract v1.1) also says how the record was packed and where in it the event sat.
+    const subRecord = {
+      ...record,
+      reason: 'missing_field',
+      data: '{}',
+      packing: 'ndjson',
+      subRecordIndex: 2,
+    };
+    fs.writeFileSync(
+      path.join(dir, 'shardId-000000000000-495-495.ndjson'),
+      `${JSON.stringify(record)}\n${JSON.stringify(subRecord)}\n`,
+    );
 
-    expect(await lake.query('SELECT * FROM quarantine')).toEqual([
-      {
-        reason: 'not_json',
-        data: 'oops',
-        data_encoding: 'utf8',
-        sensor_id: 'sensor-1',
-        shard_id: 'shardId-000000000000',
-        sequence_number: '495',
-        partition_key: 'sensor-1',
-        arrival_time: '2024-05-01T10:00:00.000Z',
-        dt: '2024-05-01',
-      },
+    const row = {
+      reason: 'not_json',
+      data: 'oops',
+      data_encoding: 'utf8',
+      sensor_id: 'sensor-1',
+      shard_id: 'shardId-000000000000',
+      sequence_number: '495',
+      partition_key: 'sensor-1',
+      arrival_time: '2024-05-01T10:00:00.000Z',
+      packing: null,
+      sub_record_index: null,
+      dt: '2024-05-01',
+    };
+    expect(await lake.query('SELECT * FROM quarantine ORDER BY reason DESC')).toEqual([
+      row,
+      { ...row, reason: 'missing_field', data: '{}', packing: 'ndjson', sub_record_index: '2' }, // BIGINT as JSON text
     ]);
   });
 
