@@ -21,3 +21,30 @@ export function numberEnv(name: string, who: string): number {
   }
   return value;
 }
+
+/**
+ * The non-empty JSON list in `name` whose every element `isItem` accepts; throws naming the variable,
+ * its value and `expected` (what it must be) otherwise, and when it is unset. `env`: for tests.
+ */
+export function jsonListEnv<T>(
+  name: string,
+  who: string,
+  expected: string,
+  isItem: (item: unknown) => boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): T[] {
+  const value = env[name];
+  if (!value)
+    throw new MissingEnvironmentError(`Environment variable ${name} is not set; ${who} cannot start`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0 || !parsed.every(isItem))
+    throw new MissingEnvironmentError(
+      `Environment variable ${name} is ${JSON.stringify(value)}; it must be ${expected}`,
+    );
+  return parsed as T[];
+}

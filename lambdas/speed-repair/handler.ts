@@ -22,7 +22,7 @@ import {
   type SpeedConfig,
 } from '../../core/speed-config';
 import { AggregateStore } from '../adapters/aggregate-store';
-import { MissingEnvironmentError, requiredEnv } from '../adapters/environment';
+import { jsonListEnv, requiredEnv } from '../adapters/environment';
 import { OnFailureQueue } from '../adapters/on-failure-queue';
 import { pipelineMetrics, publishMetrics } from '../adapters/pipeline-metrics';
 import { StreamReader } from '../adapters/stream-reader';
@@ -179,29 +179,16 @@ export function createSpeedRepair(deps: SpeedRepairDeps): SpeedRepairRun {
 
 /** The queues in `SLUICE_REPAIR_QUEUES`; throws naming the value when it is not a list of queues. */
 export function queuesFromEnvironment(env: NodeJS.ProcessEnv = process.env): RepairQueueSetting[] {
-  const value = env[REPAIR_QUEUES_ENV];
-  if (!value)
-    throw new MissingEnvironmentError(
-      `Environment variable ${REPAIR_QUEUES_ENV} is not set; the speed repair cannot start`,
-    );
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    parsed = undefined;
-  }
-  const valid =
-    Array.isArray(parsed) &&
-    parsed.length > 0 &&
-    parsed.every(
-      (q: { url?: unknown; role?: unknown }) =>
-        typeof q?.url === 'string' && (q.role === undefined || isProcessorRole(q.role)),
-    );
-  if (!valid)
-    throw new MissingEnvironmentError(
-      `Environment variable ${REPAIR_QUEUES_ENV} is ${JSON.stringify(env[REPAIR_QUEUES_ENV])}; it must be a JSON list of {"url", "role"} with role one of all, aggregates, alerts`,
-    );
-  return parsed as RepairQueueSetting[];
+  return jsonListEnv<RepairQueueSetting>(
+    REPAIR_QUEUES_ENV,
+    'the speed repair',
+    'a JSON list of {"url", "role"} with role one of all, aggregates, alerts',
+    (item) => {
+      const q = item as { url?: unknown; role?: unknown } | null;
+      return typeof q?.url === 'string' && (q.role === undefined || isProcessorRole(q.role));
+    },
+    env,
+  );
 }
 
 const required = (name: string): string => requiredEnv(name, 'the speed repair');
