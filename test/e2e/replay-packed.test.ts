@@ -24,6 +24,7 @@ const RUNS = [
   { name: 'ndjson', pack: 'ndjson' },
   { name: 'kpl', pack: 'kpl' },
   { name: 'kpl-chaos', pack: 'kpl', chaos: 23 },
+  { name: 'ndjson-chaos', pack: 'ndjson', chaos: 7 },
 ] as const satisfies ReadonlyArray<{ name: string; pack: PackMode; chaos?: number }>;
 
 let work: string;
