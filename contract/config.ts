@@ -136,6 +136,15 @@ export interface BatchConfig {
   readonly bytesScannedCutoffPerQuery: number;
 }
 
+/** The speed-layer repair of given-up batches (docs/speed-repair.md). */
+export interface RepairConfig {
+  /**
+   * How often the repair function runs (an EventBridge rate), whole minutes, 1m–1d. Each run takes up
+   * to 100 given-up batches per on-failure queue; an empty queue costs one ReceiveMessage call.
+   */
+  readonly schedule: string;
+}
+
 /** Thresholds of the CloudWatch alarms that notify the ops topic (see docs/runbook.md). */
 export interface AlarmsConfig {
   /**
@@ -191,6 +200,7 @@ export interface SluiceConfig {
   readonly lake: LakeConfig;
   readonly firehose: FirehoseConfig;
   readonly batch: BatchConfig;
+  readonly repair: RepairConfig;
   /** CloudWatch Logs retention for every log group, in days. */
   readonly logRetentionDays: number;
   readonly alarms: AlarmsConfig;
@@ -253,6 +263,7 @@ export const DEFAULT_CONFIG: SluiceConfig = {
   },
   firehose: { bufferInterval: '60s', bufferSizeMiB: 64 },
   batch: { schedule: 'cron(0 2 * * ? *)', bytesScannedCutoffPerQuery: 10 * 1024 ** 3 },
+  repair: { schedule: '15m' },
   logRetentionDays: 30,
   alarms: {
     runbookUrl: '',
@@ -338,10 +349,11 @@ class Checker {
     value: unknown,
     minMs: number,
     maxMs: number,
-    unit: 'seconds' | 'hours',
+    unit: 'seconds' | 'minutes' | 'hours',
   ): number | undefined {
     const ms = this.duration(field, value, minMs, maxMs);
-    if (ms === undefined || ms % (unit === 'seconds' ? 1_000 : 3_600_000) === 0) return ms;
+    const unitMs = { seconds: 1_000, minutes: 60_000, hours: 3_600_000 }[unit];
+    if (ms === undefined || ms % unitMs === 0) return ms;
     this.fail(field, value, `must be a whole number of ${unit} (AWS takes this setting in ${unit})`);
     return undefined;
   }
@@ -687,6 +699,10 @@ export function validateConfig(raw: unknown, source = 'config'): SluiceConfig {
     10 * 1024 ** 2,
     Number.MAX_SAFE_INTEGER,
   );
+
+  const repair = section(c, raw, 'repair');
+  c.unknownKeys('repair', repair, DEFAULT_CONFIG.repair);
+  c.wholeDuration('repair.schedule', repair.schedule, 60_000, 86_400_000, 'minutes');
 
   if (!LOG_RETENTION_DAYS.includes(raw.logRetentionDays as number)) {
     c.fail('logRetentionDays', raw.logRetentionDays, `must be one of ${LOG_RETENTION_DAYS.join(', ')}`);

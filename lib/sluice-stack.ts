@@ -150,6 +150,7 @@ export class SluiceStack extends Stack {
       ],
       speedConfig: toSpeedConfig(config, aggregatePlan.section),
       stage: config.stage,
+      schedule: Duration.millis(durationMs(config.repair.schedule)),
       logRetention: config.logRetentionDays as logs.RetentionDays,
     });
 

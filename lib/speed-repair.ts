@@ -28,6 +28,7 @@ import {
   type PipelineMetricOptions,
 } from './pipeline-metrics';
 import { acknowledgeQuarantineWrites, grantItemReadWrite, MAX_SPEED_CONFIG_BYTES } from './stream-processor';
+import { DEFAULT_CONFIG, durationMs } from '../contract/config';
 import { checkDuration, checkInteger, SluicePropsError } from './validation';
 
 const HANDLER_ENTRY = path.join(__dirname, '..', 'lambdas', 'speed-repair', 'handler.ts');
@@ -91,7 +92,7 @@ export class SpeedRepair extends Construct {
 
   constructor(scope: Construct, id: string, props: SpeedRepairProps) {
     super(scope, id);
-    const schedule = props.schedule ?? Duration.minutes(15);
+    const schedule = props.schedule ?? Duration.millis(durationMs(DEFAULT_CONFIG.repair.schedule));
     const timeout = props.timeout ?? Duration.minutes(15);
     const memorySize = props.memorySize ?? 1024;
     checkDuration(this, 'schedule', schedule, 1, 1440, 'minutes');

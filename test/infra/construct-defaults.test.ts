@@ -74,6 +74,7 @@ const CASES: readonly (readonly [string, string, string, string | number])[] = [
   ['lib/raw-landing.ts', 'RawLandingProps', 'bufferInterval', ms(c.firehose.bufferInterval)],
   ['lib/raw-landing.ts', 'RawLandingProps', 'bufferSize', c.firehose.bufferSizeMiB],
   ['lib/batch-job.ts', 'BatchJobProps', 'schedule', c.batch.schedule],
+  ['lib/speed-repair.ts', 'SpeedRepairProps', 'schedule', ms(c.repair.schedule)],
   ['lib/batch-job.ts', 'BatchJobProps', 'maxClockSkew', ms(c.maxClockSkew)],
   [
     'lib/analytics-workgroup.ts',

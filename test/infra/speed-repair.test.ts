@@ -162,6 +162,16 @@ describe('speed repair in the Sluice stack', () => {
     expect(queues).toContain('\\"role\\":\\"aggregates\\"');
     expect(queues).toContain('\\"role\\":\\"alerts\\"');
   });
+
+  test("runs on the config's repair.schedule (15 minutes by default)", () => {
+    const rateOf = (template: ReturnType<typeof synthSluice>['template']) =>
+      Object.values(template.findResources('AWS::Events::Rule'))
+        .map((rule) => rule.Properties.ScheduleExpression as string | undefined)
+        .filter((expression) => expression?.startsWith('rate('));
+
+    expect(rateOf(synthSluice({}).template)).toContain('rate(15 minutes)');
+    expect(rateOf(synthSluice({ repair: { schedule: '1h' } }).template)).toContain('rate(1 hour)');
+  });
 });
 
 describe('speed repair validation', () => {

@@ -160,6 +160,20 @@ describe('config validation', () => {
     );
   });
 
+  test('the repair runs every 15 minutes by default; its schedule is whole minutes from 1m to 1d', () => {
+    expect(resolveConfig({}).repair).toEqual({ schedule: '15m' });
+    expect(resolveConfig({ repair: { schedule: '1h' } }).repair.schedule).toBe('1h');
+    expect(configError({ repair: { schedule: '90s' } }).issues).toEqual([
+      'repair.schedule: got "90s"; must be a whole number of minutes (AWS takes this setting in minutes)',
+    ]);
+    expect(configError({ repair: { schedule: '2d' } }).issues).toEqual([
+      'repair.schedule: got "2d"; must be a duration like "30s", "5m" or "1h" between 1m and 1d',
+    ]);
+    expect(configError({ repair: { every: '5m' } }).issues).toEqual([
+      'repair.every: unknown field; allowed fields are schedule',
+    ]);
+  });
+
   test('the default stream is provisioned with 5 shards (cheapest for the cost workload: docs/cost.md)', () => {
     expect(resolveConfig({}).stream).toEqual({
       mode: 'provisioned',
