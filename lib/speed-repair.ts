@@ -27,7 +27,7 @@ import {
   speedRepairMetric,
   type PipelineMetricOptions,
 } from './pipeline-metrics';
-import { acknowledgeQuarantineWrites, grantItemReadWrite, MAX_SPEED_CONFIG_BYTES } from './stream-processor';
+import { acknowledgeQuarantineWrites, grantItemReadWrite, speedConfigJson } from './stream-processor';
 import { DEFAULT_CONFIG, durationMs } from '../contract/config';
 import { checkDuration, checkInteger, SluicePropsError } from './validation';
 
@@ -110,14 +110,7 @@ export class SpeedRepair extends Construct {
           JSON.stringify(role),
           `must be one of ${PROCESSOR_ROLES.join(', ')}`,
         );
-    const speedConfig = JSON.stringify(props.speedConfig);
-    if (Buffer.byteLength(speedConfig) > MAX_SPEED_CONFIG_BYTES)
-      throw new SluicePropsError(
-        this,
-        'speedConfig',
-        `${Buffer.byteLength(speedConfig)} bytes of JSON`,
-        `must serialize to at most ${MAX_SPEED_CONFIG_BYTES} bytes (Lambda allows 4 KB of environment variables)`,
-      );
+    const speedConfig = speedConfigJson(this, props.speedConfig);
 
     const {
       function: fn,

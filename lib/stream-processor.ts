@@ -44,6 +44,23 @@ export const MAX_SPEED_CONFIG_BYTES = 3 * 1024;
 
 export type PowertoolsLogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 
+/**
+ * The speed config as the `SLUICE_SPEED_CONFIG` value of a function that runs the speed layer's code
+ * (the stream processors, the repair); throws naming its size when it would not fit Lambda's 4 KB.
+ */
+export function speedConfigJson(scope: Construct, speedConfig: SpeedConfig): string {
+  const json = JSON.stringify(speedConfig);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > MAX_SPEED_CONFIG_BYTES)
+    throw new SluicePropsError(
+      scope,
+      'speedConfig',
+      `${bytes} bytes of JSON`,
+      `must serialize to at most ${MAX_SPEED_CONFIG_BYTES} bytes (Lambda allows 4 KB of environment variables); use fewer windows or alert rules`,
+    );
+  return json;
+}
+
 /** What the speed layer's item stores call (aggregate-store.ts, alert-store.ts): no Scan, Query or DeleteItem. */
 export const SPEED_ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:UpdateItem'];
 
@@ -222,15 +239,7 @@ export class StreamProcessor extends Construct implements IStreamProcessorMetric
         `must equal the event source's parallelizationFactor (${parallelizationFactor}): exactly-once marks are kept per lane of this mapping`,
       );
     }
-    const speedConfig = JSON.stringify(props.speedConfig);
-    if (Buffer.byteLength(speedConfig) > MAX_SPEED_CONFIG_BYTES) {
-      throw new SluicePropsError(
-        this,
-        'speedConfig',
-        `${Buffer.byteLength(speedConfig)} bytes of JSON`,
-        `must serialize to at most ${MAX_SPEED_CONFIG_BYTES} bytes (Lambda allows 4 KB of environment variables); use fewer windows or alert rules`,
-      );
-    }
+    const speedConfig = speedConfigJson(this, props.speedConfig);
 
     const {
       function: fn,
