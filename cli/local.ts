@@ -308,9 +308,7 @@ async function writeOutputs(
   await pipeline.settle();
   const days = pipeline.accounting.eventDates;
   if (days.length > 0) {
-    say(`exporting the speed layer's hourly windows of ${days.join(', ')}…`);
-    await pipeline.speedExport.days(days);
-    say(`running the batch job for ${days.join(', ')}…`);
+    say(`exporting the speed layer's hourly windows and running the batch job for ${days.join(', ')}…`);
     // Settled, and nothing is put any more (a replay is over, the demo producer stopped): the
     // batch run sees every record the speed layer has, so every hour is compared.
     await pipeline.batch.run(days, { allLanded: true });

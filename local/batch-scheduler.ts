@@ -20,8 +20,11 @@ export interface BatchSchedulerOptions {
   readonly firstRunDelayMs?: number;
   /** The days a scheduled run rebuilds (e.g. the event dates seen so far). */
   readonly scheduledDays: () => string[];
-  /** Runs before every batch run (e.g. copying quarantine objects into the lake). */
-  readonly beforeRun?: () => Promise<void>;
+  /**
+   * Runs before every batch run, with the days it builds and whether every record has landed
+   * (`BatchRunOptions.allLanded`): e.g. copying quarantine objects into the lake.
+   */
+  readonly beforeRun?: (days: readonly string[], run: { readonly allLanded: boolean }) => Promise<void>;
   /**
    * Runs after every successful run, with the open lake, the days built and when the run read the
    * lake, before the next run can start (e.g. the speed-vs-batch reconciliation). It reports its own
@@ -127,7 +130,7 @@ export class BatchScheduler {
     return this.exclusive(async () => {
       this.state = 'running';
       try {
-        await this.options.beforeRun?.();
+        await this.options.beforeRun?.(days, { allLanded: options.allLanded === true });
         const lake = await this.openLake();
         const run: BatchRunInfo = { startedAt: this.now(), allLanded: options.allLanded === true };
         const builds: DayBuild[] = [];

@@ -415,14 +415,14 @@ export class LocalPipeline {
         intervalMs: options.batchIntervalMs,
         firstRunDelayMs: options.firstBatchDelayMs,
         scheduledDays: () => accounting.eventDates,
-        beforeRun: async () => {
+        beforeRun: async (days, { allLanded }) => {
           await quarantine.sync();
-          // The view sensor_stats_hourly_live reads the export beside the tables the run builds.
-          await speedExport
-            .run(Date.now())
-            .catch((error: unknown) =>
-              log({ level: 'warn', component: 'batch', message: `speed export: ${String(error)}` }),
-            );
+          // The view sensor_stats_hourly_live reads the export beside the tables the run builds: a
+          // settled run (a replay's) exports every hour of its days, whose events may be older than
+          // a scheduled run looks; a scheduled one the hours that can still change.
+          await (allLanded ? speedExport.days(days) : speedExport.run(Date.now())).catch((error: unknown) =>
+            log({ level: 'warn', component: 'batch', message: `speed export: ${String(error)}` }),
+          );
         },
         // What is not drift (core/reconcile.ts): hours that ended too recently for the run to
         // have seen all their records (unless the pipeline was settled first, as in a --once
