@@ -36,7 +36,7 @@ import {
 } from '../../core/panes';
 import type { WindowSpec } from '../../core/speed-config';
 import { latestWindowStart } from '../../core/windows';
-import { parseStoredAggregate } from './aggregate-store';
+import { parseStoredAggregate, RESERVED_ATTRIBUTE_NAMES } from './aggregate-store';
 import { batchGetAll } from './batch-get';
 import { mapWithConcurrency } from './concurrency';
 import { queryAll } from './query-all';
@@ -116,13 +116,7 @@ export function aggregateOf(values: WindowValues, by: TopAggregate): number {
 
 const PROJECTION =
   'sensorId, metric, #window, windowStart, windowEnd, #count, #sum, #min, #max, firstEventTime, lastEventTime';
-const PROJECTION_NAMES = {
-  '#window': 'window',
-  '#count': 'count',
-  '#sum': 'sum',
-  '#min': 'min',
-  '#max': 'max',
-};
+const PROJECTION_NAMES = RESERVED_ATTRIBUTE_NAMES;
 
 export class AggregateReader {
   public readonly plan: StoragePlan;

@@ -132,6 +132,15 @@ function keyAttributes(key: { pk: string; sk: string }): Record<string, Attribut
 
 const num = (v: AttributeValue | undefined): number => Number(v?.N);
 
+/** The item attributes whose names DynamoDB reserves, as expression attribute names. */
+export const RESERVED_ATTRIBUTE_NAMES = {
+  '#window': 'window',
+  '#count': 'count',
+  '#sum': 'sum',
+  '#min': 'min',
+  '#max': 'max',
+} as const;
+
 export function parseStoredAggregate(item: Record<string, AttributeValue>): StoredAggregate {
   const marks: Record<string, string> = {};
   for (const [lane, value] of Object.entries(item.marks?.M ?? {})) marks[lane] = value.S as string;
@@ -307,13 +316,7 @@ export class AggregateStore {
           (indexed ? `, ${WINDOW_INDEX.partitionKey} = :windowKey` : ''),
         ConditionExpression:
           expectedVersion === undefined ? 'attribute_not_exists(pk)' : 'version = :expected',
-        ExpressionAttributeNames: {
-          '#window': 'window',
-          '#count': 'count',
-          '#sum': 'sum',
-          '#min': 'min',
-          '#max': 'max',
-        },
+        ExpressionAttributeNames: RESERVED_ATTRIBUTE_NAMES,
         ExpressionAttributeValues: {
           ':sensorId': { S: next.sensorId },
           ':metric': { S: next.metric },
