@@ -6,8 +6,8 @@
  * their response lost, BatchGetItem answered with every key unprocessed), then the storm clears.
  * Each test states where every record ended up, against an independent recomputation.
  */
-import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
-import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
+import type { LocalClients } from '../../local/endpoints';
+import { useEmulators, type EmulatorProcess } from '../helpers/emulators';
 import {
   aggregateMapProblems,
   aggregateProblems,
@@ -35,15 +35,8 @@ const SENSORS = 6;
 let emulators: EmulatorProcess;
 let clients: LocalClients;
 
-beforeAll(async () => {
-  emulators = await startEmulatorProcess();
-  clients = createLocalClients(emulators.endpoints);
-});
-
-afterAll(async () => {
-  if (clients) destroyLocalClients(clients);
-  await emulators?.stop();
-});
+const local = useEmulators();
+beforeAll(() => ({ emulators, clients } = local()));
 
 describe('a throttling storm shorter than the retry budget', () => {
   const lines = faultTraffic({ count: LINES, sensors: SENSORS, seed: 11 });

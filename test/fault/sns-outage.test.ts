@@ -8,8 +8,8 @@
  * once afterwards; aggregates are never held back or counted twice by the retries.
  */
 import type { AlertMessage } from '../../lambdas/adapters/alert-publisher';
-import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
-import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
+import type { LocalClients } from '../../local/endpoints';
+import { useEmulators, type EmulatorProcess } from '../helpers/emulators';
 import {
   aggregateProblems,
   distinctAlerts,
@@ -38,15 +38,8 @@ const HOT = 0.04;
 let emulators: EmulatorProcess;
 let clients: LocalClients;
 
-beforeAll(async () => {
-  emulators = await startEmulatorProcess();
-  clients = createLocalClients(emulators.endpoints);
-});
-
-afterAll(async () => {
-  if (clients) destroyLocalClients(clients);
-  await emulators?.stop();
-});
+const local = useEmulators();
+beforeAll(() => ({ emulators, clients } = local()));
 
 const countById = (alerts: readonly AlertMessage[]) => {
   const counts = new Map<string, number>();

@@ -9,28 +9,20 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { CreateStreamCommand, waitUntilStreamExists, PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { createLocalClients, destroyLocalClients, type LocalClients } from '../../local/endpoints';
+import type { LocalClients } from '../../local/endpoints';
 import { FileCheckpointStore } from '../../local/event-source/checkpoint-store';
 import { packKpl } from '../../core/record-packing';
 import { LocalFirehose, type LocalFirehoseOptions } from '../../local/firehose';
-import { type EmulatorProcess, startEmulatorProcess } from '../helpers/emulators';
+import { useEmulators } from '../helpers/emulators';
 import { rawLines, rawObjects } from '../helpers/reference-batch';
 import { until } from '../helpers/until';
 
-let emulators: EmulatorProcess;
 let clients: LocalClients;
 let lakeDir: string;
 let streamCount = 0;
 
-beforeAll(async () => {
-  emulators = await startEmulatorProcess();
-  clients = createLocalClients(emulators.endpoints);
-});
-
-afterAll(async () => {
-  if (clients) destroyLocalClients(clients);
-  await emulators?.stop();
-});
+const local = useEmulators();
+beforeAll(() => ({ clients } = local()));
 
 beforeEach(() => {
   lakeDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-firehose-'));

@@ -16,7 +16,7 @@ import type { KinesisOnFailureRecord } from '../../local/event-source/types';
 import { createLocalResources, type LocalResources } from '../../local/resources';
 import { createLocalStreamProcessor } from '../../local/local-handler';
 import { recentNoon } from '../helpers/clock';
-import { startEmulatorProcess, type EmulatorProcess } from '../helpers/emulators';
+import { useEmulators, type EmulatorProcess } from '../helpers/emulators';
 import {
   aggregatesOf,
   faultConfig,
@@ -192,15 +192,8 @@ interface Observed {
 let emulators: EmulatorProcess;
 let clients: LocalClients;
 
-beforeAll(async () => {
-  emulators = await startEmulatorProcess();
-  clients = createLocalClients(emulators.endpoints);
-});
-
-afterAll(async () => {
-  if (clients) destroyLocalClients(clients);
-  await emulators?.stop();
-});
+const local = useEmulators();
+beforeAll(() => ({ emulators, clients } = local()));
 
 async function runSpeedLayer(lines: readonly Line[], options: RunOptions, now: number): Promise<Observed> {
   // The handler and the event source take the parallelization factor from the same config, as on AWS.
